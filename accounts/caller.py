@@ -1,0 +1,74 @@
+"""Who is calling: the tenant, role and identity behind a request, whatever the credential."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from accounts.models import DECIDER_ROLES, OPERATOR_ROLES, ApiKey, Tenant
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated party of a request; DRF puts it in ``request.auth``."""
+
+    tenant: Tenant
+    role: str
+    user: object | None = None  # a django.contrib.auth user, when a person is calling
+    api_key: ApiKey | None = None
+    project_id: uuid.UUID | None = None  # a project-bound key reaches only this project
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.tenant.id
+
+    @property
+    def user_id(self) -> int | None:
+        return getattr(self.user, "pk", None)
+
+    @property
+    def can_operate(self) -> bool:
+        return self.role in OPERATOR_ROLES
+
+    @property
+    def can_decide(self) -> bool:
+        return self.role in DECIDER_ROLES
+
+    @property
+    def label(self) -> str:
+        if self.user is not None:
+            return self.user.get_username()
+        if self.api_key is not None:
+            return f"key:{self.api_key.name}"
+        return "system"
+
+
+class KeyUser:
+    """Stands in for ``request.user`` when an API key (not a person) authenticated."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    def __init__(self, api_key: ApiKey) -> None:
+        self.api_key = api_key
+        self.username = f"key:{api_key.name}"
+
+    def get_username(self) -> str:
+        return self.username
+
+    def __str__(self) -> str:
+        return self.username
+
+    def has_perm(self, *args, **kwargs) -> bool:
+        return False
+
+    def has_perms(self, *args, **kwargs) -> bool:
+        return False
+
+    def has_module_perms(self, *args, **kwargs) -> bool:
+        return False

@@ -1,0 +1,114 @@
+"""The native error body, ``{"detail": str, "errors": [{"field": str|null, "message": str}]}``.
+
+Used for every 4xx and 5xx of the native API. Documented surfaces (Port, FlowSynx, mindzie,
+Flowdash, Refold) override ``get_exception_handler`` on their views to answer in their own shapes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger("flowgate.errors")
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request is well-formed but cannot be processed."
+    default_code = "unprocessable"
+
+
+def flatten_errors(detail, field: str | None = None) -> list[dict]:
+    """Turn DRF's nested error detail into a flat list of ``{"field", "message"}``."""
+    if isinstance(detail, dict):
+        out = []
+        for key, value in detail.items():
+            name = None if key in ("non_field_errors", "detail") else str(key)
+            out.extend(flatten_errors(value, f"{field}.{name}" if field and name else (name or field)))
+        return out
+    if isinstance(detail, list):
+        out = []
+        for index, value in enumerate(detail):
+            if isinstance(value, dict | list) and not isinstance(value, str):
+                out.extend(flatten_errors(value, f"{field}[{index}]" if field else f"[{index}]"))
+            else:
+                out.extend(flatten_errors(value, field))
+        return out
+    return [{"field": field, "message": str(detail)}]
+
+
+def error_body(detail: str, errors: list[dict] | None = None) -> dict:
+    return {"detail": detail, "errors": errors or []}
+
+
+def native_exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+        if settings.DEBUG:
+            return None  # Django's debug page shows the stack trace
+        return Response(
+            error_body("Internal server error. The failure was logged; retrying may help."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    if isinstance(exc, exceptions.ValidationError):
+        errors = flatten_errors(exc.detail)
+        detail = "Invalid request: " + "; ".join(
+            f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors[:5]
+        )
+        response.data = error_body(detail, errors)
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        if isinstance(detail, dict | list):
+            errors = flatten_errors(detail)
+            response.data = error_body(errors[0]["message"] if errors else "Error.", errors)
+        else:
+            response.data = error_body(str(detail), [])
+    return response
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Schema of the native error body (for the OpenAPI document)."""
+
+    class ErrorItem(serializers.Serializer):
+        field = serializers.CharField(allow_null=True, help_text="The offending field, dotted for nested ones.")
+        message = serializers.CharField()
+
+    detail = serializers.CharField(help_text="What went wrong, in one sentence.")
+    errors = ErrorItem(many=True, help_text="Every problem found, one entry each.")
+
+
+def server_error(request, *args, **kwargs):
+    """handler500: JSON for API paths, a plain page elsewhere."""
+    if request.path.startswith(("/api/", "/workflows/")):
+        return JsonResponse(error_body("Internal server error. The failure was logged; retrying may help."), status=500)
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request, *args, **kwargs)
+
+
+def not_found(request, exception=None, *args, **kwargs):
+    """handler404: JSON for API paths, a plain page elsewhere."""
+    if request.path.startswith(("/api/", "/workflows/")):
+        return JsonResponse(error_body(f"No endpoint at {request.path}. See /api/docs/ for the API."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception, *args, **kwargs)

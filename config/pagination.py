@@ -1,0 +1,195 @@
+"""Keyset cursor pagination with the page keys Port documents.
+
+A page answers ``items``, ``total`` and four opaque cursors:
+
+* ``next_page``: the items after this page's last item (null on the last page);
+* ``previous_page``: the items before this page's first item (null on the first page);
+* ``current_page``: this page again, from its first item forward;
+* ``current_page_backwards``: this page again, ending at its last item and read backwards.
+
+Cursors are base64 JSON holding the boundary item's ordering values, so a page stays stable
+while rows are added elsewhere, and each page costs one keyset query, one look-ahead row and one
+COUNT whatever its position.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections import OrderedDict
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Q
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+
+MAX_PAGE_SIZE = 500
+_FORWARD_MODES = {"after", "from"}
+_BACKWARD_MODES = {"before", "upto"}
+
+
+def _encode_value(value):
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    return value
+
+
+def _decode_value(value):
+    if isinstance(value, dict) and "t" in value:
+        return datetime.fromisoformat(value["t"])
+    return value
+
+
+class KeysetCursorPagination(BasePagination):
+    """Cursor pagination over a fixed ordering, ``-created_at`` then ``-id`` by default."""
+
+    ordering: tuple[str, ...] = ("-created_at", "-id")
+    cursor_query_param = "cursor"
+    page_size_query_param = "limit"
+    page_size = 50
+    invalid_cursor_message = "Invalid cursor: use a cursor from a previous page's current_page, next_page or previous_page."
+
+    def get_ordering(self, view) -> tuple[str, ...]:
+        return tuple(getattr(view, "cursor_ordering", None) or self.ordering)
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            raise ValidationError({self.page_size_query_param: ["Must be a whole number."]}) from None
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise ValidationError({self.page_size_query_param: [f"Must be between 1 and {MAX_PAGE_SIZE}."]})
+        return size
+
+    # -- cursors ---------------------------------------------------------------------------
+    def encode_cursor(self, mode: str, values: list) -> str:
+        payload = json.dumps({"m": mode, "v": [_encode_value(v) for v in values]}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+    def decode_cursor(self, raw: str) -> tuple[str, list]:
+        try:
+            padded = raw + "=" * (-len(raw) % 4)
+            payload = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+            mode, values = payload["m"], [_decode_value(v) for v in payload["v"]]
+        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from None
+        if mode not in _FORWARD_MODES | _BACKWARD_MODES or not isinstance(values, list):
+            raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+        return mode, values
+
+    def _boundary_filter(self, ordering, values, *, forward: bool, inclusive: bool) -> Q:
+        """Rows strictly beyond (or at, when inclusive) the boundary, in the reading direction."""
+        if len(values) != len(ordering):
+            raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+        condition = Q()
+        equal_so_far = Q()
+        for index, (field, value) in enumerate(zip(ordering, values, strict=True)):
+            descending = field.startswith("-")
+            name = field.lstrip("-")
+            # Reading forward over a descending field means going to smaller values.
+            smaller = descending == forward
+            op = "lt" if smaller else "gt"
+            last = index == len(ordering) - 1
+            if last and inclusive:
+                op += "e"
+            condition |= equal_so_far & Q(**{f"{name}__{op}": value})
+            equal_so_far &= Q(**{name: value})
+        return condition
+
+    @staticmethod
+    def _values(item, ordering) -> list:
+        return [getattr(item, field.lstrip("-")) for field in ordering]
+
+    @staticmethod
+    def _reverse(ordering) -> list[str]:
+        return [f[1:] if f.startswith("-") else f"-{f}" for f in ordering]
+
+    # -- DRF hooks ----------------------------------------------------------------------------
+    def paginate_queryset(self, queryset, request, view=None):
+        ordering = self.get_ordering(view)
+        size = self.get_page_size(request)
+        self.total = queryset.count()
+        raw = request.query_params.get(self.cursor_query_param)
+        mode, values = self.decode_cursor(raw) if raw else ("from", None)
+        forward = mode in _FORWARD_MODES
+        base = queryset
+        if values is not None:
+            base = base.filter(self._boundary_filter(ordering, values, forward=forward,
+                                                     inclusive=mode in {"from", "upto"}))
+        if forward:
+            rows = list(base.order_by(*ordering)[: size + 1])
+            more_ahead = len(rows) > size
+            rows = rows[:size]
+            if values is None:
+                more_behind = False
+            elif rows:
+                more_behind = queryset.filter(
+                    self._boundary_filter(ordering, self._values(rows[0], ordering), forward=False, inclusive=False)
+                ).exists()
+            else:
+                more_behind = self.total > 0
+            self.has_next, self.has_previous = more_ahead, more_behind
+        else:
+            rows = list(base.order_by(*self._reverse(ordering))[: size + 1])
+            more_behind = len(rows) > size
+            rows = list(reversed(rows[:size]))
+            if rows:
+                more_ahead = queryset.filter(
+                    self._boundary_filter(ordering, self._values(rows[-1], ordering), forward=True, inclusive=False)
+                ).exists()
+            else:
+                more_ahead = False
+            self.has_next, self.has_previous = more_ahead, more_behind
+        self.page = rows
+        self._ordering = ordering
+        return rows
+
+    def cursors(self) -> dict[str, str | None]:
+        ordering, rows = self._ordering, self.page
+        if not rows:
+            return {"current_page": None, "current_page_backwards": None, "previous_page": None, "next_page": None}
+        first, last = self._values(rows[0], ordering), self._values(rows[-1], ordering)
+        return {
+            "current_page": self.encode_cursor("from", first),
+            "current_page_backwards": self.encode_cursor("upto", last),
+            "previous_page": self.encode_cursor("before", first) if self.has_previous else None,
+            "next_page": self.encode_cursor("after", last) if self.has_next else None,
+        }
+
+    def get_paginated_response(self, data):
+        return Response(OrderedDict([("items", data), ("total", self.total), *self.cursors().items()]))
+
+    def get_paginated_response_schema(self, schema):
+        cursor = {"type": "string", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["items", "total", "current_page", "current_page_backwards", "previous_page", "next_page"],
+            "properties": {
+                "items": schema,
+                "total": {"type": "integer", "description": "Items matching the filters, on all pages."},
+                "current_page": {**cursor, "description": "Cursor to refetch the current page."},
+                "current_page_backwards": {
+                    **cursor, "description": "Cursor to refetch the current page starting from the last item.",
+                },
+                "previous_page": {**cursor, "description": "Cursor for the previous page."},
+                "next_page": {**cursor, "description": "Cursor for the next page."},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": self.cursor_query_param, "in": "query", "required": False,
+             "description": "A cursor from a previous page.", "schema": {"type": "string"}},
+            {"name": self.page_size_query_param, "in": "query", "required": False,
+             "description": f"Items per page (1-{MAX_PAGE_SIZE}, default {self.page_size}).",
+             "schema": {"type": "integer"}},
+        ]

@@ -1,0 +1,308 @@
+"""Flowgate's one settings module, configured by the environment.
+
+Two ways to run:
+
+* **Embedded default** (no ``DATABASE_URL``): SQLite in WAL mode and a filesystem Celery broker
+  under ``FLOWGATE_HOME`` (``./var``). Needs no servers; ``DEBUG`` defaults to on.
+* **Production** (``DATABASE_URL`` set): PostgreSQL and Redis. ``SECRET_KEY``,
+  ``ALLOWED_HOSTS`` and ``CELERY_BROKER_URL`` must be set; ``DEBUG`` defaults to off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_required, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+FLOWGATE_HOME = Path(env_str("FLOWGATE_HOME", str(BASE_DIR / "var"))).resolve()
+
+DATABASE_URL = env_str("DATABASE_URL")
+EMBEDDED = DATABASE_URL is None
+
+DEBUG = env_bool("DEBUG", default=EMBEDDED)
+
+if EMBEDDED:
+    # A fixed key is acceptable only for the embedded default, which binds to loopback.
+    SECRET_KEY = env_str("SECRET_KEY", "embedded-insecure-key-do-not-use-in-production")
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+else:
+    SECRET_KEY = env_required("SECRET_KEY")
+    if len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long in production.")
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must list the host names Flowgate is served under (comma-separated)."
+        )
+
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "workflows",
+    "executions",
+    "flowruns",
+    "approvals",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+# Flowdash, Port and Refold paths have no trailing slash; never redirect them.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+if EMBEDDED:
+    FLOWGATE_HOME.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("FLOWGATE_SQLITE_PATH", str(FLOWGATE_HOME / "flowgate.sqlite3")),
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock when a transaction starts, so the web and
+                # worker processes queue for it (busy timeout) instead of failing with
+                # "database is locked" when a read transaction later tries to write.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "TEST": {"NAME": env_str("FLOWGATE_SQLITE_TEST_PATH", str(FLOWGATE_HOME / "test.sqlite3"))},
+        }
+    }
+else:
+    parsed = urlparse(DATABASE_URL)
+    if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must be a postgresql:// URL, not {parsed.scheme or DATABASE_URL!r}."
+        )
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=True,
+        )
+    }
+    if env_bool("DATABASE_POOL", default=False):
+        # psycopg's pool replaces persistent connections; Django refuses both at once.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN", 1, minimum=0),
+            "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
+        }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (throttling) and Celery --------------------------------------------------------
+if EMBEDDED:
+    _default_broker = "filesystem://"
+else:
+    _default_broker = None
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", _default_broker)
+if CELERY_BROKER_URL is None:
+    raise ImproperlyConfigured("CELERY_BROKER_URL must be set in production (for example redis://redis:6379/0).")
+if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "filesystem://", "memory://", "amqp://")):
+    raise ImproperlyConfigured(
+        f"CELERY_BROKER_URL must be a redis:// URL (or filesystem:// for the embedded default), "
+        f"not {CELERY_BROKER_URL!r}."
+    )
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = FLOWGATE_HOME / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Redelivery of unacknowledged messages; the sweeper recovers sooner than this.
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+    }
+
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "flowgate")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(FLOWGATE_HOME / "celerybeat-schedule")
+CELERY_TIMEZONE = "UTC"
+
+REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None)
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/approvals/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# --- I18N, static -----------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the app folders when collectstatic has not run (embedded default, tests).
+WHITENOISE_USE_FINDERS = True
+
+# --- Security headers in production ----------------------------------------------------------
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not EMBEDDED)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not EMBEDDED)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Email -------------------------------------------------------------------------------------
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if EMBEDDED else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "flowgate@localhost")
+
+# --- REST framework and OpenAPI -----------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerKeyAuthentication",
+        "accounts.authentication.HeaderKeyAuthentication",
+        "accounts.authentication.TenantBasicAuthentication",
+        "accounts.authentication.TenantSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.HasTenantRole"],
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.KeysetCursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.errors.native_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.CallerRateThrottle",
+        "accounts.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "caller": env_str("FLOWGATE_THROTTLE_CALLER", "6000/min"),
+        "anonymous": env_str("FLOWGATE_THROTTLE_ANON", "120/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flowgate API",
+    "DESCRIPTION": (
+        "Workflow-execution server. Native API under /api/v1/, plus the Flowdash, Port, Refold, "
+        "mindzie and FlowSynx execution APIs at their documented paths."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- Flowgate ------------------------------------------------------------------------------------
+FLOWGATE_BASE_URL = env_str("FLOWGATE_BASE_URL", "http://127.0.0.1:8000")
+# Definition limits: validation refuses bigger workflows.
+FLOWGATE_MAX_TASKS = env_int("FLOWGATE_MAX_TASKS", 200, minimum=1)
+FLOWGATE_MAX_DEFINITION_BYTES = env_int("FLOWGATE_MAX_DEFINITION_BYTES", 256 * 1024, minimum=1024)
+# Synchronous runs wait at most this long before answering 202 with the execution id.
+FLOWGATE_MAX_SYNC_WAIT_SECONDS = env_int("FLOWGATE_MAX_SYNC_WAIT_SECONDS", 120, minimum=1)
+FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS = env_int("FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS", 30, minimum=1)
+# A running task holds a lease that its worker renews; an expired lease means the worker died.
+FLOWGATE_TASK_LEASE_SECONDS = env_int("FLOWGATE_TASK_LEASE_SECONDS", 60, minimum=2)
+# A queued execution or dispatched task whose message has not been picked up by then is re-sent.
+FLOWGATE_REDISPATCH_AFTER_SECONDS = env_int("FLOWGATE_REDISPATCH_AFTER_SECONDS", 60, minimum=1)
+FLOWGATE_SWEEP_INTERVAL_SECONDS = env_int("FLOWGATE_SWEEP_INTERVAL_SECONDS", 15, minimum=1)
+FLOWGATE_DEFAULT_TASK_TIMEOUT_SECONDS = env_int("FLOWGATE_DEFAULT_TASK_TIMEOUT_SECONDS", 300, minimum=1)
+# The http task refuses loopback, private and link-local targets unless this is on.
+FLOWGATE_HTTP_ALLOW_PRIVATE = env_bool("FLOWGATE_HTTP_ALLOW_PRIVATE", default=EMBEDDED)
+# Extra task types: "name=package.module:callable" entries, comma-separated.
+FLOWGATE_TASK_TYPES = env_list("FLOWGATE_TASK_TYPES", [])
+# Signed single-use links in approval emails that let the named approver decide without logging in.
+FLOWGATE_APPROVAL_SIGNED_LINKS = env_bool("FLOWGATE_APPROVAL_SIGNED_LINKS", default=False)
+FLOWGATE_APPROVAL_LINK_MAX_AGE_SECONDS = env_int("FLOWGATE_APPROVAL_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600, minimum=60)
+
+CELERY_BEAT_SCHEDULE = {
+    "flowgate-sweep": {
+        "task": "flowgate.sweep",
+        "schedule": float(FLOWGATE_SWEEP_INTERVAL_SECONDS),
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,34 @@
+"""URL map. Documented surfaces come before the native routers where their paths overlap."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from config import health
+
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/approvals/", permanent=False)),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Documented surfaces at their exact paths.
+    path("", include("workflows.api.surface_urls")),
+    path("", include("executions.api.surface_urls")),
+    path("", include("flowruns.api.urls")),
+    # Native API.
+    path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/", include("workflows.api.urls")),
+    path("api/v1/", include("executions.api.urls")),
+    path("api/v1/", include("approvals.api.urls")),
+    path("approvals/", include("approvals.urls")),
+]

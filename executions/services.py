@@ -1,0 +1,271 @@
+"""Starting, cancelling, retrying, waiting for and sweeping executions.
+
+These are the only functions that change executions from outside the engine; every surface
+(native, Flowdash, Port, Refold, mindzie, FlowSynx), the admin and the Celery tasks call them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.caller import Caller
+from accounts.scoping import get_for_caller
+from config.errors import Conflict, Unprocessable
+from executions import engine
+from executions.engine import LogBuffer, send_advance, send_run_task, task_definitions, transition_execution
+from executions.models import (
+    TERMINAL_STATUSES,
+    Execution,
+    ExecutionStatus,
+    LogLevel,
+    TaskRun,
+    TaskRunStatus,
+)
+from workflows.models import Workflow, WorkflowVersion
+
+logger = logging.getLogger("flowgate.executions")
+
+EXECUTION_NOT_FOUND = "Execution not found."
+# Rows the sweeper handles per kind and pass; the next pass (seconds later) takes the rest.
+SWEEP_BATCH = 200
+
+
+def get_execution_for(caller: Caller | None, execution_id, queryset=None) -> Execution:
+    """The caller's execution, or NotFound (also for another tenant's and for malformed ids)."""
+    queryset = queryset if queryset is not None else Execution.objects.all()
+    return get_for_caller(queryset, caller, EXECUTION_NOT_FOUND, pk=execution_id)
+
+
+def request_fingerprint(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _started_by(caller: Caller | None) -> dict:
+    if caller is None:
+        return {"started_by_label": "system"}
+    return {
+        "started_by_user": caller.user if caller.user is not None and getattr(caller.user, "pk", None) else None,
+        "started_by_key": caller.api_key,
+        "started_by_label": caller.label,
+    }
+
+
+def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, project=None,
+                    definition: dict | None = None, input: dict | None = None, tags: dict | None = None,
+                    linked_account_id: str = "", idempotency_key: str | None = None,
+                    fingerprint_payload: Any = None, performed_by=None, action=None, record=None,
+                    flow_run=None, parent_task_run: TaskRun | None = None, sync: bool = False,
+                    version: WorkflowVersion | None = None) -> tuple[Execution, bool]:
+    """Queue an execution of a workflow's current version (or of an action's steps).
+
+    Returns ``(execution, created)``; with an Idempotency-Key already used for the same request,
+    the first execution comes back with ``created`` False. The row is committed before any
+    message is sent.
+    """
+    if workflow is not None and not workflow.enabled:
+        raise Conflict(f"Workflow {workflow.name!r} is disabled; enable it to start executions.")
+    tenant_id = workflow.tenant_id if workflow is not None else project.tenant_id
+    project_id = workflow.project_id if workflow is not None else project.id
+    fingerprint = request_fingerprint(fingerprint_payload if fingerprint_payload is not None else
+                                      {"workflow": str(getattr(workflow, "id", "")), "input": input, "tags": tags})
+    if idempotency_key:
+        existing = Execution.objects.filter(tenant_id=tenant_id, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _idempotent_replay(existing, fingerprint, idempotency_key)
+    if definition is None:
+        version = version or workflow.versions.get(number=workflow.current_version)
+        tasks = version.definition.get("tasks", [])
+    else:
+        tasks = definition.get("tasks", [])
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            execution = Execution.objects.create(
+                tenant_id=tenant_id, project_id=project_id, workflow=workflow,
+                workflow_version=version if definition is None else None, definition=definition,
+                input=input or {}, tags=tags or {}, linked_account_id=linked_account_id or "",
+                idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
+                performed_by=performed_by, action=action, record=record, flow_run=flow_run,
+                parent=parent_task_run.execution if parent_task_run else None, parent_task_run=parent_task_run,
+                sync=sync, enqueued_at=now, **_started_by(caller),
+            )
+            TaskRun.objects.bulk_create([
+                TaskRun(execution=execution, name=task["name"], task_type=task["type"], position=index)
+                for index, task in enumerate(tasks)
+            ])
+            logs = LogBuffer(execution.id)
+            where = f"workflow {workflow.name!r} v{version.number}" if workflow is not None and version else "action steps"
+            logs.add(LogLevel.INFO, f"Execution queued ({where}) by {execution.started_by_label}.")
+            logs.flush()
+            send_advance(execution.id)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        existing = Execution.objects.get(tenant_id=tenant_id, idempotency_key=idempotency_key)
+        return _idempotent_replay(existing, fingerprint, idempotency_key)
+    return execution, True
+
+
+def _idempotent_replay(existing: Execution, fingerprint: str, key: str) -> tuple[Execution, bool]:
+    if existing.request_fingerprint != fingerprint:
+        raise Unprocessable(
+            f"Idempotency-Key {key!r} was already used with a different request; use a new key for a new request."
+        )
+    return existing, False
+
+
+def start_child_execution(ctx, workflow_ref: str, input: dict) -> Execution:
+    """Start a subworkflow's child execution from a running task (same tenant and project)."""
+    from workflows.services import get_workflow_for
+
+    parent = ctx.execution
+    caller = Caller(tenant=parent.tenant, role="workflow", project_id=parent.project_id)
+    workflow = get_workflow_for(caller, workflow_ref)
+    child, _ = start_execution(caller=None, workflow=workflow, input=input, parent_task_run=ctx.task_run,
+                               linked_account_id=parent.linked_account_id, tags=parent.tags)
+    Execution.objects.filter(pk=child.pk).update(started_by_label=f"execution:{parent.id}")
+    return child
+
+
+def cancel_execution(execution: Execution, caller: Caller | None = None) -> Execution:
+    """Queued or waiting: cancelled now. Running: cancelled after the task in hand. Finished: 409."""
+    with transaction.atomic():
+        locked = Execution.objects.select_for_update().get(pk=execution.pk)
+        if locked.status in TERMINAL_STATUSES:
+            raise Conflict(f"Execution {locked.id} has already {locked.status}; only unfinished executions can be cancelled.")
+        logs = LogBuffer(locked.id)
+        logs.add(LogLevel.INFO, f"Cancel requested by {caller.label if caller else 'system'}.")
+        Execution.objects.filter(pk=locked.pk).update(cancel_requested=True)
+        locked.cancel_requested = True
+        logs.flush()
+        if locked.status in (ExecutionStatus.QUEUED, ExecutionStatus.WAITING):
+            runs = {tr.name: tr for tr in locked.task_runs.all()}
+            engine._advance_cancelled(locked, runs, logs, timezone.now())
+            logs.flush()
+        else:
+            send_advance(locked.id)
+    locked.refresh_from_db()
+    return locked
+
+
+def retry_execution(execution: Execution, caller: Caller | None = None) -> Execution:
+    """Run a failed execution again on the same row, from its failed, skipped and cancelled tasks.
+
+    Succeeded tasks keep their outputs; ``attempt`` counts the execution's runs.
+    """
+    with transaction.atomic():
+        locked = Execution.objects.select_for_update().get(pk=execution.pk)
+        if locked.status != ExecutionStatus.FAILED:
+            raise Conflict(f"Execution {locked.id} is {locked.status}; only failed executions can be retried.")
+        transition_execution(locked, ExecutionStatus.QUEUED, errors=[], ended_at=None, attempt=locked.attempt + 1,
+                             enqueued_at=timezone.now(), cancel_requested=False)
+        TaskRun.objects.filter(execution=locked, status__in=[TaskRunStatus.FAILED, TaskRunStatus.SKIPPED,
+                                                             TaskRunStatus.CANCELLED]).update(
+            status=TaskRunStatus.PENDING, attempts=0, output=None, message="", started_at=None, ended_at=None,
+            dispatched_at=None, not_before=None, lease_expires_at=None, wake_at=None)
+        logs = LogBuffer(locked.id)
+        logs.add(LogLevel.INFO, f"Retry (attempt {locked.attempt}) requested by {caller.label if caller else 'system'}.")
+        logs.flush()
+        send_advance(locked.id)
+    return locked
+
+
+def wait_for_execution(execution_id, timeout: float) -> Execution:
+    """Poll until the execution ends or the timeout passes (short back-off, no fixed sleep)."""
+    deadline = time.monotonic() + max(timeout, 0)
+    pause = 0.02
+    while True:
+        execution = Execution.objects.get(pk=execution_id)
+        if execution.status in TERMINAL_STATUSES or time.monotonic() >= deadline:
+            return execution
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+        pause = min(pause * 1.5, 0.25)
+
+
+def clamp_wait(seconds: Any) -> float:
+    """A requested wait, bounded by FLOWGATE_MAX_SYNC_WAIT_SECONDS; ValueError when not a number."""
+    value = float(seconds)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return min(value, float(settings.FLOWGATE_MAX_SYNC_WAIT_SECONDS))
+
+
+# -- the sweeper ---------------------------------------------------------------------------------------
+def sweep(now=None) -> dict[str, int]:
+    """Recover what lost messages and dead workers left behind. Safe to run anywhere, any time."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.FLOWGATE_REDISPATCH_AFTER_SECONDS)
+    counts = {"requeued": 0, "recovered": 0, "redispatched": 0, "woken": 0, "nudged": 0, "expired_approvals": 0}
+
+    # 1. Queued executions whose start message never arrived.
+    for execution in Execution.objects.filter(status=ExecutionStatus.QUEUED).filter(
+            Q(enqueued_at__lt=stale) | Q(enqueued_at__isnull=True)).only("id", "enqueued_at")[:SWEEP_BATCH]:
+        with transaction.atomic():
+            if Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.QUEUED,
+                                        enqueued_at=execution.enqueued_at).update(enqueued_at=now):
+                send_advance(execution.id)
+                counts["requeued"] += 1
+
+    # 2. Running task runs whose worker stopped renewing the lease (killed, lost its node).
+    for tr in TaskRun.objects.filter(status=TaskRunStatus.RUNNING, lease_expires_at__lt=now).select_related(
+            "execution", "execution__workflow_version")[:SWEEP_BATCH]:
+        with transaction.atomic():
+            if TaskRun.objects.filter(pk=tr.pk, status=TaskRunStatus.RUNNING, attempts=tr.attempts).update(
+                    status=TaskRunStatus.PENDING, dispatched_at=now, not_before=None, lease_expires_at=None):
+                logs = LogBuffer(tr.execution_id, tr.id)
+                logs.add(LogLevel.WARNING, f"Task {tr.name} lost its worker during attempt {tr.attempts}; "
+                                           "running it again.")
+                logs.flush()
+                tr.status, tr.not_before = TaskRunStatus.PENDING, None
+                task = task_definitions(tr.execution).get(tr.name, {})
+                send_run_task(tr, task)
+                counts["recovered"] += 1
+
+    # 3. Dispatched task runs whose message was lost before a worker claimed them.
+    for tr in TaskRun.objects.filter(status=TaskRunStatus.PENDING, dispatched_at__lt=stale).filter(
+            Q(not_before__isnull=True) | Q(not_before__lt=stale)).select_related(
+            "execution", "execution__workflow_version")[:SWEEP_BATCH]:
+        with transaction.atomic():
+            if TaskRun.objects.filter(pk=tr.pk, status=TaskRunStatus.PENDING,
+                                      dispatched_at=tr.dispatched_at).update(dispatched_at=now):
+                tr.not_before = None
+                send_run_task(tr, task_definitions(tr.execution).get(tr.name, {}))
+                counts["redispatched"] += 1
+
+    # 4. Delays that are due.
+    for tr in TaskRun.objects.filter(status=TaskRunStatus.WAITING, wake_at__lte=now).only("id")[:SWEEP_BATCH]:
+        if engine.complete_waiting_task(tr.id, output={"woke_at": now.isoformat()}):
+            counts["woken"] += 1
+
+    # 5. Running executions nobody has touched for a while (an advance message was lost).
+    for execution in Execution.objects.filter(status=ExecutionStatus.RUNNING, updated_at__lt=stale).only("id")[:SWEEP_BATCH]:
+        with transaction.atomic():
+            Execution.objects.filter(pk=execution.pk).update(updated_at=now)
+            send_advance(execution.id)
+        counts["nudged"] += 1
+
+    # 6. Approvals past their time-out.
+    from approvals.services import expire_overdue_approvals
+
+    counts["expired_approvals"] = expire_overdue_approvals(now)
+    if any(counts.values()):
+        logger.info("sweep: %s", counts)
+    return counts
+
+
+def wake_task(task_run_id) -> bool:
+    """Finish a delay task whose time has come (the sweeper does the same for lost messages)."""
+    tr = TaskRun.objects.filter(pk=task_run_id, status=TaskRunStatus.WAITING).first()
+    if tr is None or tr.wake_at is None or tr.wake_at > timezone.now() + timedelta(seconds=1):
+        return False
+    return engine.complete_waiting_task(tr.id, output={"woke_at": timezone.now().isoformat()})

@@ -1,0 +1,48 @@
+"""Port-style flow runs: run records that outside runners, or executions, report."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Tenant, scoped_queryset
+
+
+class FlowType(models.TextChoices):
+    AUTOMATION = "automation"
+    SELF_SERVICE_ACTION = "selfServiceAction"
+    SCORECARD = "scorecard"
+    REFERENCE = "reference"
+
+
+class FlowRun(models.Model):
+    """A flow run. ``run_id`` is the public id (``^([a-z0-9_.-]+)$``), unique in its tenant."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="flow_runs")
+    run_id = models.CharField(max_length=200)
+    flow_id = models.CharField(max_length=200, db_index=True)
+    flow_type = models.CharField(max_length=40, choices=FlowType.choices, default=FlowType.AUTOMATION)
+    args = models.JSONField(null=True, blank=True)
+    phase = models.JSONField(null=True, blank=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    actions = models.JSONField(default=list, blank=True)
+    outputs = models.JSONField(null=True, blank=True)
+    logs = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=200, null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.CharField(max_length=200, null=True, blank=True)
+    reviewed_by = models.CharField(max_length=200, null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = scoped_queryset().as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "run_id"], name="flow_run_id_unique_in_tenant")]
+        indexes = [models.Index(fields=["tenant", "-created_at", "-id"])]
+
+    def __str__(self) -> str:
+        return self.run_id

@@ -1,0 +1,315 @@
+"""Shared fixtures: personas, API clients, eager Celery, and a real Celery worker process.
+
+Personas (tenant A unless stated):
+* ``alice``  - admin of A: may do everything in A.
+* ``walter`` - workflow role in A: may start, cancel and retry executions and edit workflows.
+* ``april``  - approver in A: may read, and decide approvals she is named on.
+* ``victor`` - viewer in A: may only read.
+* ``oscar``  - admin of tenant B: an outsider who must never see A's objects (404).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from accounts.models import Role
+from config.celery import app as celery_app
+from workflows.registry import task_types
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_TASK_TYPES = [
+    "sleep=tests.support.tasks:sleep",
+    "flaky=tests.support.tasks:flaky",
+    "echo=tests.support.tasks:echo",
+]
+PASSWORD = "correct-horse-battery-staple"
+
+
+def services_required() -> bool:
+    return os.environ.get("FLOWGATE_REQUIRE_SERVICES", "").lower() in ("1", "true", "yes")
+
+
+def on_postgres() -> bool:
+    return django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def redis_broker() -> str | None:
+    url = django_settings.CELERY_BROKER_URL
+    return url if url.startswith("redis") else None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip (or, with FLOWGATE_REQUIRE_SERVICES, fail) tests whose server is missing."""
+    missing = []
+    if not on_postgres():
+        missing.append("postgres")
+    if redis_broker() is None:
+        missing.append("redis")
+    for item in items:
+        for marker in missing:
+            if marker in item.keywords:
+                reason = f"needs {marker.capitalize()} (run `make test` where it is installed)"
+                if services_required():
+                    item.add_marker(pytest.mark.xfail(reason=reason, run=False, strict=True))
+                else:
+                    item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_task_types():
+    with override_settings(FLOWGATE_TASK_TYPES=TEST_TASK_TYPES, FLOWGATE_HTTP_ALLOW_PRIVATE=False):
+        task_types.cache_clear()
+        yield
+    task_types.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request, settings):
+    """Unit tests run Celery tasks in-process; tests marked e2e use the real worker instead."""
+    if "e2e" in request.keywords:
+        yield False
+        return
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    celery_app.conf.task_always_eager = True
+    try:
+        yield True
+    finally:
+        celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher_and_mail(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+# -- tenants and personas ---------------------------------------------------------------------------
+@pytest.fixture
+def tenant_a(db):
+    return account_services.create_tenant("Acme", "acme")
+
+
+@pytest.fixture
+def project_a(tenant_a):
+    return account_services.create_project(tenant_a, "Main", "main")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return account_services.create_tenant("Globex", "globex")
+
+
+@pytest.fixture
+def project_b(tenant_b):
+    return account_services.create_project(tenant_b, "Other", "other")
+
+
+def _user(username, tenant, role):
+    return account_services.create_user(username, PASSWORD, email=f"{username}@example.com", tenant=tenant, role=role)
+
+
+@pytest.fixture
+def alice(tenant_a, project_a):
+    return _user("alice", tenant_a, Role.ADMIN)
+
+
+@pytest.fixture
+def walter(tenant_a, project_a):
+    return _user("walter", tenant_a, Role.WORKFLOW)
+
+
+@pytest.fixture
+def april(tenant_a, project_a):
+    return _user("april", tenant_a, Role.APPROVER)
+
+
+@pytest.fixture
+def victor(tenant_a, project_a):
+    return _user("victor", tenant_a, Role.VIEWER)
+
+
+@pytest.fixture
+def oscar(tenant_b, project_b):
+    return _user("oscar", tenant_b, Role.ADMIN)
+
+
+def key_client(tenant, role, project=None, header="bearer") -> APIClient:
+    _, secret = account_services.create_api_key(tenant, f"{role}-key-{uuid.uuid4().hex[:6]}", role, project=project)
+    client = APIClient()
+    if header == "bearer":
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    else:
+        client.credentials(HTTP_X_API_KEY=secret)
+    client.secret = secret
+    return client
+
+
+@pytest.fixture
+def admin_api(tenant_a, project_a):
+    """A client with an admin key of tenant A."""
+    return key_client(tenant_a, Role.ADMIN)
+
+
+@pytest.fixture
+def workflow_api(tenant_a, project_a):
+    """A client with a workflow-role key of tenant A."""
+    return key_client(tenant_a, Role.WORKFLOW)
+
+
+@pytest.fixture
+def viewer_api(tenant_a, project_a):
+    """A client with a viewer key of tenant A: reads only."""
+    return key_client(tenant_a, Role.VIEWER)
+
+
+@pytest.fixture
+def approver_api(tenant_a, project_a):
+    return key_client(tenant_a, Role.APPROVER)
+
+
+@pytest.fixture
+def outsider_api(tenant_b, project_b):
+    """An admin key of tenant B: must get 404 for everything of tenant A."""
+    return key_client(tenant_b, Role.ADMIN)
+
+
+@pytest.fixture
+def user_api():
+    """``user_api(user)``: a client logged in with HTTP Basic as that user."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=basic_header(user.username, PASSWORD))
+        return client
+
+    return make
+
+
+def basic_header(username: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+# -- a real Celery worker ------------------------------------------------------------------------------
+def worker_env(**extra) -> dict[str, str]:
+    """Environment for a worker process that shares the test database and queue."""
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "FLOWGATE_TASK_TYPES": ",".join(TEST_TASK_TYPES),
+        "CELERY_TASK_DEFAULT_QUEUE": celery_app.conf.task_default_queue,
+        "FLOWGATE_HTTP_ALLOW_PRIVATE": "true",
+        "PYTHONPATH": str(ROOT),
+    })
+    if on_postgres():
+        env["DATABASE_URL"] = (f"postgresql://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
+                               f"{db['PORT'] or 5432}/{db['NAME']}")
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class WorkerProcess:
+    """A ``celery worker`` subprocess; ``stop()`` ends it, ``kill()`` sends SIGKILL."""
+
+    def __init__(self, concurrency: int = 2, **env) -> None:
+        self.log_path = Path(os.environ.get("FLOWGATE_TEST_OUTPUT", ROOT / "test-output")) / f"worker-{uuid.uuid4().hex[:8]}.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--pool=prefork",
+             f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-n", f"test-{uuid.uuid4().hex[:8]}@%h"],
+            cwd=ROOT, env=worker_env(**env), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early: {self.log_path.read_text()[-3000:]}")
+            if "ready." in self.log_path.read_text():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready after {timeout}s: {self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        import signal
+
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def worker_queue():
+    """A queue of this test session's own, so parallel runs never take each other's messages."""
+    name = f"flowgate-test-{uuid.uuid4().hex[:8]}"
+    celery_app.conf.task_default_queue = name
+    return name
+
+
+@pytest.fixture
+def start_worker(worker_queue, transactional_db):
+    """``start_worker(**env)`` starts a real worker on Redis and PostgreSQL; stopped after the test."""
+    if redis_broker() is None or not on_postgres():
+        pytest.skip("a real worker needs PostgreSQL and Redis")
+    workers: list[WorkerProcess] = []
+
+    def start(concurrency: int = 2, **env) -> WorkerProcess:
+        worker = WorkerProcess(concurrency=concurrency, **env)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def live_worker(start_worker):
+    """One real worker with two processes."""
+    return start_worker()
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy; fail with a clear message otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

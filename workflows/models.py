@@ -1,0 +1,192 @@
+"""Workflows and their versions; stages, field definitions, records and actions."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Project, Tenant, scoped_queryset
+
+
+class Workflow(models.Model):
+    """A named DAG definition in a project. Its definition lives in numbered WorkflowVersions."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="workflows")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="workflows")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    alias = models.SlugField(max_length=100, null=True, blank=True, help_text="Unique in the project; usable instead of the id.")
+    integration_slug = models.SlugField(max_length=100, blank=True, default="", help_text="Refold's `slug` header must match it.")
+    enabled = models.BooleanField(default=True)
+    tags = models.JSONField(default=dict, blank=True)
+    current_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = scoped_queryset(project_field="project").as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "alias"], name="workflow_alias_unique_in_project"),
+        ]
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkflowVersion(models.Model):
+    """One immutable definition of a workflow; executions pin the version they ran."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField()
+    checksum = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = scoped_queryset("workflow__tenant", "workflow__project").as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "number"], name="version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} v{self.number}"
+
+
+class Stage(models.Model):
+    """A column a record sits in; actions move records between stages."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0)
+
+    objects = scoped_queryset("workflow__tenant", "workflow__project").as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "name"], name="stage_name_unique_in_workflow")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    EMAIL = "email"
+    CHOICE = "choice"
+    USER = "user"
+
+
+class FieldDefinition(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="field_definitions")
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=20, choices=FieldType.choices, default=FieldType.TEXT)
+    required = models.BooleanField(default=False)
+    choices = models.JSONField(default=list, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    objects = scoped_queryset("workflow__tenant", "workflow__project").as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "name"], name="field_name_unique_in_workflow")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Record(models.Model):
+    """A work item in a workflow stage (Flowdash calls it a task)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="records")
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="records")
+    unique_id = models.PositiveIntegerField(help_text="Per-workflow number, as in Flowdash's task 678.")
+    stage = models.ForeignKey(Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="records")
+    fields = models.JSONField(default=dict, blank=True)
+    checklist = models.JSONField(default=list, blank=True, help_text='[{"name": "...", "done": false}]')
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_records")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = scoped_queryset(project_field="workflow__project").as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "unique_id"], name="record_unique_id_in_workflow")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} #{self.unique_id}"
+
+
+class RecordEvent(models.Model):
+    """One entry of a record's history: what happened, by whom, when, with what outcome."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="history")
+    kind = models.CharField(max_length=40)
+    action = models.ForeignKey("workflows.Action", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    execution = models.ForeignKey("executions.Execution", on_delete=models.SET_NULL, null=True, blank=True, related_name="record_events")
+    actor = models.CharField(max_length=200, blank=True, default="")
+    outcome = models.CharField(max_length=40, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = scoped_queryset("record__tenant", "record__workflow__project").as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+_SHORT_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_short_id() -> str:
+    return "".join(secrets.choice(_SHORT_ID_ALPHABET) for _ in range(6))
+
+
+class Action(models.Model):
+    """A permissioned operation that starts an execution, on records (Flowdash) or in a project (mindzie)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    short_id = models.CharField(max_length=16, unique=True, default=new_short_id, help_text="Flowdash-style id, e.g. edHR10.")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="actions")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="actions")
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, null=True, blank=True, related_name="actions",
+                                 help_text="The workflow whose records the action works on, if any.")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    enabled = models.BooleanField(default=True)
+    stages = models.ManyToManyField(Stage, blank=True, related_name="offered_actions", help_text="Offered in these stages.")
+    target_stage = models.ForeignKey(Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    allowed_roles = models.JSONField(default=list, blank=True, help_text="Roles that may perform it; empty means admin and workflow.")
+    allowed_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    requirements = models.JSONField(default=dict, blank=True, help_text=(
+        '{"required_fields": [...], "checklist_complete": bool, "must_be_assigned": bool, '
+        '"conditions": [{"expression": "...", "message": "..."}]}'
+    ))
+    steps = models.JSONField(default=dict, blank=True, help_text='A workflow definition: {"tasks": [...]}.')
+    report_to_flow_runs = models.BooleanField(default=False, help_text="Mirror each execution into a Port flow run.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = scoped_queryset(project_field="project").as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name

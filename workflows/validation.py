@@ -1,0 +1,186 @@
+"""Validation of workflow definitions: every problem at once, each naming the task and field."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.conf import settings
+
+from workflows.registry import NOT_IN_GROUP, get_task_type
+from workflows.templating import syntax_errors
+
+TASK_KEYS = {"name", "type", "config", "depends_on", "retries", "retry_backoff", "timeout_seconds",
+             "skip_on_error", "description"}
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")
+MAX_RETRIES = 20
+
+
+def problem(task: str | None, field: str, message: str) -> dict:
+    return {"task": task, "field": field, "message": message}
+
+
+def normalize_task(task: dict) -> dict:
+    """The task with every optional key filled in (the form the engine reads)."""
+    return {
+        "name": task["name"],
+        "type": task["type"],
+        "config": task.get("config") or {},
+        "depends_on": list(task.get("depends_on") or []),
+        "retries": int(task.get("retries") or 0),
+        "retry_backoff": task.get("retry_backoff") or {"type": "fixed", "delay": 1, "max": 60},
+        "timeout_seconds": task.get("timeout_seconds"),
+        "skip_on_error": bool(task.get("skip_on_error", False)),
+        **({"description": task["description"]} if task.get("description") else {}),
+    }
+
+
+def _check_backoff(name: str, prefix: str, backoff: Any) -> list[dict]:
+    if not isinstance(backoff, dict):
+        return [problem(name, f"{prefix}.retry_backoff", "must be an object like {\"type\": \"exponential\", \"delay\": 1, \"max\": 60}")]
+    found = []
+    kind = backoff.get("type", "fixed")
+    if kind not in ("fixed", "exponential"):
+        found.append(problem(name, f"{prefix}.retry_backoff.type", f"must be fixed or exponential, not {kind!r}"))
+    for key in ("delay", "max"):
+        value = backoff.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+            found.append(problem(name, f"{prefix}.retry_backoff.{key}", "must be a number of seconds, zero or more"))
+    unknown = set(backoff) - {"type", "delay", "max"}
+    for key in sorted(unknown):
+        found.append(problem(name, f"{prefix}.retry_backoff.{key}", "unknown field (allowed: type, delay, max)"))
+    return found
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A cycle as a list of task names (first repeated at the end), or None."""
+    white, grey, black = 0, 1, 2
+    color = {node: white for node in graph}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        color[node] = grey
+        stack.append(node)
+        for dep in graph[node]:
+            if dep not in color:
+                continue
+            if color[dep] == grey:
+                return stack[stack.index(dep):] + [dep]
+            if color[dep] == white:
+                found = visit(dep)
+                if found:
+                    return found
+        stack.pop()
+        color[node] = black
+        return None
+
+    for node in graph:
+        if color[node] == white:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def validate_tasks(tasks: Any, prefix: str = "tasks", *, in_group: bool = False) -> list[dict]:
+    if not isinstance(tasks, list):
+        return [problem(None, prefix, "must be a list of tasks")]
+    found: list[dict] = []
+    names: dict[str, int] = {}
+    graph: dict[str, list[str]] = {}
+    for index, task in enumerate(tasks):
+        path = f"{prefix}[{index}]"
+        if not isinstance(task, dict):
+            found.append(problem(None, path, "must be an object with name, type and config"))
+            continue
+        name = task.get("name")
+        label = name if isinstance(name, str) else None
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            found.append(problem(label, f"{path}.name", "is required: letters, digits, _ and -, starting with a letter or _"))
+        elif name in names:
+            found.append(problem(name, f"{path}.name", f"duplicate task name {name!r} (also at {prefix}[{names[name]}])"))
+        else:
+            names[name] = index
+        for key in sorted(set(task) - TASK_KEYS):
+            found.append(problem(label, f"{path}.{key}", f"unknown field (allowed: {', '.join(sorted(TASK_KEYS))})"))
+
+        type_name = task.get("type")
+        task_type = get_task_type(type_name) if isinstance(type_name, str) else None
+        if task_type is None:
+            found.append(problem(label, f"{path}.type", f"unknown task type {type_name!r}"))
+        elif in_group and type_name in NOT_IN_GROUP:
+            found.append(problem(label, f"{path}.type", f"a {type_name} task cannot run inside a group"))
+        config = task.get("config", {})
+        if task_type is not None:
+            for field, message in task_type.config_problems(config if config is not None else {}):
+                found.append(problem(label, f"{path}.{field}", message))
+            if type_name == "group" and isinstance(config, dict) and isinstance(config.get("tasks"), list):
+                found.extend(validate_tasks(config["tasks"], f"{path}.config.tasks", in_group=True))
+        for field, message in syntax_errors(config if type_name != "group" else
+                                            {k: v for k, v in (config or {}).items() if k != "tasks"},
+                                            f"{path}.config"):
+            found.append(problem(label, field, message))
+
+        deps = task.get("depends_on", [])
+        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+            found.append(problem(label, f"{path}.depends_on", "must be a list of task names"))
+            deps = []
+        if label is not None and label not in graph:
+            graph[label] = deps
+
+        retries = task.get("retries", 0)
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
+            found.append(problem(label, f"{path}.retries", f"must be a whole number from 0 to {MAX_RETRIES}"))
+        if "retry_backoff" in task:
+            found.extend(_check_backoff(label, path, task["retry_backoff"]))
+        timeout = task.get("timeout_seconds")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
+            found.append(problem(label, f"{path}.timeout_seconds", "must be a positive number of seconds"))
+        if "skip_on_error" in task and not isinstance(task["skip_on_error"], bool):
+            found.append(problem(label, f"{path}.skip_on_error", "must be true or false"))
+
+    for name, deps in graph.items():
+        index = names.get(name)
+        for dep in deps:
+            if dep not in names:
+                found.append(problem(name, f"{prefix}[{index}].depends_on", f"depends on {dep!r}, which is not a task of this workflow"))
+            elif dep == name:
+                found.append(problem(name, f"{prefix}[{index}].depends_on", "a task cannot depend on itself"))
+    cycle = _find_cycle({n: [d for d in deps if d != n] for n, deps in graph.items()})
+    if cycle:
+        found.append(problem(cycle[0], prefix, "dependency cycle: " + " -> ".join(cycle)))
+    # Condition branches must name dependants of the condition.
+    for name, index in names.items():
+        task = tasks[index]
+        if task.get("type") == "condition" and isinstance(task.get("config"), dict):
+            for branch in ("then", "else"):
+                targets = task["config"].get(branch) or []
+                if not isinstance(targets, list):
+                    continue
+                for target in targets:
+                    if target not in names or name not in (graph.get(target) or []):
+                        found.append(problem(name, f"{prefix}[{index}].config.{branch}",
+                                             f"{target!r} must be a task that depends on {name!r}"))
+    return found
+
+
+def validate_definition(definition: Any) -> list[dict]:
+    """Every problem with a definition (``{"tasks": [...]}``); empty when it is valid."""
+    if not isinstance(definition, dict):
+        return [problem(None, "definition", 'must be an object like {"tasks": [...]}')]
+    found: list[dict] = []
+    for key in sorted(set(definition) - {"tasks"}):
+        found.append(problem(None, f"definition.{key}", "unknown field (allowed: tasks)"))
+    tasks = definition.get("tasks", [])
+    size = len(json.dumps(definition))
+    if size > settings.FLOWGATE_MAX_DEFINITION_BYTES:
+        found.append(problem(None, "definition", f"is {size} bytes; the limit is {settings.FLOWGATE_MAX_DEFINITION_BYTES}"))
+    if isinstance(tasks, list) and len(tasks) > settings.FLOWGATE_MAX_TASKS:
+        found.append(problem(None, "tasks", f"has {len(tasks)} tasks; the limit is {settings.FLOWGATE_MAX_TASKS}"))
+    found.extend(validate_tasks(tasks))
+    return found
+
+
+def normalize_definition(definition: dict) -> dict:
+    return {"tasks": [normalize_task(t) for t in definition.get("tasks", [])]}
