@@ -25,7 +25,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -220,8 +220,12 @@ def _announce(execution: Execution, finished: bool) -> None:
 
 
 def _is_ok(task_run: TaskRun, task: dict) -> bool:
-    """A dependency that lets dependants run: succeeded, or failed with skip_on_error."""
-    return task_run.status == TaskRunStatus.SUCCEEDED or (
+    """A dependency that lets dependants run: succeeded, skipped, or failed with skip_on_error.
+
+    A task whose dependencies were all skipped is skipped itself (see ``_advance_running``), so a
+    join after a condition's branches runs when at least one branch ran.
+    """
+    return task_run.status in (TaskRunStatus.SUCCEEDED, TaskRunStatus.SKIPPED) or (
         task_run.status == TaskRunStatus.FAILED and task.get("skip_on_error")
     )
 
@@ -230,7 +234,7 @@ def _is_ok(task_run: TaskRun, task: dict) -> bool:
 def advance(execution_id) -> None:
     """Dispatch ready tasks, skip unchosen ones, and end the execution when nothing is left."""
     with transaction.atomic():
-        execution = (Execution.objects.select_for_update().select_related("workflow_version")
+        execution = (Execution.objects.select_for_update(of=("self",)).select_related("workflow_version")
                      .filter(pk=execution_id).first())
         if execution is None or execution.is_terminal:
             return
@@ -498,7 +502,6 @@ def _execute(execution: Execution, tr: TaskRun, task: dict | None, logs: LogBuff
     finally:
         if heartbeat is not None:
             heartbeat.stop()
-        close_old_connections()
 
 
 def _record_outcome(execution: Execution, tr: TaskRun, task: dict, outcome, logs: LogBuffer) -> None:

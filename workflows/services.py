@@ -25,10 +25,12 @@ class DefinitionInvalid(ValidationError):
 
     def __init__(self, problems: list[dict]) -> None:
         self.problems = problems
-        super().__init__({"definition": [
-            f"task {p['task']!r}: {p['field']}: {p['message']}" if p["task"] else f"{p['field']}: {p['message']}"
-            for p in problems
-        ]})
+        detail: dict[str, list[str]] = {}
+        for p in problems:
+            path = p["field"] if p["field"].startswith("definition") else f"definition.{p['field']}"
+            message = f"task {p['task']!r}: {p['message']}" if p["task"] else p["message"]
+            detail.setdefault(path, []).append(message)
+        super().__init__(detail)
 
 
 def definition_checksum(definition: dict) -> str:

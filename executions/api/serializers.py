@@ -1,0 +1,71 @@
+"""Native execution serializers."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from executions.models import Execution, Log, TaskRun
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    workflow_name = serializers.CharField(source="workflow.name", read_only=True, default=None)
+    workflow_version = serializers.IntegerField(source="workflow_version.number", read_only=True, default=None)
+    started_by = serializers.CharField(source="started_by_label", read_only=True)
+    performed_by = serializers.SerializerMethodField()
+    flow_run = serializers.CharField(source="flow_run.run_id", read_only=True, default=None)
+
+    class Meta:
+        model = Execution
+        fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "input", "return_value",
+                  "errors", "tags", "linked_account_id", "started_by", "performed_by", "attempt", "parent",
+                  "action", "record", "flow_run", "created_at", "started_at", "ended_at"]
+        read_only_fields = fields
+
+    def get_performed_by(self, execution) -> str | None:
+        user = execution.performed_by
+        return (user.email or user.get_username()) if user is not None else None
+
+
+class ExecutionDetailSerializer(ExecutionSerializer):
+    definition = serializers.SerializerMethodField(help_text="The definition this execution runs (its pinned version).")
+    cancel_requested = serializers.BooleanField(read_only=True)
+
+    class Meta(ExecutionSerializer.Meta):
+        fields = [*ExecutionSerializer.Meta.fields, "cancel_requested", "definition"]
+        read_only_fields = fields
+
+    def get_definition(self, execution) -> dict:
+        return execution.get_definition()
+
+
+class StartExecutionSerializer(serializers.Serializer):
+    workflow = serializers.CharField(help_text="Workflow id or alias.")
+    input = serializers.JSONField(required=False, default=dict)
+    tags = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+    linked_account_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    flow_run = serializers.RegexField(r"^([a-z0-9_.-]+)$", required=False, max_length=200,
+                                      help_text="Mirror this execution into the Port flow run with this id.")
+
+    def validate_input(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Input must be a JSON object.")
+        return value
+
+
+class TaskRunSerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="task_type", read_only=True)
+
+    class Meta:
+        model = TaskRun
+        fields = ["id", "name", "type", "status", "attempts", "output", "message", "started_at", "ended_at"]
+        read_only_fields = fields
+
+
+class LogSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    task_run = serializers.UUIDField(source="task_run_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Log
+        fields = ["id", "timestamp", "level", "message", "exception", "task_run"]
+        read_only_fields = fields

@@ -1,0 +1,24 @@
+import django_filters
+from rest_framework.exceptions import ValidationError
+
+from workflows.models import Workflow
+
+
+def filter_tag(queryset, name, value):
+    """``tag=key:value`` matches rows whose tags object has that key with that value."""
+    key, sep, tag_value = value.partition(":")
+    if not sep or not key:
+        raise ValidationError({"tag": ["Use key:value, for example tag=team:ops."]})
+    return queryset.filter(**{f"tags__{key}": tag_value})
+
+
+class WorkflowFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    alias = django_filters.CharFilter()
+    enabled = django_filters.BooleanFilter()
+    tag = django_filters.CharFilter(method=lambda qs, name, value: filter_tag(qs, name, value))
+    project = django_filters.UUIDFilter(field_name="project_id")
+
+    class Meta:
+        model = Workflow
+        fields = ["name", "alias", "enabled", "tag", "project"]

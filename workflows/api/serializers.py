@@ -1,0 +1,85 @@
+"""Native workflow serializers: shape and validate; the services do the writes."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import Project
+from workflows.models import Workflow, WorkflowVersion
+
+
+class TaskDefinitionSerializer(serializers.Serializer):
+    """One task of a definition (documentation only; validation is the registry's)."""
+
+    name = serializers.CharField()
+    type = serializers.CharField(help_text="A registered task type: log, set, http, delay, condition, approval, "
+                                           "response, fail, group, update_record, subworkflow, or a custom one.")
+    config = serializers.DictField(required=False)
+    depends_on = serializers.ListField(child=serializers.CharField(), required=False)
+    retries = serializers.IntegerField(required=False, min_value=0)
+    retry_backoff = serializers.DictField(required=False, help_text='{"type": "fixed"|"exponential", "delay": s, "max": s}')
+    timeout_seconds = serializers.FloatField(required=False)
+    skip_on_error = serializers.BooleanField(required=False)
+
+
+class DefinitionSerializer(serializers.Serializer):
+    tasks = TaskDefinitionSerializer(many=True)
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all(), required=False,
+                                                 help_text="Defaults to the caller's only project.")
+    definition = serializers.JSONField(write_only=True, required=False,
+                                       help_text='{"tasks": [...]}; a change makes a new version.')
+    version = serializers.IntegerField(source="current_version", read_only=True)
+    alias = serializers.SlugField(required=False, allow_null=True, allow_blank=True, max_length=100)
+
+    class Meta:
+        model = Workflow
+        fields = ["id", "project", "name", "description", "alias", "integration_slug", "enabled", "tags",
+                  "version", "definition", "created_at", "updated_at"]
+        read_only_fields = ["id", "version", "created_at", "updated_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.auth is not None:
+            fields["project"].queryset = Project.objects.for_caller(request.auth)
+        return fields
+
+    def validate_tags(self, value):
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str | int | float | bool)
+                                                  for k, v in value.items()):
+            raise serializers.ValidationError('Tags must be an object of simple values, like {"team": "ops"}.')
+        return value
+
+    def validate(self, attrs):
+        if self.instance is None and "definition" not in attrs:
+            raise serializers.ValidationError({"definition": ["A new workflow needs a definition: {\"tasks\": [...]}."]})
+        project = attrs.get("project") or (self.instance.project if self.instance else None)
+        alias = attrs.get("alias")
+        if alias and project is not None:
+            clash = Workflow.objects.filter(project=project, alias=alias)
+            if self.instance is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise serializers.ValidationError({"alias": [f"Alias {alias!r} is already used in this project."]})
+        return attrs
+
+
+class WorkflowDetailSerializer(WorkflowSerializer):
+    current_definition = serializers.SerializerMethodField()
+
+    class Meta(WorkflowSerializer.Meta):
+        fields = [*WorkflowSerializer.Meta.fields, "current_definition"]
+
+    def get_current_definition(self, workflow) -> dict:
+        from workflows.services import current_definition
+
+        return current_definition(workflow)
+
+
+class WorkflowVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WorkflowVersion
+        fields = ["id", "number", "definition", "checksum", "created_at"]
