@@ -149,12 +149,13 @@ if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "filesystem://", "
 
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = FLOWGATE_HOME / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:

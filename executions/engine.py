@@ -245,11 +245,14 @@ def advance(execution_id) -> None:
             if not transition_execution(execution, ExecutionStatus.RUNNING, started_at=execution.started_at or now):
                 return
             logs.add(LogLevel.INFO, f"Execution started (attempt {execution.attempt}).")
-
+        was_waiting = execution.status == ExecutionStatus.WAITING
         if execution.cancel_requested:
             _advance_cancelled(execution, runs, logs, now)
         else:
-            _advance_running(execution, runs, logs, now)
+            if was_waiting:
+                # Something it waited on finished: decide again as a running execution.
+                transition_execution(execution, ExecutionStatus.RUNNING)
+            _advance_running(execution, runs, logs, now, was_waiting=was_waiting)
         logs.flush()
 
 
@@ -264,7 +267,8 @@ def _advance_cancelled(execution: Execution, runs: dict[str, TaskRun], logs: Log
         Execution.objects.filter(pk=execution.pk).update(updated_at=now)
 
 
-def _advance_running(execution: Execution, runs: dict[str, TaskRun], logs: LogBuffer, now) -> None:
+def _advance_running(execution: Execution, runs: dict[str, TaskRun], logs: LogBuffer, now, *,
+                     was_waiting: bool = False) -> None:
     tasks = task_definitions(execution)
     failed = [tr for tr in runs.values()
               if tr.status == TaskRunStatus.FAILED and not tasks.get(tr.name, {}).get("skip_on_error")]
@@ -313,14 +317,11 @@ def _advance_running(execution: Execution, runs: dict[str, TaskRun], logs: LogBu
     active = any(tr.status == TaskRunStatus.RUNNING or (tr.status == TaskRunStatus.PENDING and tr.dispatched_at)
                  for tr in runs.values())
     if active:
-        if execution.status == ExecutionStatus.WAITING:
-            transition_execution(execution, ExecutionStatus.RUNNING)
+        if was_waiting:
             logs.add(LogLevel.INFO, "Execution resumed.")
-        else:
-            Execution.objects.filter(pk=execution.pk).update(updated_at=now)
     elif any(s == TaskRunStatus.WAITING for s in statuses):
-        if execution.status == ExecutionStatus.RUNNING:
-            transition_execution(execution, ExecutionStatus.WAITING)
+        transition_execution(execution, ExecutionStatus.WAITING)
+        if not was_waiting:
             waiting = ", ".join(tr.name for tr in runs.values() if tr.status == TaskRunStatus.WAITING)
             logs.add(LogLevel.INFO, f"Execution waiting on {waiting}.")
     else:
@@ -480,10 +481,12 @@ def _execute(execution: Execution, tr: TaskRun, task: dict | None, logs: LogBuff
     logs.add(LogLevel.INFO, f"Task {tr.name} started (attempt {tr.attempts}).")
     runs = list(TaskRun.objects.filter(execution=execution))
     context = template_context(execution, runs)
+    raw = task.get("config") or {}
     try:
-        config = render(task.get("config") or {}, context)
+        config = render({k: v for k, v in raw.items() if k not in task_type.raw_fields}, context)
     except TemplateError as exc:
         return Fail(f"Task {tr.name}: {exc}", retryable=False)
+    config.update({k: raw[k] for k in task_type.raw_fields if k in raw})
     ctx = TaskContext(execution=execution, task_run=tr, task=task, config=config, template_context=context, logs=logs)
     heartbeat = None
     if not settings.CELERY_TASK_ALWAYS_EAGER:

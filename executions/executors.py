@@ -249,11 +249,11 @@ def run_subworkflow(ctx: TaskContext):
 
 
 def run_update_record(ctx: TaskContext):
-    from workflows.records import apply_record_update
-
     if ctx.execution.record_id is None:
         return Fail("This execution has no record to update; run update_record from an action on a record.",
                     retryable=False)
+    from workflows.records import apply_record_update
+
     return apply_record_update(ctx)
 
 

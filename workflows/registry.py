@@ -61,6 +61,8 @@ class TaskType:
     # Extra checks beyond field types: (config) -> list of (field, message).
     check: Callable[[dict], list[tuple[str, str]]] | None = None
     custom: bool = False
+    # Config fields rendered by the executor itself, not before it runs (a group's sub-DAG).
+    raw_fields: tuple[str, ...] = ()
 
     def get_executor(self) -> Callable:
         return import_string(self.executor) if isinstance(self.executor, str) else self.executor
@@ -166,7 +168,7 @@ BUILTIN_TYPES: list[TaskType] = [
         "items": ConfigField((list, str), required=True, description="A list, or a template giving one."),
         "tasks": ConfigField((list,), required=True, description="The sub-DAG run for each item (`item`, `index` in templates)."),
         "concurrency": ConfigField((int,), description="Items run at once (default 4, at most 16)."),
-    }, "For each item of a list, run a small sub-DAG."),
+    }, "For each item of a list, run a small sub-DAG.", raw_fields=("tasks",)),
     TaskType("update_record", "executions.executors.run_update_record", {
         "fields": ConfigField((dict,)),
         "checklist": ConfigField((list, dict), description="Names to tick, or {name: done}."),

@@ -6,6 +6,8 @@ from rest_framework import serializers
 
 from accounts.models import Project
 from workflows.models import Workflow, WorkflowVersion
+from workflows.services import DefinitionInvalid
+from workflows.validation import validate_definition
 
 
 class TaskDefinitionSerializer(serializers.Serializer):
@@ -39,6 +41,8 @@ class WorkflowSerializer(serializers.ModelSerializer):
         fields = ["id", "project", "name", "description", "alias", "integration_slug", "enabled", "tags",
                   "version", "definition", "created_at", "updated_at"]
         read_only_fields = ["id", "version", "created_at", "updated_at"]
+        # Alias uniqueness is checked in validate() with a message that says which alias clashes.
+        validators: list = []
 
     def get_fields(self):
         fields = super().get_fields()
@@ -54,17 +58,32 @@ class WorkflowSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs):
+        errors: dict[str, list[str]] = {}
         if self.instance is None and "definition" not in attrs:
-            raise serializers.ValidationError({"definition": ["A new workflow needs a definition: {\"tasks\": [...]}."]})
+            errors["definition"] = ['A new workflow needs a definition: {"tasks": [...]}.']
+        elif "definition" in attrs:
+            problems = validate_definition(attrs["definition"])
+            if problems:
+                errors.update(DefinitionInvalid(problems).detail)
         project = attrs.get("project") or (self.instance.project if self.instance else None)
+        if project is None:
+            request = self.context.get("request")
+            project = default_project_or_none(request.auth) if request is not None else None
         alias = attrs.get("alias")
         if alias and project is not None:
             clash = Workflow.objects.filter(project=project, alias=alias)
             if self.instance is not None:
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
-                raise serializers.ValidationError({"alias": [f"Alias {alias!r} is already used in this project."]})
+                errors["alias"] = [f"Alias {alias!r} is already used in this project."]
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
+
+
+def default_project_or_none(caller) -> Project | None:
+    projects = list(Project.objects.for_caller(caller)[:2]) if caller is not None else []
+    return projects[0] if len(projects) == 1 else None
 
 
 class WorkflowDetailSerializer(WorkflowSerializer):

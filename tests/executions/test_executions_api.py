@@ -1,0 +1,208 @@
+"""The native execution API: start, idempotency, read, logs, tasks, cancel, retry, synchronous runs."""
+
+import pytest
+
+from executions.models import Execution, ExecutionStatus
+from executions.services import start_execution
+from tests.executions.factories import make_workflow
+
+pytestmark = pytest.mark.django_db
+
+SIMPLE = [
+    {"name": "greet", "type": "set", "config": {"values": {"text": "hi {{ input.who }}"}}},
+    {"name": "say", "type": "log", "config": {"message": "{{ tasks.greet.output.text }}", "level": "warning"},
+     "depends_on": ["greet"]},
+    {"name": "answer", "type": "response", "config": {"value": "{{ tasks.greet.output.text }}"}, "depends_on": ["say"]},
+]
+
+
+@pytest.fixture
+def workflow(project_a):
+    return make_workflow(project_a, SIMPLE, alias="simple")
+
+
+def start(client, capture, body, **headers):
+    with capture(execute=True):
+        return client.post("/api/v1/executions/", body, format="json", **headers)
+
+
+def test_it_starts_an_execution_by_alias_and_runs_it(workflow_api, workflow, django_capture_on_commit_callbacks):
+    response = start(workflow_api, django_capture_on_commit_callbacks, {"workflow": "simple", "input": {"who": "Ada"},
+                                                                        "tags": {"env": "test"}})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "queued" and body["workflow"] == str(workflow.id) and body["workflow_version"] == 1
+    assert body["definition"]["tasks"][0]["name"] == "greet"
+    detail = workflow_api.get(f"/api/v1/executions/{body['id']}/").json()
+    assert (detail["status"], detail["return_value"], detail["tags"]) == ("succeeded", "hi Ada", {"env": "test"})
+    assert detail["started_by"].startswith("key:")
+
+
+def test_the_same_idempotency_key_returns_the_first_execution(workflow_api, workflow, django_capture_on_commit_callbacks):
+    body = {"workflow": "simple", "input": {"who": "x"}}
+    first = start(workflow_api, django_capture_on_commit_callbacks, body, HTTP_IDEMPOTENCY_KEY="k-1")
+    again = start(workflow_api, django_capture_on_commit_callbacks, body, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert Execution.objects.count() == 1
+    different = start(workflow_api, django_capture_on_commit_callbacks, {**body, "input": {"who": "y"}},
+                      HTTP_IDEMPOTENCY_KEY="k-1")
+    assert different.status_code == 422 and "Idempotency-Key" in different.json()["detail"]
+
+
+def test_a_viewer_cannot_start_anything(viewer_api, workflow):
+    response = viewer_api.post("/api/v1/executions/", {"workflow": "simple"}, format="json")
+    assert response.status_code == 403
+    assert Execution.objects.count() == 0
+
+
+def test_an_unknown_workflow_is_a_400_naming_the_field(workflow_api, project_a):
+    response = workflow_api.post("/api/v1/executions/", {"workflow": "ghost"}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "workflow"
+
+
+def test_a_disabled_workflow_cannot_start(workflow_api, project_a):
+    make_workflow(project_a, SIMPLE, alias="off", enabled=False)
+    response = workflow_api.post("/api/v1/executions/", {"workflow": "off"}, format="json")
+    assert response.status_code == 409 and "disabled" in response.json()["detail"]
+
+
+def test_input_must_be_an_object(workflow_api, workflow):
+    response = workflow_api.post("/api/v1/executions/", {"workflow": "simple", "input": [1]}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "input"
+
+
+def test_another_tenant_gets_404_everywhere(outsider_api, workflow):
+    execution, _ = start_execution(caller=None, workflow=workflow)
+    for path in ("", "logs/", "tasks/", "tasks/greet/", "tasks/greet/logs/"):
+        assert outsider_api.get(f"/api/v1/executions/{execution.id}/{path}").status_code == 404, path
+    assert outsider_api.post(f"/api/v1/executions/{execution.id}/cancel/").status_code == 404
+    assert outsider_api.get("/api/v1/executions/").json()["total"] == 0
+    assert outsider_api.post("/api/v1/executions/", {"workflow": str(workflow.id)}, format="json").status_code == 400
+
+
+def test_a_malformed_id_is_a_404_not_a_500(admin_api, project_a):
+    assert admin_api.get("/api/v1/executions/not-a-uuid/").status_code == 404
+
+
+def test_logs_tasks_and_task_logs(admin_api, workflow, django_capture_on_commit_callbacks):
+    execution_id = start(admin_api, django_capture_on_commit_callbacks, {"workflow": "simple", "input": {"who": "Bo"}}).json()["id"]
+    tasks = admin_api.get(f"/api/v1/executions/{execution_id}/tasks/").json()
+    assert [(t["name"], t["status"], t["attempts"]) for t in tasks["items"]] == [
+        ("greet", "succeeded", 1), ("say", "succeeded", 1), ("answer", "succeeded", 1)]
+    greet = admin_api.get(f"/api/v1/executions/{execution_id}/tasks/{tasks['items'][0]['id']}/").json()
+    assert greet["output"] == {"text": "hi Bo"}
+    logs = admin_api.get(f"/api/v1/executions/{execution_id}/logs/").json()
+    messages = [line["message"] for line in logs["items"]]
+    assert messages[0].startswith("Execution queued") and messages[-1] == "Execution succeeded."
+    warnings = admin_api.get(f"/api/v1/executions/{execution_id}/logs/?level=warning").json()
+    assert [line["message"] for line in warnings["items"]] == ["hi Bo"]
+    say_logs = admin_api.get(f"/api/v1/executions/{execution_id}/tasks/say/logs/").json()
+    assert "hi Bo" in [line["message"] for line in say_logs["items"]]
+
+
+def test_list_filters(admin_api, workflow, project_a):
+    other = make_workflow(project_a, SIMPLE)
+    start_execution(caller=None, workflow=workflow, tags={"env": "prod"}, linked_account_id="john@acme.io")
+    start_execution(caller=None, workflow=other, tags={"env": "dev"})
+    ids = lambda q: admin_api.get(f"/api/v1/executions/?{q}").json()["total"]  # noqa: E731
+    assert ids("") == 2
+    assert ids(f"workflow={workflow.id}") == 1
+    assert ids("tag=env:prod") == 1
+    assert ids("linked_account_id=john@acme.io") == 1
+    assert ids("status=queued,running") == 2
+    assert ids("status=succeeded") == 0
+    assert ids("started_by=system") == 2
+    assert ids("created_after=2000-01-01T00:00:00Z") == 2
+    assert ids("created_before=2000-01-01T00:00:00Z") == 0
+
+
+@pytest.mark.parametrize("count", [2, 40])
+def test_the_list_costs_the_same_queries_whatever_its_size(admin_api, workflow, count, django_assert_max_num_queries):
+    for _ in range(count):
+        start_execution(caller=None, workflow=workflow)
+    # key look-up, key last_used_at (first use), COUNT, one page query with workflow, version,
+    # performer and flow run joined
+    with django_assert_max_num_queries(4):
+        response = admin_api.get("/api/v1/executions/?limit=100")
+    assert len(response.json()["items"]) == count
+
+
+def test_cancelling_a_queued_execution_is_immediate_and_a_second_cancel_is_409(admin_api, workflow):
+    execution, _ = start_execution(caller=None, workflow=workflow)
+    response = admin_api.post(f"/api/v1/executions/{execution.id}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert set(Execution.objects.get(pk=execution.pk).task_runs.values_list("status", flat=True)) == {"cancelled"}
+    again = admin_api.post(f"/api/v1/executions/{execution.id}/cancel/")
+    assert again.status_code == 409 and "cancelled" in again.json()["detail"]
+
+
+def test_cancelling_a_waiting_execution_cancels_its_approvals(admin_api, project_a, django_capture_on_commit_callbacks):
+    from approvals.models import Approval
+
+    wf = make_workflow(project_a, [{"name": "ok", "type": "approval", "config": {}}])
+    with django_capture_on_commit_callbacks(execute=True):
+        execution, _ = start_execution(caller=None, workflow=wf)
+    assert Execution.objects.get(pk=execution.pk).status == ExecutionStatus.WAITING
+    assert admin_api.post(f"/api/v1/executions/{execution.id}/cancel/").json()["status"] == "cancelled"
+    assert Approval.objects.get(execution=execution).status == "cancelled"
+
+
+def test_a_failed_execution_retries_from_its_failed_tasks(admin_api, project_a, tmp_path, django_capture_on_commit_callbacks):
+    counter = tmp_path / "count"
+    wf = make_workflow(project_a, [
+        {"name": "first", "type": "set", "config": {"values": {"n": 1}}},
+        {"name": "shaky", "type": "flaky", "config": {"counter_file": str(counter), "succeed_on_attempt": 2},
+         "depends_on": ["first"]},
+        {"name": "last", "type": "response", "config": {"value": "{{ tasks.shaky.output }}"}, "depends_on": ["shaky"]},
+    ])
+    with django_capture_on_commit_callbacks(execute=True):
+        execution, _ = start_execution(caller=None, workflow=wf)
+    execution.refresh_from_db()
+    assert execution.status == "failed"
+    first_started = execution.task_runs.get(name="first").started_at
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_api.post(f"/api/v1/executions/{execution.id}/retry/")
+    assert response.status_code == 200
+    execution.refresh_from_db()
+    assert (execution.status, execution.attempt, execution.return_value) == ("succeeded", 2, {"attempts_seen": 2})
+    assert execution.task_runs.get(name="first").started_at == first_started  # kept, not re-run
+    assert admin_api.post(f"/api/v1/executions/{execution.id}/retry/").status_code == 409
+
+
+def test_task_retries_count_attempts(admin_api, project_a, tmp_path, django_capture_on_commit_callbacks):
+    wf = make_workflow(project_a, [{"name": "shaky", "type": "flaky", "retries": 3,
+                                    "retry_backoff": {"type": "fixed", "delay": 0},
+                                    "config": {"counter_file": str(tmp_path / "c"), "succeed_on_attempt": 3}}])
+    with django_capture_on_commit_callbacks(execute=True):
+        execution, _ = start_execution(caller=None, workflow=wf)
+    run = execution.task_runs.get()
+    assert (run.status, run.attempts) == ("succeeded", 3)
+    assert execution.logs.filter(level="warning", message__contains="retrying").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wait_answers_with_the_return_value(tenant_a, project_a):
+    from tests.conftest import key_client
+
+    client = key_client(tenant_a, "workflow")
+    make_workflow(project_a, SIMPLE, alias="simple")
+    response = client.post("/api/v1/executions/?wait=10", {"workflow": "simple", "input": {"who": "sync"}}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["return_value"]) == ("succeeded", "hi sync")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wait_times_out_with_202_and_the_execution(tenant_a, project_a):
+    from tests.conftest import key_client
+
+    client = key_client(tenant_a, "workflow")
+    make_workflow(project_a, [{"name": "hold", "type": "approval", "config": {}}], alias="held")
+    response = client.post("/api/v1/executions/?wait=0.3", {"workflow": "held"}, format="json")
+    assert response.status_code == 202
+    assert response.json()["status"] == "waiting"
+
+
+def test_wait_must_be_a_number(workflow_api, workflow):
+    response = workflow_api.post("/api/v1/executions/?wait=soon", {"workflow": "simple"}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "wait"

@@ -1,0 +1,80 @@
+"""The sweeper recovers what lost messages and dead workers leave behind."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from executions.engine import advance
+from executions.models import Execution, ExecutionStatus, TaskRun, TaskRunStatus
+from executions.services import start_execution, sweep
+from tests.executions.factories import make_workflow
+
+pytestmark = pytest.mark.django_db
+
+LATER = timedelta(minutes=10)
+
+
+def one_task(project):
+    return make_workflow(project, [{"name": "only", "type": "response", "config": {"value": "done"}}])
+
+
+def test_it_resends_a_queued_execution_whose_message_was_lost(project_a, django_capture_on_commit_callbacks):
+    with mock.patch("executions.tasks.advance_message.apply_async") as lost:
+        with django_capture_on_commit_callbacks(execute=True):
+            execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    assert lost.called  # the message "was sent" but never arrived
+    assert Execution.objects.get(pk=execution.pk).status == ExecutionStatus.QUEUED
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep(now=timezone.now() + LATER)["requeued"] == 1
+    execution.refresh_from_db()
+    assert (execution.status, execution.return_value) == ("succeeded", "done")
+
+
+def test_it_leaves_fresh_queued_executions_alone(project_a):
+    with mock.patch("executions.tasks.advance_message.apply_async"):
+        start_execution(caller=None, workflow=one_task(project_a))
+    assert sweep()["requeued"] == 0
+
+
+def test_it_takes_back_a_task_whose_worker_died(project_a, django_capture_on_commit_callbacks):
+    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    with mock.patch("executions.tasks.run_task_message.apply_async"):
+        with django_capture_on_commit_callbacks(execute=True):
+            advance(execution.id)
+    # A worker claimed the task, then died: the run stays "running" with a lease that expires.
+    TaskRun.objects.filter(execution=execution).update(
+        status=TaskRunStatus.RUNNING, attempts=1, dispatched_at=None, lease_expires_at=timezone.now() + timedelta(seconds=30))
+    assert sweep()["recovered"] == 0  # the lease is still valid
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep(now=timezone.now() + LATER)["recovered"] == 1
+    execution.refresh_from_db()
+    run = execution.task_runs.get()
+    assert (execution.status, run.status, run.attempts) == ("succeeded", "succeeded", 2)
+    assert execution.logs.filter(level="warning", message__contains="lost its worker").exists()
+
+
+def test_it_redispatches_a_task_whose_run_message_was_lost(project_a, django_capture_on_commit_callbacks):
+    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    with mock.patch("executions.tasks.run_task_message.apply_async"):
+        with django_capture_on_commit_callbacks(execute=True):
+            advance(execution.id)
+    assert TaskRun.objects.get(execution=execution).dispatched_at is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep(now=timezone.now() + LATER)["redispatched"] == 1
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.SUCCEEDED
+
+
+def test_a_duplicate_run_message_does_nothing(project_a, django_capture_on_commit_callbacks):
+    from executions.engine import run_task
+
+    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    with django_capture_on_commit_callbacks(execute=True):
+        advance(execution.id)
+    run = TaskRun.objects.get(execution=execution)
+    assert run.status == TaskRunStatus.SUCCEEDED
+    run_task(run.id)  # a late duplicate
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("succeeded", 1)

@@ -1,0 +1,42 @@
+"""The template sandbox: native values, text, and refused escapes."""
+
+import pytest
+
+from workflows.templating import TemplateError, evaluate, render
+
+CONTEXT = {"input": {"n": 3, "name": "Ada", "items": [1, 2]}, "tasks": {"a": {"output": {"v": "x"}}}}
+
+
+def test_a_single_expression_keeps_its_type():
+    assert render("{{ input.n * 2 }}", CONTEXT) == 6
+    assert render({"list": "{{ input['items'] }}"}, CONTEXT) == {"list": [1, 2]}
+
+
+def test_mixed_text_renders_to_a_string():
+    assert render("Hi {{ input.name }} ({{ tasks.a.output.v }})", CONTEXT) == "Hi Ada (x)"
+
+
+def test_strings_without_markup_are_left_alone():
+    assert render("plain {text}", CONTEXT) == "plain {text}"
+
+
+@pytest.mark.parametrize("template", [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ input.__class__ }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ ().__class__.__bases__[0] }}",
+])
+def test_it_refuses_escapes_from_the_sandbox(template):
+    with pytest.raises(TemplateError):
+        render(template, CONTEXT)
+
+
+def test_an_undefined_name_fails_with_the_expression():
+    with pytest.raises(TemplateError) as info:
+        render("{{ input.missing.deeper }}", CONTEXT)
+    assert "input.missing.deeper" in str(info.value)
+
+
+def test_evaluate_gives_native_values():
+    assert evaluate("input.n > 2 and input.name == 'Ada'", CONTEXT) is True
