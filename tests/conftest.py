@@ -51,6 +51,10 @@ def redis_broker() -> str | None:
     return url if url.startswith("redis") else None
 
 
+# Why a test must fail for a missing server (only with FLOWGATE_REQUIRE_SERVICES).
+_MISSING_SERVICE = pytest.StashKey[str]()
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip (or, with FLOWGATE_REQUIRE_SERVICES, fail) tests whose server is missing."""
     missing = []
@@ -60,12 +64,21 @@ def pytest_collection_modifyitems(config, items):
         missing.append("redis")
     for item in items:
         for marker in missing:
-            if marker in item.keywords:
+            # Markers only: item.keywords also holds test names and parameter ids ("postgres").
+            if item.get_closest_marker(marker) is not None:
                 reason = f"needs {marker.capitalize()} (run `make test` where it is installed)"
                 if services_required():
-                    item.add_marker(pytest.mark.xfail(reason=reason, run=False, strict=True))
+                    # A failure, not an xfail: an xfail would let the run pass without the service.
+                    item.stash[_MISSING_SERVICE] = f"FLOWGATE_REQUIRE_SERVICES is set but this test {reason}"
                 else:
                     item.add_marker(pytest.mark.skip(reason=reason))
+                break
+
+
+def pytest_runtest_setup(item):
+    reason = item.stash.get(_MISSING_SERVICE, None)
+    if reason is not None:
+        pytest.fail(reason, pytrace=False)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -279,6 +292,8 @@ def worker_queue():
 def start_worker(worker_queue, transactional_db):
     """``start_worker(**env)`` starts a real worker on Redis and PostgreSQL; stopped after the test."""
     if redis_broker() is None or not on_postgres():
+        if services_required():
+            pytest.fail("FLOWGATE_REQUIRE_SERVICES is set but a real worker needs PostgreSQL and Redis", pytrace=False)
         pytest.skip("a real worker needs PostgreSQL and Redis")
     workers: list[WorkerProcess] = []
 
@@ -292,10 +307,28 @@ def start_worker(worker_queue, transactional_db):
         worker.stop()
 
 
+@pytest.fixture(scope="session")
+def _session_worker(worker_queue, django_db_setup, django_db_blocker):
+    """One real worker with two processes, shared by the tests of a session (it holds no state)."""
+    if redis_broker() is None or not on_postgres():
+        yield None
+        return
+    with django_db_blocker.unblock():
+        worker = WorkerProcess(concurrency=2)
+    yield worker
+    worker.stop()
+
+
 @pytest.fixture
-def live_worker(start_worker):
-    """One real worker with two processes."""
-    return start_worker()
+def live_worker(_session_worker, transactional_db):
+    """The shared real worker; tests using it need ``django_db(transaction=True)``."""
+    if _session_worker is None:
+        if services_required():
+            pytest.fail("FLOWGATE_REQUIRE_SERVICES is set but a real worker needs PostgreSQL and Redis", pytrace=False)
+        pytest.skip("a real worker needs PostgreSQL and Redis")
+    if _session_worker.process.poll() is not None:
+        pytest.fail(f"the shared worker died: {_session_worker.log_path.read_text()[-2000:]}")
+    return _session_worker
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.1):

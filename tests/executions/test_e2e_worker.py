@@ -1,0 +1,137 @@
+"""End to end through a real Celery worker process on Redis and PostgreSQL."""
+
+import time
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from executions.models import Execution, ExecutionStatus, TaskRun, TaskRunStatus
+from executions.services import start_execution, sweep
+from tests.conftest import key_client, wait_until
+from tests.executions.factories import make_workflow
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+def finished(execution_id, timeout=60):
+    def check():
+        execution = Execution.objects.get(pk=execution_id)
+        return execution if execution.is_terminal else None
+
+    return wait_until(check, timeout=timeout, interval=0.1)
+
+
+def test_a_multi_task_workflow_completes_with_task_runs_outputs_and_logs(live_worker, project_a):
+    wf = make_workflow(project_a, [
+        {"name": "greet", "type": "set", "config": {"values": {"text": "hi {{ input.who }}"}}},
+        {"name": "echo", "type": "echo", "config": {"said": "{{ tasks.greet.output.text }}"}, "depends_on": ["greet"]},
+        {"name": "note", "type": "log", "config": {"message": "echoed {{ tasks.echo.output.config.said }}"}, "depends_on": ["echo"]},
+        {"name": "answer", "type": "response", "config": {"value": "{{ tasks.echo.output.config.said }}"}, "depends_on": ["note"]},
+    ])
+    execution, _ = start_execution(caller=None, workflow=wf, input={"who": "worker"})
+    execution = finished(execution.id)
+    assert (execution.status, execution.return_value) == ("succeeded", "hi worker")
+    runs = {tr.name: tr for tr in execution.task_runs.all()}
+    assert all(tr.status == TaskRunStatus.SUCCEEDED and tr.attempts == 1 for tr in runs.values())
+    assert runs["echo"].output == {"config": {"said": "hi worker"}, "input": {"who": "worker"}}
+    assert execution.logs.filter(message="echoed hi worker", task_run=runs["note"]).exists()
+
+
+def test_parallel_branches_overlap_in_time(live_worker, project_a):
+    wf = make_workflow(project_a, [
+        {"name": "left", "type": "sleep", "config": {"seconds": 2}},
+        {"name": "right", "type": "sleep", "config": {"seconds": 2}},
+        {"name": "join", "type": "response", "config": {"value": "both"}, "depends_on": ["left", "right"]},
+    ])
+    execution, _ = start_execution(caller=None, workflow=wf)
+    execution = finished(execution.id)
+    assert execution.status == ExecutionStatus.SUCCEEDED
+    left, right = (execution.task_runs.get(name=n).output for n in ("left", "right"))
+    # Each branch started before the other one ended: they ran at the same time.
+    assert left["started"] < right["ended"] and right["started"] < left["ended"]
+
+
+def test_retries_count_attempts(live_worker, project_a, tmp_path):
+    wf = make_workflow(project_a, [{"name": "shaky", "type": "flaky", "retries": 4,
+                                    "retry_backoff": {"type": "exponential", "delay": 0.2, "max": 1},
+                                    "config": {"counter_file": str(tmp_path / "n"), "succeed_on_attempt": 3}}])
+    execution, _ = start_execution(caller=None, workflow=wf)
+    execution = finished(execution.id)
+    run = execution.task_runs.get()
+    assert (execution.status, run.attempts, run.output) == ("succeeded", 3, {"attempts_seen": 3})
+    assert execution.logs.filter(level="warning", message__contains="attempt 1 failed").exists()
+    assert execution.logs.filter(level="warning", message__contains="attempt 2 failed").exists()
+
+
+def test_a_timeout_fails_the_task(live_worker, project_a):
+    wf = make_workflow(project_a, [{"name": "slow", "type": "sleep", "timeout_seconds": 1, "config": {"seconds": 20}}])
+    execution, _ = start_execution(caller=None, workflow=wf)
+    execution = finished(execution.id, timeout=40)
+    run = execution.task_runs.get()
+    assert (execution.status, run.status) == ("failed", "failed")
+    assert run.message == "Task slow timed out after 1 s."
+
+
+def test_cancel_mid_run_stops_after_the_task_in_hand(live_worker, project_a, tenant_a):
+    wf = make_workflow(project_a, [
+        {"name": "long", "type": "sleep", "config": {"seconds": 2}},
+        {"name": "next", "type": "log", "config": {"message": "must not run"}, "depends_on": ["long"]},
+    ])
+    execution, _ = start_execution(caller=None, workflow=wf)
+    wait_until(lambda: TaskRun.objects.filter(execution=execution, name="long", status="running").exists())
+    response = key_client(tenant_a, "workflow").post(f"/api/v1/executions/{execution.id}/cancel/")
+    assert response.status_code == 200 and response.json()["cancel_requested"] is True
+    execution = finished(execution.id)
+    assert execution.status == ExecutionStatus.CANCELLED
+    assert dict(execution.task_runs.values_list("name", "status")) == {"long": "succeeded", "next": "cancelled"}
+    assert not execution.logs.filter(message="must not run").exists()
+
+
+def test_a_synchronous_run_returns_the_response_tasks_value(live_worker, project_a, tenant_a):
+    make_workflow(project_a, [
+        {"name": "work", "type": "sleep", "config": {"seconds": 0.5}},
+        {"name": "answer", "type": "response", "config": {"value": {"n": "{{ input.n * 2 }}"}}, "depends_on": ["work"]},
+    ], alias="sync-me")
+    client = key_client(tenant_a, "workflow")
+    response = client.post("/api/v1/executions/?wait=30", {"workflow": "sync-me", "input": {"n": 21}}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["return_value"]) == ("succeeded", {"n": 42})
+
+
+def test_a_worker_killed_mid_execution_is_recovered_by_a_new_worker(start_worker, project_a):
+    lease = {"FLOWGATE_TASK_LEASE_SECONDS": 3}
+    doomed = start_worker(concurrency=1, **lease)
+    wf = make_workflow(project_a, [
+        {"name": "long", "type": "sleep", "config": {"seconds": 4}},
+        {"name": "after", "type": "response", "config": {"value": "recovered"}, "depends_on": ["long"]},
+    ])
+    execution, _ = start_execution(caller=None, workflow=wf)
+    wait_until(lambda: TaskRun.objects.filter(execution=execution, name="long", status="running").exists())
+    doomed.kill()  # SIGKILL to the whole worker: no chance to clean up
+    assert TaskRun.objects.get(execution=execution, name="long").status == TaskRunStatus.RUNNING
+    start_worker(concurrency=1, **lease)
+
+    def recovered():
+        sweep()  # what celery beat runs every few seconds
+        execution.refresh_from_db()
+        return execution.is_terminal
+
+    wait_until(recovered, timeout=60, interval=0.5)
+    assert (execution.status, execution.return_value) == ("succeeded", "recovered")
+    assert not TaskRun.objects.filter(execution=execution, status=TaskRunStatus.RUNNING).exists()
+    assert TaskRun.objects.get(execution=execution, name="long").attempts == 2
+    assert execution.logs.filter(message__contains="lost its worker").exists()
+
+
+def test_a_message_dropped_before_the_broker_is_resent_by_the_sweeper(live_worker, project_a):
+    wf = make_workflow(project_a, [{"name": "only", "type": "response", "config": {"value": "delivered"}}])
+    with mock.patch("executions.tasks.advance_message.apply_async") as dropped:
+        execution, _ = start_execution(caller=None, workflow=wf)
+    assert dropped.call_count == 1
+    time.sleep(1)  # give a (non-existent) message time to arrive: nothing happens
+    assert Execution.objects.get(pk=execution.pk).status == ExecutionStatus.QUEUED
+    assert sweep(now=timezone.now() + timedelta(minutes=5))["requeued"] == 1
+    execution = finished(execution.id)
+    assert (execution.status, execution.return_value) == ("succeeded", "delivered")
