@@ -1,0 +1,87 @@
+"""Operators' view of executions: read-only rows, with cancel and retry as admin actions."""
+
+from django.contrib import admin, messages
+from rest_framework.exceptions import APIException
+
+from executions import services
+from executions.models import Execution, Log, TaskRun
+
+
+class TaskRunInline(admin.TabularInline):
+    model = TaskRun
+    extra = 0
+    can_delete = False
+    fields = ["name", "task_type", "status", "attempts", "message", "started_at", "ended_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Execution)
+class ExecutionAdmin(admin.ModelAdmin):
+    list_display = ["id", "workflow", "status", "started_by_label", "linked_account_id", "created_at", "ended_at"]
+    list_filter = ["status", "tenant", "project", "created_at"]
+    search_fields = ["id", "workflow__name", "workflow__alias", "linked_account_id", "started_by_label"]
+    list_select_related = ["workflow"]
+    date_hierarchy = "created_at"
+    inlines = [TaskRunInline]
+    actions = ["cancel_executions", "retry_executions"]
+    readonly_fields = [f.name for f in Execution._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # rows change only through the engine and the actions below
+
+    @admin.action(description="Cancel the selected executions")
+    def cancel_executions(self, request, queryset):
+        self._apply(request, queryset, services.cancel_execution, "cancelled or marked for cancel")
+
+    @admin.action(description="Retry the selected failed executions")
+    def retry_executions(self, request, queryset):
+        self._apply(request, queryset, services.retry_execution, "queued again")
+
+    def _apply(self, request, queryset, service, verb):
+        done, refused = 0, []
+        for execution in queryset:
+            try:
+                service(execution, None)
+                done += 1
+            except APIException as exc:
+                refused.append(f"{execution.id}: {exc.detail}")
+        if done:
+            self.message_user(request, f"{done} execution(s) {verb}.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(admin.ModelAdmin):
+    list_display = ["name", "execution", "task_type", "status", "attempts", "started_at", "ended_at"]
+    list_filter = ["status", "task_type"]
+    search_fields = ["name", "execution__id"]
+    readonly_fields = [f.name for f in TaskRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # rows change only through the engine and the actions below
+
+
+@admin.register(Log)
+class LogAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "level", "execution", "task_run", "message"]
+    list_filter = ["level"]
+    search_fields = ["message", "execution__id"]
+    list_select_related = ["task_run"]
+    readonly_fields = [f.name for f in Log._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # rows change only through the engine and the actions below
