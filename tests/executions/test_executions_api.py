@@ -206,3 +206,23 @@ def test_wait_times_out_with_202_and_the_execution(tenant_a, project_a):
 def test_wait_must_be_a_number(workflow_api, workflow):
     response = workflow_api.post("/api/v1/executions/?wait=soon", {"workflow": "simple"}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "wait"
+
+
+@pytest.mark.parametrize("extra_lines", [0, 60])
+def test_logs_and_tasks_lists_cost_the_same_queries_whatever_their_size(
+        admin_api, workflow, extra_lines, django_assert_max_num_queries):
+    from executions.engine import LogBuffer
+
+    execution, _ = start_execution(caller=None, workflow=workflow)
+    buffer = LogBuffer(execution.id)
+    for i in range(extra_lines):
+        buffer.add("info", f"line {i}")
+    buffer.flush()
+    admin_api.get("/api/v1/me")  # the key's first use writes last_used_at; keep it out of the count
+    # key look-up, execution look-up, COUNT, page
+    with django_assert_max_num_queries(4):
+        logs = admin_api.get(f"/api/v1/executions/{execution.id}/logs/?limit=100").json()
+    assert len(logs["items"]) == extra_lines + 1
+    with django_assert_max_num_queries(4):
+        tasks = admin_api.get(f"/api/v1/executions/{execution.id}/tasks/?limit=100").json()
+    assert len(tasks["items"]) == 3
