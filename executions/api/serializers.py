@@ -8,11 +8,12 @@ from executions.models import Execution, Log, TaskRun
 
 
 class ExecutionSerializer(serializers.ModelSerializer):
-    workflow_name = serializers.CharField(source="workflow.name", read_only=True, default=None)
-    workflow_version = serializers.IntegerField(source="workflow_version.number", read_only=True, default=None)
+    workflow_name = serializers.CharField(source="workflow.name", read_only=True, default=None, allow_null=True)
+    workflow_version = serializers.IntegerField(source="workflow_version.number", read_only=True, default=None,
+                                                allow_null=True)
     started_by = serializers.CharField(source="started_by_label", read_only=True)
     performed_by = serializers.SerializerMethodField()
-    flow_run = serializers.CharField(source="flow_run.run_id", read_only=True, default=None)
+    flow_run = serializers.CharField(source="flow_run.run_id", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Execution
