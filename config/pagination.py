@@ -8,8 +8,10 @@ A page answers ``items``, ``total`` and four opaque cursors:
 * ``current_page_backwards``: this page again, ending at its last item and read backwards.
 
 Cursors are base64 JSON holding the boundary item's ordering values, so a page stays stable
-while rows are added elsewhere, and each page costs one keyset query, one look-ahead row and one
-COUNT whatever its position.
+while rows are added elsewhere, and each page costs one keyset query, one look-ahead row, one
+COUNT and at most one EXISTS whatever its position. ``current_page_backwards`` also holds the
+page's first item, so that a short last page comes back as it was rather than filled up from
+the page before it. An empty page (its rows deleted since) still leads back to where rows are.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from collections import OrderedDict
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
@@ -71,25 +75,56 @@ class KeysetCursorPagination(BasePagination):
         return size
 
     # -- cursors ---------------------------------------------------------------------------
-    def encode_cursor(self, mode: str, values: list) -> str:
-        payload = json.dumps({"m": mode, "v": [_encode_value(v) for v in values]}, separators=(",", ":"))
-        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    def encode_cursor(self, mode: str, values: list, floor: list | None = None) -> str:
+        payload = {"m": mode, "v": [_encode_value(v) for v in values]}
+        if floor is not None:
+            payload["f"] = [_encode_value(v) for v in floor]
+        raw = json.dumps(payload, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
-    def decode_cursor(self, raw: str) -> tuple[str, list]:
+    def decode_cursor(self, raw: str) -> tuple[str, list, list | None]:
+        """``(mode, values, floor)``; ``floor`` (the page's first item) only on ``upto`` cursors."""
         try:
             padded = raw + "=" * (-len(raw) % 4)
             payload = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-            mode, values = payload["m"], [_decode_value(v) for v in payload["v"]]
-        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from None
-        if mode not in _FORWARD_MODES | _BACKWARD_MODES or not isinstance(values, list):
-            raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
-        return mode, values
+            mode, values = payload["m"], payload["v"]
+            floor = payload.get("f")
+            if not isinstance(values, list) or not (floor is None or isinstance(floor, list)):
+                raise TypeError
+            values = [_decode_value(v) for v in values]
+            floor = [_decode_value(v) for v in floor] if floor is not None else None
+        except (binascii.Error, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+            raise self._invalid() from None
+        if mode not in _FORWARD_MODES | _BACKWARD_MODES or (floor is not None and mode != "upto"):
+            raise self._invalid()
+        return mode, values, floor
+
+    def _invalid(self) -> ValidationError:
+        return ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+
+    def _typed(self, model, ordering, values: list) -> list:
+        """The cursor's values as the ordering fields' Python types; a forged cursor is refused (not a 500)."""
+        if len(values) != len(ordering):
+            raise self._invalid()
+        typed = []
+        for field, value in zip(ordering, values, strict=True):
+            try:
+                model_field = model._meta.get_field(field.lstrip("-"))
+            except FieldDoesNotExist:  # a related path: left to the database
+                typed.append(value)
+                continue
+            if value is None or isinstance(value, dict | list):
+                raise self._invalid()
+            try:
+                typed.append(model_field.to_python(value))
+            except (DjangoValidationError, TypeError, ValueError, OverflowError):
+                raise self._invalid() from None
+        return typed
 
     def _boundary_filter(self, ordering, values, *, forward: bool, inclusive: bool) -> Q:
         """Rows strictly beyond (or at, when inclusive) the boundary, in the reading direction."""
         if len(values) != len(ordering):
-            raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+            raise self._invalid()
         condition = Q()
         equal_so_far = Q()
         for index, (field, value) in enumerate(zip(ordering, values, strict=True)):
@@ -113,13 +148,25 @@ class KeysetCursorPagination(BasePagination):
     def _reverse(ordering) -> list[str]:
         return [f[1:] if f.startswith("-") else f"-{f}" for f in ordering]
 
+    @staticmethod
+    def _before(values: list, boundary: list, ordering) -> bool:
+        """Whether ``values`` comes before ``boundary`` in the reading (forward) order."""
+        for field, value, bound in zip(ordering, values, boundary, strict=True):
+            if value != bound:
+                return value > bound if field.startswith("-") else value < bound
+        return False
+
     # -- DRF hooks ----------------------------------------------------------------------------
     def paginate_queryset(self, queryset, request, view=None):
         ordering = self.get_ordering(view)
         size = self.get_page_size(request)
-        self.total = queryset.count()
         raw = request.query_params.get(self.cursor_query_param)
-        mode, values = self.decode_cursor(raw) if raw else ("from", None)
+        mode, values, floor = self.decode_cursor(raw) if raw else ("from", None, None)
+        if values is not None:
+            values = self._typed(queryset.model, ordering, values)
+        if floor is not None:
+            floor = self._typed(queryset.model, ordering, floor)
+        self.total = queryset.count()
         forward = mode in _FORWARD_MODES
         base = queryset
         if values is not None:
@@ -139,31 +186,49 @@ class KeysetCursorPagination(BasePagination):
                 more_behind = self.total > 0
             self.has_next, self.has_previous = more_ahead, more_behind
         else:
-            rows = list(base.order_by(*self._reverse(ordering))[: size + 1])
-            more_behind = len(rows) > size
-            rows = list(reversed(rows[:size]))
+            fetched = list(base.order_by(*self._reverse(ordering))[: size + 1])
+            rows = fetched[:size]
+            if floor is not None:
+                # Refetching a page backwards: stop at its first item, even on a short page.
+                rows = [row for row in rows if not self._before(self._values(row, ordering), floor, ordering)]
+            more_behind = len(fetched) > len(rows)
+            rows = list(reversed(rows))
             if rows:
                 more_ahead = queryset.filter(
                     self._boundary_filter(ordering, self._values(rows[-1], ordering), forward=True, inclusive=False)
                 ).exists()
             else:
-                more_ahead = False
+                more_ahead = self.total > 0
             self.has_next, self.has_previous = more_ahead, more_behind
         self.page = rows
         self._ordering = ordering
+        self._request_cursor = (raw, mode, values) if raw else None
         return rows
 
     def cursors(self) -> dict[str, str | None]:
         ordering, rows = self._ordering, self.page
         if not rows:
-            return {"current_page": None, "current_page_backwards": None, "previous_page": None, "next_page": None}
+            return self._empty_page_cursors()
         first, last = self._values(rows[0], ordering), self._values(rows[-1], ordering)
         return {
             "current_page": self.encode_cursor("from", first),
-            "current_page_backwards": self.encode_cursor("upto", last),
+            "current_page_backwards": self.encode_cursor("upto", last, floor=first),
             "previous_page": self.encode_cursor("before", first) if self.has_previous else None,
             "next_page": self.encode_cursor("after", last) if self.has_next else None,
         }
+
+    def _empty_page_cursors(self) -> dict[str, str | None]:
+        """An empty page past either end (its rows deleted since) points back at the rows from its cursor."""
+        cursors = {"current_page": None, "current_page_backwards": None, "previous_page": None, "next_page": None}
+        if self._request_cursor is None:
+            return cursors
+        raw, mode, values = self._request_cursor
+        cursors["current_page"] = cursors["current_page_backwards"] = raw
+        if self.has_previous:  # a forward page found nothing: read back from its boundary
+            cursors["previous_page"] = self.encode_cursor("upto" if mode == "after" else "before", values)
+        if self.has_next:  # a backward page found nothing: read on from its boundary
+            cursors["next_page"] = self.encode_cursor("after" if mode == "upto" else "from", values)
+        return cursors
 
     def get_paginated_response(self, data):
         return Response(OrderedDict([("items", data), ("total", self.total), *self.cursors().items()]))

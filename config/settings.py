@@ -267,7 +267,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "executions.models.ExecutionStatus",
+        "TaskRunStatusEnum": "executions.models.TaskRunStatus",
+        "LogLevelEnum": "executions.models.LogLevel",
+        "ApprovalStatusEnum": "approvals.models.ApprovalStatus",
+        "RoleEnum": "accounts.models.Role",
+        "FlowTypeEnum": "flowruns.models.FlowType",
+        "FieldTypeEnum": "workflows.models.FieldType",
+    },
 }
 
 # --- Flowgate ------------------------------------------------------------------------------------

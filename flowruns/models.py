@@ -31,10 +31,11 @@ class FlowRun(models.Model):
     logs = models.JSONField(default=list, blank=True)
     tags = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.CharField(max_length=200, null=True, blank=True)
+    # "user:<id>", "key:<name>", or NULL for Flowgate itself (flowruns.services.actor_for).
+    created_by = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (NULL: no caller)
     updated_at = models.DateTimeField(default=timezone.now)
-    updated_by = models.CharField(max_length=200, null=True, blank=True)
-    reviewed_by = models.CharField(max_length=200, null=True, blank=True)
+    updated_by = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    reviewed_by = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     reviewed_at = models.DateTimeField(null=True, blank=True)
 
     objects = scoped_queryset().as_manager()
@@ -46,3 +47,21 @@ class FlowRun(models.Model):
 
     def __str__(self) -> str:
         return self.run_id
+
+
+class FlowRunTag(models.Model):
+    """One ``key:value`` tag of a flow run, kept beside ``FlowRun.tags`` so the list can filter on it.
+
+    ``FlowRun.tags`` stays the source of what the API shows (in the caller's order); these rows are
+    an index that ``flowruns.services`` rewrites whenever it writes the tags.
+    """
+
+    flow_run = models.ForeignKey(FlowRun, on_delete=models.CASCADE, related_name="tag_rows")
+    key = models.CharField(max_length=200)
+    value = models.CharField(max_length=500)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.key}:{self.value}"

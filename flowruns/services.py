@@ -1,0 +1,312 @@
+"""Creating, replacing and deleting flow runs, and mirroring executions onto them.
+
+These are the only functions that write flow runs: the Port surface, the native execution API
+(``flow_run_for_execution``), the admin and the ``execution_changed`` receiver all call them.
+
+Who wrote a run (``created_by``, ``updated_by``, ``reviewed_by``) is stored as ``"user:<id>"``
+for a person, ``"key:<name>"`` for an API key and NULL for the system; ``actor_value`` turns
+that into what the API shows (the user's id as a number, the key's name as a string, or null).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import DateTimeField
+
+from accounts.caller import Caller
+from accounts.scoping import get_for_caller
+from config.errors import Conflict
+from flowruns.models import FlowRun, FlowRunTag, FlowType
+
+logger = logging.getLogger("flowgate.flowruns")
+
+ID_PATTERN = r"^([a-z0-9_.-]+)$"
+ID_RE = re.compile(ID_PATTERN)
+ID_MAX_LENGTH = 200
+FLOW_RUN_NOT_FOUND = "Flow run not found."
+# A run shows at most this many actions and log lines: the newest ones when an execution has more.
+MAX_ACTIONS = 1000
+MAX_LOGS = 1000
+
+
+class Phase:
+    """Port's phase words, for a flow run and for each of its actions."""
+
+    QUEUED = "queued"
+    PENDING = "pending"
+    RUNNING = "running"
+    WAITING = "waiting"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    ALL = (QUEUED, PENDING, RUNNING, WAITING, SUCCESS, FAILURE, SKIPPED, CANCELLED)
+
+
+# Execution status -> flow run phase (docs/port.md shows this table).
+EXECUTION_PHASES = {
+    "queued": Phase.QUEUED,
+    "running": Phase.RUNNING,
+    "waiting": Phase.WAITING,
+    "succeeded": Phase.SUCCESS,
+    "failed": Phase.FAILURE,
+    "cancelled": Phase.CANCELLED,
+}
+# Task run status -> action phase.
+TASK_RUN_PHASES = {
+    "pending": Phase.PENDING,
+    "running": Phase.RUNNING,
+    "waiting": Phase.WAITING,
+    "succeeded": Phase.SUCCESS,
+    "failed": Phase.FAILURE,
+    "skipped": Phase.SKIPPED,
+    "cancelled": Phase.CANCELLED,
+}
+
+_iso = DateTimeField().to_representation
+
+
+def iso(value: datetime | None) -> str | None:
+    """A datetime as the API writes it (ISO 8601, UTC as ``Z``); None stays None."""
+    return _iso(value) if value is not None else None
+
+
+# -- who --------------------------------------------------------------------------------------------
+def actor_for(caller: Caller | None) -> str | None:
+    """How a caller is stored in ``created_by``/``updated_by``: ``user:<id>``, ``key:<name>`` or None."""
+    if caller is None:
+        return None
+    if caller.user_id is not None:
+        return f"user:{caller.user_id}"
+    if caller.api_key is not None:
+        return f"key:{caller.api_key.name}"
+    return None
+
+
+def actor_value(stored: str | None) -> int | str | None:
+    """What the API shows for a stored actor: a user's id (number), an API key's name (string), or null.
+
+    Any other stored text (an approver who decided through an emailed link) is shown as it is.
+    """
+    if not stored:
+        return None
+    kind, _, rest = stored.partition(":")
+    if kind == "user" and rest.isdigit():
+        return int(rest)
+    if kind == "key":
+        return rest
+    return stored
+
+
+class FlowRunExists(Conflict):
+    """POST with an id the tenant already uses."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"A flow run with id {run_id!r} already exists; PUT /api/v1/flow-runs/{run_id} replaces it.")
+        self.run_id = run_id
+
+
+# -- reading ------------------------------------------------------------------------------------------
+def get_flow_run_for(caller: Caller | None, run_id: str, queryset=None) -> FlowRun:
+    """The caller's flow run with this public id, or NotFound (also for another tenant's)."""
+    queryset = queryset if queryset is not None else FlowRun.objects.all()
+    return get_for_caller(queryset, caller, FLOW_RUN_NOT_FOUND, run_id=run_id)
+
+
+def flow_id_for(value: str) -> str:
+    """Make any name (a workflow alias, an action name) a valid flow id: lower case, others become ``-``."""
+    cleaned = re.sub(r"[^a-z0-9_.-]+", "-", str(value).lower()).strip("-")
+    return (cleaned or "flow")[:ID_MAX_LENGTH]
+
+
+def check_flow_run_id(run_id: Any, field: str = "flow_run") -> str:
+    """``run_id`` when it is a valid flow run id, else a ValidationError on ``field`` saying why."""
+    if not isinstance(run_id, str) or not ID_RE.fullmatch(run_id) or len(run_id) > ID_MAX_LENGTH:
+        raise ValidationError({field: [
+            f"A flow run id is 1-{ID_MAX_LENGTH} characters of lower-case letters, digits, '_', '.' "
+            f"and '-' (pattern {ID_PATTERN})."
+        ]})
+    return run_id
+
+
+# -- writing -------------------------------------------------------------------------------------------
+def _write_tag_index(run: FlowRun, *, replace: bool) -> None:
+    if replace:
+        FlowRunTag.objects.filter(flow_run=run).delete()
+    pairs = {(tag["key"], tag["value"]) for tag in run.tags or []}
+    if pairs:
+        FlowRunTag.objects.bulk_create(FlowRunTag(flow_run=run, key=k, value=v) for k, v in sorted(pairs))
+
+
+def create_flow_run(caller: Caller, *, flow_id: str, run_id: str | None = None,
+                    flow_type: str = FlowType.SELF_SERVICE_ACTION, args: Any = None,
+                    tags: list[dict] | None = None) -> FlowRun:
+    """Create a run of the caller's tenant; ``run_id`` is generated when absent.
+
+    Raises ``FlowRunExists`` (409) when the id is taken; ``upsert_flow_run`` replaces a run instead.
+    """
+    now = timezone.now()
+    actor = actor_for(caller)
+    run = FlowRun(
+        tenant_id=caller.tenant_id, run_id=run_id or str(uuid.uuid4()), flow_id=flow_id, flow_type=flow_type,
+        args=args, tags=tags or [], created_at=now, created_by=actor, updated_at=now, updated_by=actor,
+    )
+    try:
+        with transaction.atomic():
+            run.save(force_insert=True)
+            _write_tag_index(run, replace=False)
+    except IntegrityError:
+        if FlowRun.objects.filter(tenant_id=caller.tenant_id, run_id=run.run_id).exists():
+            raise FlowRunExists(run.run_id) from None
+        raise
+    return run
+
+
+# Fields a PUT replaces; created_* and reviewed_* are the server's and survive.
+REPLACED_FIELDS = ("flow_id", "flow_type", "args", "phase", "start_time", "end_time", "actions", "outputs",
+                   "logs", "tags")
+
+
+@transaction.atomic
+def upsert_flow_run(caller: Caller, run_id: str, values: dict[str, Any]) -> tuple[FlowRun, bool]:
+    """Create the run when ``run_id`` is new, else replace all its writable fields; ``(run, created)``.
+
+    ``values`` holds model field names (``REPLACED_FIELDS``); a missing one is reset to its default,
+    since a PUT replaces the whole run. ``created_at``/``created_by`` survive a replace.
+    """
+    values = {name: values.get(name, _default(name)) for name in REPLACED_FIELDS}
+    run = FlowRun.objects.select_for_update().filter(tenant_id=caller.tenant_id, run_id=run_id).first()
+    if run is None:
+        now = timezone.now()
+        actor = actor_for(caller)
+        try:
+            with transaction.atomic():
+                run = FlowRun.objects.create(tenant_id=caller.tenant_id, run_id=run_id, created_at=now,
+                                             created_by=actor, updated_at=now, updated_by=actor, **values)
+                _write_tag_index(run, replace=False)
+            return run, True
+        except IntegrityError:
+            # Another request created it between our read and our insert: replace theirs.
+            run = FlowRun.objects.select_for_update().get(tenant_id=caller.tenant_id, run_id=run_id)
+    tags_changed = run.tags != values["tags"]
+    for name, value in values.items():
+        setattr(run, name, value)
+    run.updated_at = timezone.now()
+    run.updated_by = actor_for(caller)
+    run.save(update_fields=[*REPLACED_FIELDS, "updated_at", "updated_by"])
+    if tags_changed:
+        _write_tag_index(run, replace=True)
+    return run, False
+
+
+def _default(name: str) -> Any:
+    field = FlowRun._meta.get_field(name)
+    return field.get_default()
+
+
+def delete_flow_run(run: FlowRun) -> None:
+    """Delete a run (its tag rows go with it; executions that reported to it keep running)."""
+    run.delete()
+
+
+def flow_run_for_execution(caller: Caller, run_id: str, *, flow_id: str, args: dict | None = None) -> FlowRun:
+    """The caller's flow run ``run_id``, created (type automation, phase queued) when new.
+
+    For an execution about to start with ``flow_run=``: the ``execution_changed`` receiver then keeps
+    the run's phase, times, actions, logs and outputs in step with the execution. ``run_id`` must be
+    a valid id (ValidationError on ``flow_run`` otherwise); ``flow_id`` is normalized by ``flow_id_for``.
+    An existing run is returned as it is.
+    """
+    check_flow_run_id(run_id)
+    now = timezone.now()
+    actor = actor_for(caller)
+    run, _ = FlowRun.objects.get_or_create(
+        tenant_id=caller.tenant_id, run_id=run_id,
+        defaults={"flow_id": flow_id_for(flow_id), "flow_type": FlowType.AUTOMATION, "args": args,
+                  "phase": Phase.QUEUED, "created_at": now, "created_by": actor, "updated_at": now,
+                  "updated_by": actor},
+    )
+    return run
+
+
+# -- mirroring executions --------------------------------------------------------------------------------
+def sync_from_execution(execution) -> bool:
+    """Copy an execution's state onto the flow run it reports to; False when it reports to none.
+
+    ``execution`` is an Execution (only its ``pk`` and ``flow_run_id`` are used; the rest is re-read).
+
+    Six queries whatever the execution's size: lock the run, then read the execution, its task runs,
+    its newest ``MAX_LOGS`` log lines and its last decided approval, and write the run once. Reading
+    after taking the lock means concurrent mirrors of one execution always end with the newest state.
+    """
+    from approvals.models import Approval, ApprovalStatus
+    from executions.models import Execution, Log, TaskRun
+
+    flow_run_id, execution_id = execution.flow_run_id, execution.pk
+    if flow_run_id is None:
+        return False
+    with transaction.atomic():
+        if not list(FlowRun.objects.select_for_update().filter(pk=flow_run_id).values_list("pk", flat=True)):
+            return False
+        state = (Execution.objects.filter(pk=execution_id)
+                 .values("status", "started_at", "ended_at", "return_value", "flow_run_id").first())
+        if state is None or state["flow_run_id"] != flow_run_id:
+            return False
+        task_runs = (TaskRun.objects.filter(execution_id=execution_id).order_by("position", "name")
+                     .values("name", "status", "started_at", "ended_at")[:MAX_ACTIONS])
+        logs = list(Log.objects.filter(execution_id=execution_id).order_by("-timestamp", "-id")
+                    .values("timestamp", "message", "level", "task_run__name")[:MAX_LOGS])
+        logs.reverse()
+        review = (Approval.objects.filter(execution_id=execution_id, decided_at__isnull=False,
+                                          status__in=[ApprovalStatus.APPROVED, ApprovalStatus.REJECTED])
+                  .order_by("-decided_at").values("decided_at", "decided_by_id", "decided_by_key__name", "decided_by_label").first())
+        fields = {
+            "phase": EXECUTION_PHASES.get(state["status"], state["status"]),
+            "start_time": state["started_at"],
+            "end_time": state["ended_at"],
+            "outputs": state["return_value"],
+            "actions": [
+                {"id": tr["name"], "phase": TASK_RUN_PHASES.get(tr["status"], tr["status"]),
+                 "startTime": iso(tr["started_at"]), "endTime": iso(tr["ended_at"])}
+                for tr in task_runs
+            ],
+            "logs": [
+                {"timestamp": iso(line["timestamp"]), "message": line["message"], "level": line["level"],
+                 "action": line["task_run__name"]}
+                for line in logs
+            ],
+            "updated_at": timezone.now(),
+        }
+        if review is not None:
+            if review["decided_by_id"] is not None:
+                fields["reviewed_by"] = f"user:{review['decided_by_id']}"
+            elif review["decided_by_key__name"] is not None:
+                fields["reviewed_by"] = f"key:{review['decided_by_key__name']}"
+            else:  # someone who decided through an emailed link, without an account
+                fields["reviewed_by"] = review["decided_by_label"] or None
+            fields["reviewed_at"] = review["decided_at"]
+        FlowRun.objects.filter(pk=flow_run_id).update(**fields)
+    return True
+
+
+def mirror_execution(sender=None, execution=None, **kwargs) -> None:
+    """``execution_changed`` receiver: mirror the execution onto its flow run, never raising.
+
+    The signal's other receivers (and ``execution_finished``) must still run if mirroring fails.
+    """
+    if execution is None or getattr(execution, "flow_run_id", None) is None:
+        return
+    try:
+        sync_from_execution(execution)
+    except Exception:
+        logger.exception("could not mirror execution %s onto flow run %s", execution.pk, execution.flow_run_id)
+
