@@ -151,6 +151,10 @@ class RecordEvent(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        outcome = f" ({self.outcome})" if self.outcome else ""
+        return f"{self.kind}{outcome} by {self.actor or 'system'}"
+
 
 _SHORT_ID_ALPHABET = string.ascii_letters + string.digits
 

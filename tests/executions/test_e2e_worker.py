@@ -104,7 +104,8 @@ def test_a_worker_killed_mid_execution_is_recovered_by_a_new_worker(start_worker
     lease = {"FLOWGATE_TASK_LEASE_SECONDS": 3}
     doomed = start_worker(concurrency=1, **lease)
     wf = make_workflow(project_a, [
-        {"name": "long", "type": "sleep", "config": {"seconds": 4}},
+        # Long enough that the kill below always lands while the task is still sleeping.
+        {"name": "long", "type": "sleep", "config": {"seconds": 8}},
         {"name": "after", "type": "response", "config": {"value": "recovered"}, "depends_on": ["long"]},
     ])
     execution, _ = start_execution(caller=None, workflow=wf)

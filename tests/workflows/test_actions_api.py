@@ -1,0 +1,123 @@
+"""The native actions endpoints: create, list, look up by UUID or short id, change, delete."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts import services as account_services
+from tests.workflows.records_support import HONORABLE, assert_matches_schema, hogwarts_board, make_workflow
+from workflows import actions
+from workflows.models import Action
+
+pytestmark = pytest.mark.django_db
+
+ACTIONS = "/api/v1/actions/"
+
+
+@pytest.fixture
+def board(tenant_a, project_a):
+    return hogwarts_board(tenant_a, project_a)
+
+
+def test_it_creates_an_action_for_a_workflows_tasks(board, workflow_api, walter):
+    response = workflow_api.post(ACTIONS, {
+        "workflow": "abc123", "name": "Waitlist", "short_id": "Wait01", "stages": ["New", "Rejected"],
+        "target_stage": "New", "allowed_roles": ["approver"], "allowed_users": ["walter@example.com"],
+        "requirements": {"required_fields": ["Email"], "conditions": [HONORABLE]},
+        "steps": {"tasks": [{"name": "tag", "type": "update_record", "config": {"fields": {"House": "Ravenclaw"}}}]},
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert_matches_schema(response, "actions_create")
+    assert (body["short_id"], body["workflow"], body["project"]) == (
+        "Wait01", str(board.workflow.id), str(board.workflow.project_id))
+    assert (body["stages"], body["target_stage"], body["allowed_users"]) == (
+        ["New", "Rejected"], "New", ["walter@example.com"])
+    assert body["requirements"] == {"required_fields": ["Email"], "conditions": [HONORABLE]}
+    assert body["steps"]["tasks"][0]["retries"] == 0  # stored normalized
+    assert body["enabled"] is True
+
+
+def test_it_lists_every_problem_of_a_new_action(board, workflow_api):
+    response = workflow_api.post(ACTIONS, {
+        "workflow": "abc123", "name": "Broken", "stages": ["Limbo"],
+        "requirements": {"conditions": [{"expression": "record.fields.Name.startswith(", "message": "x"}]},
+        "steps": {"tasks": [{"name": "a", "type": "log"}]},
+    }, format="json")
+    assert response.status_code == 400
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"stages", "requirements.conditions[0]", "steps.tasks[0].config.message"}
+    assert workflow_api.post(ACTIONS, {"workflow": "nope", "name": "x"}, format="json").status_code == 400
+    assert workflow_api.post(ACTIONS, {"description": "no name"}, format="json").status_code == 400
+    assert Action.objects.count() == 2
+
+
+def test_it_creates_a_project_action_in_the_callers_only_project(project_a, admin_api):
+    response = admin_api.post(ACTIONS, {"name": "Nightly", "description": "Rebuild the report",
+                                        "steps": {"tasks": [{"name": "a", "type": "log", "config": {"message": "x"}}]}},
+                              format="json")
+    assert response.status_code == 201
+    assert (response.json()["project"], response.json()["workflow"]) == (str(project_a.id), None)
+
+
+def test_it_looks_actions_up_by_uuid_or_short_id(board, viewer_api, outsider_api):
+    for key in ("edHR10", str(board.approve.id)):
+        response = viewer_api.get(f"{ACTIONS}{key}")
+        assert response.status_code == 200
+        assert response.json()["name"] == "Approve"
+    assert_matches_schema(response, "action_retrieve")
+    assert viewer_api.get(f"{ACTIONS}nothing").status_code == 404
+    assert outsider_api.get(f"{ACTIONS}edHR10").status_code == 404
+    assert outsider_api.get(f"{ACTIONS}{board.approve.id}").status_code == 404
+
+
+def test_it_lists_and_filters_actions(board, project_a, workflow_api, django_assert_max_num_queries):
+    actions.create_action(project=project_a, name="Nightly", enabled=False)
+    # Queries: the API key, its last-used stamp, COUNT, the page (with target stage), stages, allowed users.
+    with django_assert_max_num_queries(6):
+        response = workflow_api.get(ACTIONS)
+    assert response.status_code == 200
+    assert_matches_schema(response, "actions_list")
+    assert [a["name"] for a in response.json()["items"]] == ["Nightly", "Reject", "Approve"]
+    assert [a["name"] for a in workflow_api.get(f"{ACTIONS}?workflow=abc123").json()["items"]] == ["Reject", "Approve"]
+    assert [a["name"] for a in workflow_api.get(f"{ACTIONS}?enabled=false").json()["items"]] == ["Nightly"]
+    assert [a["name"] for a in workflow_api.get(f"{ACTIONS}?name=app").json()["items"]] == ["Approve"]
+    assert workflow_api.get(f"{ACTIONS}?project={project_a.id}").json()["total"] == 3
+    assert workflow_api.get(f"{ACTIONS}?project=nope").status_code == 400
+
+
+def test_a_project_bound_key_sees_only_its_projects_actions(board, tenant_a):
+    from accounts.models import Role
+    from tests.conftest import key_client
+
+    side = account_services.create_project(tenant_a, "Side", "side")
+    actions.create_action(project=side, name="Side job")
+    client = key_client(tenant_a, Role.WORKFLOW, project=side)
+    assert [a["name"] for a in client.get(ACTIONS).json()["items"]] == ["Side job"]
+    assert client.get(f"{ACTIONS}edHR10").status_code == 404
+
+
+def test_it_changes_an_action(board, workflow_api):
+    response = workflow_api.patch(f"{ACTIONS}edHR10", {"enabled": False, "stages": ["New", "Approved"],
+                                                       "requirements": {}}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["enabled"], response.json()["stages"], response.json()["requirements"]) == (
+        False, ["New", "Approved"], {})
+    assert_matches_schema(response, "action_update")
+    response = workflow_api.patch(f"{ACTIONS}edHR10", {"short_id": "PvHaOO"}, format="json")
+    assert response.status_code == 400
+    response = workflow_api.patch(f"{ACTIONS}edHR10", {"project": str(board.workflow.project_id)}, format="json")
+    assert response.status_code == 400
+
+
+def test_only_admins_delete_and_viewers_only_read(board, workflow_api, viewer_api, admin_api):
+    assert viewer_api.post(ACTIONS, {"name": "x"}, format="json").status_code == 403
+    assert viewer_api.patch(f"{ACTIONS}edHR10", {"enabled": False}, format="json").status_code == 403
+    assert workflow_api.delete(f"{ACTIONS}edHR10").status_code == 403
+    assert admin_api.delete(f"{ACTIONS}edHR10").status_code == 204
+    assert not Action.objects.filter(short_id="edHR10").exists()
+
+
+def test_the_action_paths_do_not_shadow_the_workflow_api(board, project_a, workflow_api):
+    make_workflow(project_a, alias="actions")
+    assert workflow_api.get("/api/v1/workflows/actions/").json()["alias"] == "actions"

@@ -1,0 +1,542 @@
+"""Actions: named, permissioned operations that start an execution.
+
+An action lives in a project. On records (Flowdash) it belongs to a workflow, is offered in some
+of its stages, enforces requirements before it starts, and moves the record to its target stage
+when its execution succeeds. Without a record (mindzie) it simply runs its steps in its project.
+
+Every write to actions, and every start of one, goes through the functions here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from rest_framework.exceptions import NotFound, ValidationError
+
+from accounts.caller import Caller
+from accounts.models import OPERATOR_ROLES, Membership, Project, Role
+from accounts.scoping import get_for_caller
+from workflows.models import Action, FieldDefinition, Record, RecordEvent, Workflow
+from workflows.records import (
+    UNSET,
+    RecordEventKind,
+    _save_changes,
+    actor_label,
+    find_member,
+    resolve_stage,
+    user_label,
+)
+from workflows.templating import TemplateError, evaluate, expression_syntax_error
+
+logger = logging.getLogger("flowgate.actions")
+
+ACTION_NOT_FOUND = "Action not found."
+SHORT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+REQUIREMENT_KEYS = ("required_fields", "checklist_complete", "must_be_assigned", "conditions", "user_confirmation")
+
+# The requirement messages, worded as Flowdash words them.
+REQUIRED_MESSAGE = "{name} is required"
+CHECKLIST_MESSAGE = "Checklist must be completed"
+ASSIGNED_MESSAGE = "Must be assigned"
+
+
+class ActionRefused(Exception):
+    """The action may not start now. ``errors`` lists every reason; nothing was created.
+
+    ``reason`` says which check refused (a surface may answer differently per reason) and
+    ``status_code`` is the natural HTTP status: 403 for permissions, 409 for a disabled workflow,
+    422 for the rest.
+    """
+
+    DISABLED = "disabled"
+    FORBIDDEN = "forbidden"
+    UNKNOWN_PERFORMER = "unknown_performer"
+    NOT_OFFERED = "not_offered"
+    REQUIREMENTS = "requirements"
+    NOT_RUNNABLE = "not_runnable"
+
+    def __init__(self, errors: list[str], *, reason: str, status_code: int = 422) -> None:
+        self.errors = errors
+        self.reason = reason
+        self.status_code = status_code
+        super().__init__("; ".join(errors))
+
+
+# -- access ----------------------------------------------------------------------------------------------
+def get_action_for(caller: Caller | None, action_id: Any, queryset=None) -> Action:
+    """The caller's action by UUID or by short id (``edHR10``); NotFound otherwise."""
+    queryset = queryset if queryset is not None else Action.objects.all()
+    raw = str(action_id or "").strip()
+    try:
+        pk = uuid.UUID(raw)
+    except ValueError:
+        pk = None
+    if pk is not None:
+        return get_for_caller(queryset, caller, ACTION_NOT_FOUND, pk=pk)
+    if not SHORT_ID_PATTERN.match(raw):
+        raise NotFound(ACTION_NOT_FOUND)
+    return get_for_caller(queryset, caller, ACTION_NOT_FOUND, short_id=raw)
+
+
+def offered_actions(record: Record):
+    """The enabled actions of the record's workflow offered in its stage (an action without stages
+    is offered in every stage), oldest first. Requirements are not checked here."""
+    return (Action.objects.filter(workflow_id=record.workflow_id, enabled=True)
+            .filter(Q(stages__isnull=True) | Q(stages=record.stage_id) if record.stage_id else Q(stages__isnull=True))
+            .distinct().order_by("created_at", "id"))
+
+
+def is_offered(action: Action, record: Record) -> bool:
+    if action.workflow_id != record.workflow_id:
+        return False
+    stage_ids = set(action.stages.values_list("id", flat=True))
+    return not stage_ids or record.stage_id in stage_ids
+
+
+# -- permissions -------------------------------------------------------------------------------------------
+def may_perform(action: Action, *, role: str | None, user=None) -> bool:
+    """Whether a person with this role may perform the action.
+
+    Admins always may; so may the users the action names. Otherwise the action's roles decide;
+    without roles, an action that names users is for those users only, and one that names
+    nobody is for the workflow role (and admins).
+    """
+    if role == Role.ADMIN:
+        return True
+    if user is not None and getattr(user, "pk", None) and action.allowed_users.filter(pk=user.pk).exists():
+        return True
+    if action.allowed_roles:
+        return role in action.allowed_roles
+    if action.allowed_users.exists():
+        return False
+    return role == Role.WORKFLOW
+
+
+def check_caller(action: Action, caller: Caller) -> None:
+    """Starting an action needs an operator role (admin, workflow) or one of the action's roles."""
+    if caller.role in OPERATOR_ROLES or caller.role in (action.allowed_roles or []):
+        return
+    if caller.user is not None and getattr(caller.user, "pk", None) and action.allowed_users.filter(
+            pk=caller.user.pk).exists():
+        return
+    roles = sorted({*OPERATOR_ROLES, *(action.allowed_roles or [])})
+    raise ActionRefused([f"Your role ({caller.role}) may not perform {action.name!r}; it needs one of: "
+                         f"{', '.join(roles)}."], reason=ActionRefused.FORBIDDEN, status_code=403)
+
+
+def resolve_performer(caller: Caller, identifier: str | None):
+    """The tenant member named by ``performed_by`` (an email or username), or ActionRefused."""
+    if identifier is None or str(identifier).strip() == "":
+        return None
+    try:
+        user = find_member(caller.tenant_id, str(identifier))
+    except LookupError as exc:
+        raise ActionRefused([str(exc)], reason=ActionRefused.UNKNOWN_PERFORMER) from None
+    if user is None:
+        raise ActionRefused([f"No user with the email {identifier} in this account; performed_by must be the "
+                             "email of a member."], reason=ActionRefused.UNKNOWN_PERFORMER)
+    return user
+
+
+def _member_role(tenant_id, user) -> str | None:
+    return Membership.objects.filter(tenant_id=tenant_id, user_id=user.pk).values_list("role", flat=True).first()
+
+
+# -- requirements ----------------------------------------------------------------------------------------
+def requirement_context(record: Record | None) -> dict:
+    from executions.engine import record_view
+
+    return {"record": record_view(record)}
+
+
+def check_requirements(action: Action, record: Record | None) -> list[str]:
+    """Every unmet requirement of the action on the record, as messages (empty when it may run).
+
+    Required fields are the workflow's required field definitions plus the action's own
+    ``required_fields``; then the checklist, the assignee and the custom conditions, in that order.
+    The user-confirmation requirement is for the UI and is not checked here.
+    """
+    spec = action.requirements or {}
+    messages: list[str] = []
+    if record is None:
+        needs_record = bool(spec.get("required_fields") or spec.get("checklist_complete")
+                            or spec.get("must_be_assigned"))
+        if needs_record:
+            messages.append(f"{action.name} needs a task: its requirements check a task's fields, checklist or "
+                            "assignee.")
+        context = requirement_context(None)
+    else:
+        required = list(FieldDefinition.objects.filter(workflow_id=record.workflow_id, required=True)
+                        .order_by("position", "id").values_list("name", flat=True))
+        required += [name for name in spec.get("required_fields") or [] if name not in required]
+        for name in required:
+            value = (record.fields or {}).get(name)
+            if value is None or (isinstance(value, str) and not value.strip()) or value in ([], {}):
+                messages.append(REQUIRED_MESSAGE.format(name=name))
+        if spec.get("checklist_complete") and not all(item.get("done") for item in record.checklist or []):
+            messages.append(CHECKLIST_MESSAGE)
+        if spec.get("must_be_assigned") and record.assignee_id is None:
+            messages.append(ASSIGNED_MESSAGE)
+        context = requirement_context(record)
+    for condition in spec.get("conditions") or []:
+        expression = _bare(condition.get("expression", ""))
+        message = condition.get("message") or f"Condition not met: {expression}"
+        try:
+            met = bool(evaluate(expression, context))
+        except TemplateError:
+            # A condition that cannot be evaluated (a blank field, say) is not met.
+            met = False
+        if not met:
+            messages.append(message)
+    return messages
+
+
+def _bare(expression: Any) -> str:
+    text = str(expression or "").strip()
+    if text.startswith("{{") and text.endswith("}}"):
+        text = text[2:-2].strip()
+    return text
+
+
+# -- performing ------------------------------------------------------------------------------------------
+def perform_action(*, caller: Caller, action: Action, record: Record | None = None, performed_by=None,
+                   input: dict | None = None, idempotency_key: str | None = None):
+    """Check everything, then start the action's steps as an execution; returns ``(execution, created)``.
+
+    Checks, in order: the caller may start it, the person performing it (``performed_by``, or the
+    calling user) may perform it, it is enabled, it is offered in the record's stage, and every
+    requirement is met (all unmet ones are listed). ActionRefused says why it may not start.
+    With an Idempotency-Key already used for the same action and record, the first execution
+    comes back with ``created`` False.
+    """
+    from executions.models import Execution
+    from executions.services import start_execution
+
+    fingerprint = {"action": str(action.id), "record": str(record.id) if record is not None else None,
+                   "input": input or {}}
+    if idempotency_key and Execution.objects.filter(tenant_id=action.tenant_id,
+                                                    idempotency_key=idempotency_key).exists():
+        # A repeated request gets the first execution back (or 422 when its body differs).
+        return start_execution(caller=caller, project=action.project, definition=action.steps,
+                               idempotency_key=idempotency_key,
+                               fingerprint_payload=fingerprint)
+
+    check_caller(action, caller)
+    performer = performed_by
+    if performer is None and caller.user is not None and getattr(caller.user, "pk", None):
+        performer, performer_role = caller.user, caller.role
+    elif performer is not None:
+        performer_role = _member_role(action.tenant_id, performer)
+    else:
+        performer_role = None
+    if performer is not None and not may_perform(action, role=performer_role, user=performer):
+        raise ActionRefused([f"{user_label(performer)} may not perform {action.name!r}; ask an admin to allow "
+                             "their role or add them to the action's users."],
+                            reason=ActionRefused.FORBIDDEN, status_code=403)
+    if not action.enabled:
+        raise ActionRefused([f"Action {action.name!r} is disabled."], reason=ActionRefused.DISABLED)
+
+    with transaction.atomic():
+        if record is not None:
+            # Lock the record so the requirements checked are the ones the steps start from.
+            record = Record.objects.select_for_update().get(pk=record.pk)
+            if not is_offered(action, record):
+                stage = record.stage.name if record.stage_id else "no stage"
+                raise ActionRefused([f"Action {action.name!r} is not available for task {record.unique_id} "
+                                     f"in its stage ({stage})."], reason=ActionRefused.NOT_OFFERED)
+        elif action.stages.exists():
+            raise ActionRefused([f"Action {action.name!r} is offered in stages, so it runs on a task; "
+                                 "execute it on a task."], reason=ActionRefused.NOT_RUNNABLE)
+        unmet = check_requirements(action, record)
+        if unmet:
+            raise ActionRefused(unmet, reason=ActionRefused.REQUIREMENTS)
+        steps = action.steps or {"tasks": []}
+        if record is None and not steps.get("tasks"):
+            raise ActionRefused([f"Action {action.name!r} has no steps to run."], reason=ActionRefused.NOT_RUNNABLE)
+        workflow = record.workflow if record is not None else action.workflow
+        if workflow is not None and not workflow.enabled:
+            raise ActionRefused([f"Workflow {workflow.name!r} is disabled; enable it to run its actions."],
+                                reason=ActionRefused.NOT_RUNNABLE, status_code=409)
+        execution, created = start_execution(
+            caller=caller, project=action.project, workflow=workflow, definition=steps, input=input or {},
+            action=action, record=record, performed_by=performer, idempotency_key=idempotency_key,
+            fingerprint_payload=fingerprint,
+        )
+        if created and record is not None:
+            RecordEvent.objects.create(
+                record=record, kind=RecordEventKind.ACTION, action=action, execution=execution,
+                actor=actor_label(caller, performer), outcome="started",
+                detail={"action": action.name, "stage": record.stage.name if record.stage_id else None},
+            )
+    return execution, created
+
+
+def finish_action_execution(execution) -> None:
+    """After an action's execution ends: on success move its record to the target stage; note the outcome.
+
+    On failure (or cancellation) the record stays where it is.
+    """
+    from executions.models import Execution, ExecutionStatus
+
+    if not execution.action_id or not execution.record_id:
+        return
+    with transaction.atomic():
+        record = Record.objects.select_for_update().filter(pk=execution.record_id).first()
+        current = Execution.objects.filter(pk=execution.pk).select_related("performed_by").first()
+        if record is None or current is None or not current.is_terminal:
+            return
+        action = Action.objects.select_related("target_stage").filter(pk=current.action_id).first()
+        actor = user_label(current.performed_by) if current.performed_by_id else current.started_by_label
+        detail: dict[str, Any] = {"action": action.name if action else None}
+        if current.status != ExecutionStatus.SUCCEEDED:
+            detail["errors"] = failure_messages(current)
+        RecordEvent.objects.create(record=record, kind=RecordEventKind.ACTION, action=action, execution=current,
+                                   actor=actor, outcome=current.status, detail=detail)
+        target = action.target_stage if action is not None else None
+        if (current.status == ExecutionStatus.SUCCEEDED and target is not None
+                and target.workflow_id == record.workflow_id and record.stage_id != target.id):
+            _save_changes(record, {"stage": target}, actor=actor, execution=current, action=action)
+
+
+def failure_messages(execution) -> list[str]:
+    """What went wrong in a failed or cancelled execution, as the failing steps said it.
+
+    The failed task runs' own messages (``foo is not a valid email``), in step order; else the
+    execution's errors (a step that could never run); else a note that it was cancelled.
+    """
+    from executions.models import ExecutionStatus, TaskRunStatus
+
+    messages = [m for m in execution.task_runs.filter(status=TaskRunStatus.FAILED).order_by("position", "name")
+                .values_list("message", flat=True) if m]
+    if not messages:
+        messages = list(execution.errors or [])
+    if not messages and execution.status == ExecutionStatus.CANCELLED:
+        messages = ["The execution was cancelled."]
+    return messages or ["The execution failed."]
+
+
+def on_execution_finished(sender, execution, **kwargs) -> None:
+    """Receiver of ``executions.signals.execution_finished``."""
+    if execution.action_id and execution.record_id:
+        finish_action_execution(execution)
+
+
+# -- writing actions ---------------------------------------------------------------------------------------
+def _problems_of_requirements(requirements: Any, field_names: list[str] | None) -> dict[str, list[str]]:
+    if requirements in (None, ""):
+        return {}
+    if not isinstance(requirements, dict):
+        return {"requirements": ['Requirements are an object like {"required_fields": ["Name"], '
+                                 '"checklist_complete": true, "must_be_assigned": true, '
+                                 '"conditions": [{"expression": "...", "message": "..."}]}.']}
+    problems: dict[str, list[str]] = {}
+    for key in requirements:
+        if key not in REQUIREMENT_KEYS:
+            problems.setdefault(f"requirements.{key}", []).append(
+                f"Unknown requirement (allowed: {', '.join(REQUIREMENT_KEYS)}).")
+    fields = requirements.get("required_fields", [])
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        problems.setdefault("requirements.required_fields", []).append("Must be a list of field names.")
+    elif field_names is not None:
+        for name in fields:
+            if name not in field_names:
+                problems.setdefault("requirements.required_fields", []).append(
+                    f"{name!r} is not a field of the workflow (fields: {', '.join(field_names) or 'none'}).")
+    for key in ("checklist_complete", "must_be_assigned", "user_confirmation"):
+        if key in requirements and not isinstance(requirements[key], bool):
+            problems.setdefault(f"requirements.{key}", []).append("Must be true or false.")
+    conditions = requirements.get("conditions", [])
+    if not isinstance(conditions, list):
+        problems.setdefault("requirements.conditions", []).append(
+            'Must be a list of {"expression": "...", "message": "..."} objects.')
+        return problems
+    for index, condition in enumerate(conditions):
+        path = f"requirements.conditions[{index}]"
+        if not isinstance(condition, dict) or not isinstance(condition.get("expression"), str) \
+                or not condition["expression"].strip():
+            problems.setdefault(path, []).append('Needs an "expression" over the task, like '
+                                                 '"record.fields.Name.startswith(\'Hon.\')".')
+            continue
+        if not isinstance(condition.get("message"), str) or not condition["message"].strip():
+            problems.setdefault(path, []).append('Needs a "message" to show when the condition fails.')
+        unknown = set(condition) - {"expression", "message"}
+        if unknown:
+            problems.setdefault(path, []).append(f"Unknown keys: {', '.join(sorted(unknown))} "
+                                                 "(allowed: expression, message).")
+        syntax = expression_syntax_error(_bare(condition["expression"]))
+        if syntax:
+            problems.setdefault(path, []).append(syntax)
+    return problems
+
+
+def _check_steps(steps: Any) -> dict:
+    from workflows.services import DefinitionInvalid, check_definition
+
+    if steps in (None, {}, ""):
+        return {"tasks": []}
+    try:
+        return check_definition(steps)
+    except DefinitionInvalid as exc:
+        detail = {}
+        for p in exc.problems:
+            field = p["field"].removeprefix("definition").lstrip(".")
+            path = f"steps.{field}" if field else "steps"
+            message = f"task {p['task']!r}: {p['message']}" if p["task"] else p["message"]
+            detail.setdefault(path, []).append(message)
+        raise ValidationError(detail) from None
+
+
+def _resolve_users(tenant_id, users: Any) -> tuple[list, list[str]]:
+    if users is None:
+        return [], []
+    if not isinstance(users, list | tuple):
+        return [], ["Must be a list of usernames or emails."]
+    found, problems = [], []
+    for item in users:
+        if getattr(item, "pk", None):
+            found.append(item)
+            continue
+        try:
+            user = find_member(tenant_id, str(item))
+        except LookupError as exc:
+            problems.append(str(exc))
+            continue
+        if user is None:
+            problems.append(f"{item} is not a member of this account.")
+        else:
+            found.append(user)
+    return found, problems
+
+
+def _plan_action(*, project: Project, workflow: Workflow | None, changes: dict) -> tuple[dict, dict]:
+    """Validated attribute values and the M2M sets to apply; raises ValidationError with every problem."""
+    problems: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    m2m: dict[str, list] = {}
+    if workflow is not None and workflow.project_id != project.id:
+        problems["workflow"] = ["The workflow belongs to another project; pick a workflow of the action's project."]
+    if "name" in changes:
+        if not isinstance(changes["name"], str) or not changes["name"].strip():
+            problems["name"] = ["An action needs a name."]
+        else:
+            values["name"] = changes["name"].strip()
+    for key in ("description",):
+        if key in changes:
+            values[key] = changes[key] or ""
+    for key in ("enabled", "report_to_flow_runs"):
+        if key in changes:
+            values[key] = bool(changes[key])
+    if "short_id" in changes and changes["short_id"]:
+        short_id = str(changes["short_id"])
+        if not SHORT_ID_PATTERN.match(short_id):
+            problems["short_id"] = ["Use 1 to 16 letters, digits, _ or -, like edHR10."]
+        else:
+            values["short_id"] = short_id
+    for key in ("stages", "target_stage"):
+        if key not in changes:
+            continue
+        wanted = changes[key]
+        items = list(wanted or []) if key == "stages" else ([] if wanted in (None, "") else [wanted])
+        if items and workflow is None:
+            problems[key] = ["Stages belong to a workflow: set the action's workflow first."]
+            continue
+        resolved = []
+        for item in items:
+            try:
+                resolved.append(resolve_stage(workflow, item))
+            except ValueError as exc:
+                problems.setdefault(key, []).append(str(exc))
+        if key == "stages":
+            m2m["stages"] = resolved
+        else:
+            values["target_stage"] = resolved[0] if resolved else None
+    if "allowed_roles" in changes:
+        roles = changes["allowed_roles"] or []
+        if not isinstance(roles, list | tuple) or any(r not in Role.values for r in roles):
+            problems["allowed_roles"] = [f"Must be a list of roles: {', '.join(Role.values)}."]
+        else:
+            values["allowed_roles"] = list(dict.fromkeys(roles))
+    if "allowed_users" in changes:
+        users, user_problems = _resolve_users(project.tenant_id, changes["allowed_users"])
+        if user_problems:
+            problems["allowed_users"] = user_problems
+        m2m["allowed_users"] = users
+    if "requirements" in changes:
+        field_names = (list(workflow.field_definitions.values_list("name", flat=True))
+                       if workflow is not None else None)
+        problems.update(_problems_of_requirements(changes["requirements"], field_names))
+        values["requirements"] = changes["requirements"] or {}
+    if "steps" in changes:
+        try:
+            values["steps"] = _check_steps(changes["steps"])
+        except ValidationError as exc:
+            problems.update(exc.detail)
+    if problems:
+        raise ValidationError(problems)
+    return values, m2m
+
+
+def _short_id_taken(short_id: str, exclude_pk=None) -> bool:
+    clash = Action.objects.filter(short_id=short_id)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    return clash.exists()
+
+
+@transaction.atomic
+def create_action(*, project: Project, name: str, workflow: Workflow | None = None, **attributes) -> Action:
+    """Create an action in a project (for a workflow's records when ``workflow`` is given).
+
+    ``attributes``: description, enabled, short_id, stages (names or Stages), target_stage,
+    allowed_roles, allowed_users (usernames, emails or users), requirements, steps (a workflow
+    definition, ``{"tasks": [...]}``), report_to_flow_runs.
+    """
+    values, m2m = _plan_action(project=project, workflow=workflow, changes={"name": name, **attributes})
+    short_id = values.pop("short_id", None)
+    if short_id is not None and _short_id_taken(short_id):
+        raise ValidationError({"short_id": [f"The id {short_id!r} is taken; choose another or leave it out."]})
+    action = Action(tenant_id=project.tenant_id, project=project, workflow=workflow, **values)
+    if short_id is not None:
+        action.short_id = short_id
+    else:
+        while _short_id_taken(action.short_id):  # 62**6 ids: a clash is rare, but possible
+            action.short_id = Action._meta.get_field("short_id").default()
+    action.save()
+    for name, items in m2m.items():
+        getattr(action, name).set(items)
+    return action
+
+
+@transaction.atomic
+def update_action(action: Action, *, workflow: Any = UNSET, **changes) -> Action:
+    """Change an action; only the given attributes change (see ``create_action``)."""
+    locked = Action.objects.select_for_update().get(pk=action.pk)
+    target_workflow = locked.workflow if workflow is UNSET else workflow
+    if workflow is not UNSET and workflow != locked.workflow:
+        # Stages of the old workflow cannot stay; the caller sends the new ones (or none).
+        changes.setdefault("stages", [])
+        changes.setdefault("target_stage", None)
+    values, m2m = _plan_action(project=locked.project, workflow=target_workflow, changes=changes)
+    short_id = values.get("short_id")
+    if short_id is not None and _short_id_taken(short_id, exclude_pk=locked.pk):
+        raise ValidationError({"short_id": [f"The id {short_id!r} is taken; choose another."]})
+    if workflow is not UNSET:
+        values["workflow"] = workflow
+    for name, value in values.items():
+        setattr(locked, name, value)
+    if values:
+        locked.save(update_fields=list(values))
+    for name, items in m2m.items():
+        getattr(locked, name).set(items)
+    return locked
+
+
+@transaction.atomic
+def delete_action(action: Action) -> None:
+    """Delete an action; its past executions stay (they lose the link)."""
+    action.delete()
