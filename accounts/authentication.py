@@ -11,6 +11,7 @@ from rest_framework import authentication, exceptions
 from accounts.caller import Caller, KeyUser
 from accounts.models import ApiKey
 from accounts.services import find_api_key, membership_for
+from accounts.throttling import check_failed_authentication
 
 TENANT_HEADER = "HTTP_X_FLOWGATE_TENANT"
 BAD_KEY = "Invalid, revoked or expired API key. Create a key with `manage.py createapikey` or in the admin."
@@ -38,11 +39,13 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Malformed Authorization header: use `Bearer <api key>`.")
-        return self._authenticate_secret(header[1].decode(errors="replace"))
+        return self._authenticate_secret(header[1].decode(errors="replace"), request)
 
-    def _authenticate_secret(self, secret: str):
+    def _authenticate_secret(self, secret: str, request=None):
         key = find_api_key(secret)
         if key is None:
+            if request is not None:
+                check_failed_authentication(request)
             raise exceptions.AuthenticationFailed(BAD_KEY)
         return KeyUser(key), caller_for_key(key)
 
@@ -57,7 +60,7 @@ class HeaderKeyAuthentication(BearerKeyAuthentication):
         secret = request.META.get("HTTP_X_API_KEY")
         if not secret:
             return None
-        return self._authenticate_secret(secret.strip())
+        return self._authenticate_secret(secret.strip(), request)
 
 
 class TenantBasicAuthentication(authentication.BasicAuthentication):
@@ -66,7 +69,12 @@ class TenantBasicAuthentication(authentication.BasicAuthentication):
     www_authenticate_realm = "flowgate"
 
     def authenticate_credentials(self, userid, password, request=None):
-        user, _ = super().authenticate_credentials(userid, password, request)
+        try:
+            user, _ = super().authenticate_credentials(userid, password, request)
+        except exceptions.AuthenticationFailed:
+            if request is not None:
+                check_failed_authentication(request)
+            raise
         return user, caller_for_user(user, request)
 
 

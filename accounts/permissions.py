@@ -6,6 +6,7 @@ from rest_framework import exceptions, permissions
 
 from accounts.caller import Caller
 from accounts.models import OPERATOR_ROLES, Role
+from accounts.throttling import check_failed_authentication
 
 ALL_ROLES = frozenset(Role.values)
 
@@ -23,6 +24,7 @@ class HasTenantRole(permissions.BasePermission):
                 raise exceptions.PermissionDenied(
                     "Your account is not a member of any tenant; ask a tenant admin to add you."
                 )
+            check_failed_authentication(request)
             raise exceptions.NotAuthenticated()
         roles = required_roles(request, view)
         if caller.role not in roles:

@@ -36,6 +36,8 @@ class Approval(models.Model):
     title = models.CharField(max_length=300, blank=True, default="")
     instructions = models.TextField(blank=True, default="")
     # Who may decide: any user listed, any member holding one of the roles, any user with one of the emails.
+    # Usernames are resolved to ids when the approval is requested; the names are kept for display.
+    approver_usernames = models.JSONField(default=list, blank=True)
     approver_user_ids = models.JSONField(default=list, blank=True)
     approver_roles = models.JSONField(default=list, blank=True)
     approver_emails = models.JSONField(default=list, blank=True)
@@ -47,6 +49,8 @@ class Approval(models.Model):
     on_reject = models.CharField(max_length=20, default="fail", help_text="fail, or continue (a condition task routes it).")
     timeout_outcome = models.CharField(max_length=20, choices=TimeoutOutcome.choices, default=TimeoutOutcome.REJECT)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Set once the approvers have been emailed, so a duplicate message sends nothing twice.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     requested_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -60,17 +64,34 @@ class Approval(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-id"]
-        indexes = [models.Index(fields=["status", "expires_at"])]
+        indexes = [
+            models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["tenant", "status", "-requested_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title or self.task_run_id} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ApprovalStatus.PENDING
+
+    @property
+    def approvals_needed(self) -> int:
+        """Approving votes still missing before the approval is approved."""
+        return max(self.required_approvals - self.approvals_count, 0)
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve"
+    REJECT = "reject"
 
 
 class ApprovalDecision(models.Model):
     """One approver's vote; an n-of-m approval is approved when n approve, rejected by any reject."""
 
     approval = models.ForeignKey(Approval, on_delete=models.CASCADE, related_name="decisions")
-    decision = models.CharField(max_length=10)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     label = models.CharField(max_length=200)
@@ -82,7 +103,16 @@ class ApprovalDecision(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["approval", "label"], name="one_vote_per_approver")]
+        # One vote per person and per key: n-of-m counts distinct approvers.
+        constraints = [
+            models.UniqueConstraint(fields=["approval", "user"], name="one_vote_per_user",
+                                    condition=models.Q(user__isnull=False)),
+            models.UniqueConstraint(fields=["approval", "api_key"], name="one_vote_per_key",
+                                    condition=models.Q(api_key__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.decision}d {self.approval_id}"
 
 
 class UsedApprovalLink(models.Model):
@@ -90,4 +120,8 @@ class UsedApprovalLink(models.Model):
 
     nonce = models.CharField(max_length=64, unique=True)
     approval = models.ForeignKey(Approval, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     used_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"link {self.nonce[:8]}… for {self.approval_id}"

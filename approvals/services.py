@@ -1,40 +1,656 @@
-"""Approvals: requesting, deciding, expiring and cancelling them."""
+"""Approvals: requesting, deciding, expiring, cancelling them and telling the approvers.
+
+Every change to an Approval happens here, whoever asks: the engine (an approval task), the
+native API, the FlowSynx surface, the approvers' web pages and signed links, and the sweeper.
+``decide_approval`` and ``get_approval_for`` are the entry points of every surface.
+
+Locks are taken in the engine's order, execution then approval then task run, so a decision
+racing another decision, a cancel, an advance or the sweeper waits for it instead of deadlocking.
+"""
 
 from __future__ import annotations
 
-from django.utils import timezone
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
-from approvals.models import Approval, ApprovalStatus
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import get_connection
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from accounts.caller import Caller
+from accounts.models import DECIDER_ROLES, Membership, Role
+from accounts.scoping import get_for_caller
+from approvals.models import (
+    Approval,
+    ApprovalDecision,
+    ApprovalStatus,
+    Decision,
+    TimeoutOutcome,
+    UsedApprovalLink,
+)
+from config.errors import Conflict
+from executions import engine
+from executions.engine import LogBuffer
+from executions.models import Execution, LogLevel
+from executions.queue import enqueue_on_commit
+
+logger = logging.getLogger("flowgate.approvals")
+
+APPROVAL_NOT_FOUND = "Approval not found."
+# Who may decide when an approval task names nobody.
+DEFAULT_APPROVER_ROLES = (Role.ADMIN.value, Role.APPROVER.value)
+FORM_FIELD_TYPES = ("text", "number", "boolean", "choice")
+ON_REJECT_CHOICES = ("fail", "continue")
+# Approvals the sweeper expires per pass; each takes a few row locks, the next pass takes the rest.
+EXPIRE_BATCH = 100
+_TRUE_WORDS = {"true", "on", "yes", "1"}
+_FALSE_WORDS = {"false", "off", "no", "0"}
+
+
+class ApprovalConfigError(ValueError):
+    """An approval task's config cannot be used; the message says what to change."""
+
+
+# -- requesting -------------------------------------------------------------------------------------
+@dataclass
+class Approvers:
+    """Who may decide, resolved against the tenant when the approval is requested."""
+
+    usernames: list[str] = field(default_factory=list)
+    user_ids: list[int] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _names(value: Any) -> list[str]:
+    """A list, or a comma- or whitespace-separated string (a rendered template), as unique strings."""
+    if value is None or value == "":
+        return []
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ApprovalConfigError(f"Approvers must be a list of names or a comma-separated string, not {value!r}.")
+    out: list[str] = []
+    for item in items:
+        text = str(item).strip()
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def resolve_approvers(tenant_id, config: dict) -> Approvers:
+    """Usernames to ids (members of the tenant only), roles checked, emails lowercased.
+
+    With nobody named, the tenant's admins and approvers may decide.
+    """
+    if not isinstance(config, dict):
+        raise ApprovalConfigError('approvers must be an object: {"users": [...], "roles": [...], "emails": [...]}.')
+    result = Approvers(usernames=_names(config.get("users")), emails=[e.lower() for e in _names(config.get("emails"))])
+    for role in _names(config.get("roles")):
+        if role in Role.values:
+            result.roles.append(role)
+        else:
+            result.problems.append(f"Approvers: unknown role {role!r} ignored; roles are {', '.join(Role.values)}.")
+    if result.usernames:
+        found = dict(get_user_model().objects.filter(
+            username__in=result.usernames, memberships__tenant_id=tenant_id, is_active=True,
+        ).values_list("username", "id"))
+        result.user_ids = [found[name] for name in result.usernames if name in found]
+        missing = [name for name in result.usernames if name not in found]
+        if missing:
+            result.problems.append(f"Approvers: no active member of this tenant is called {', '.join(missing)}.")
+    if not (result.usernames or result.roles or result.emails):
+        result.roles = list(DEFAULT_APPROVER_ROLES)
+    return result
+
+
+def normalize_form(fields: Any) -> list[dict]:
+    """The form definition as ``[{"name", "type", "required", "label", "choices", "help"}]``."""
+    if fields in (None, ""):
+        return []
+    if not isinstance(fields, list):
+        raise ApprovalConfigError("form must be a list of fields, for example [{\"name\": \"amount\", \"type\": \"number\"}].")
+    out: list[dict] = []
+    for index, item in enumerate(fields):
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or not str(item.get("name") or "").strip():
+            raise ApprovalConfigError(f"form[{index}] needs a name.")
+        name = str(item["name"]).strip()
+        kind = str(item.get("type") or "text")
+        if kind not in FORM_FIELD_TYPES:
+            raise ApprovalConfigError(f"form[{index}] ({name}): type must be one of {', '.join(FORM_FIELD_TYPES)}, not {kind!r}.")
+        choices = [str(choice) for choice in item.get("choices") or []]
+        if kind == "choice" and not choices:
+            raise ApprovalConfigError(f"form[{index}] ({name}): a choice field needs a list of choices.")
+        if any(existing["name"] == name for existing in out):
+            raise ApprovalConfigError(f"form[{index}]: the field name {name!r} is used twice.")
+        out.append({
+            "name": name, "type": kind, "required": bool(item.get("required", False)),
+            "label": str(item.get("label") or name), "choices": choices, "help": str(item.get("help") or ""),
+        })
+    return out
 
 
 def request_approval(ctx) -> Approval:
-    """Create the Approval an approval task waits on (approvers are notified after commit)."""
+    """Create the Approval an approval task waits on; the approvers are emailed after commit."""
     config = ctx.config
-    approvers = config.get("approvers") or {}
-    expires_in = config.get("expires_in")
-    return Approval.objects.create(
-        tenant_id=ctx.execution.tenant_id,
-        execution=ctx.execution,
-        task_run=ctx.task_run,
-        title=str(config.get("title") or ctx.task_run.name),
-        instructions=str(config.get("instructions") or ""),
-        approver_roles=list(approvers.get("roles") or []),
-        approver_emails=list(approvers.get("emails") or []) if not isinstance(approvers.get("emails"), str)
-        else [e.strip() for e in approvers["emails"].split(",") if e.strip()],
-        required_approvals=int(config.get("required_approvals") or 1),
-        allow_self_approval=bool(config.get("allow_self_approval", False)),
-        form=list(config.get("form") or []),
-        require_comment=bool(config.get("require_comment", False)),
-        on_reject=config.get("on_reject", "fail"),
-        timeout_outcome=config.get("on_timeout", "reject"),
-        expires_at=timezone.now() + timezone.timedelta(seconds=float(expires_in)) if expires_in else None,
-    )
+    execution, task_run = ctx.execution, ctx.task_run
+    approvers = resolve_approvers(execution.tenant_id, config.get("approvers") or {})
+    for problem in approvers.problems:
+        ctx.log(LogLevel.WARNING, problem)
+    try:
+        required = int(config.get("required_approvals") or 1)
+        expires_in = config.get("expires_in")
+        expires_in = float(expires_in) if expires_in not in (None, "") else None
+    except (TypeError, ValueError):
+        raise ApprovalConfigError("required_approvals must be a whole number and expires_in a number of seconds.") from None
+    if required < 1:
+        raise ApprovalConfigError("required_approvals must be at least 1.")
+    on_reject = config.get("on_reject") or "fail"
+    on_timeout = config.get("on_timeout") or TimeoutOutcome.REJECT
+    if on_reject not in ON_REJECT_CHOICES or on_timeout not in TimeoutOutcome.values:
+        raise ApprovalConfigError("on_reject must be fail or continue; on_timeout must be reject, approve or fail.")
+    form = normalize_form(config.get("form"))
+    now = timezone.now()
+    with transaction.atomic():
+        # An earlier attempt of this task (its worker died before parking) may have asked already.
+        Approval.objects.filter(task_run=task_run, status=ApprovalStatus.PENDING).update(
+            status=ApprovalStatus.CANCELLED, decided_at=now, decided_by_label="superseded by a new attempt")
+        approval = Approval.objects.create(
+            tenant_id=execution.tenant_id, execution=execution, task_run=task_run,
+            title=str(config.get("title") or task_run.name)[:300],
+            instructions=str(config.get("instructions") or ""),
+            approver_usernames=approvers.usernames, approver_user_ids=approvers.user_ids,
+            approver_roles=approvers.roles, approver_emails=approvers.emails,
+            required_approvals=required, allow_self_approval=bool(config.get("allow_self_approval", False)),
+            form=form, require_comment=bool(config.get("require_comment", False)),
+            on_reject=on_reject, timeout_outcome=on_timeout, requested_at=now,
+            expires_at=now + timedelta(seconds=expires_in) if expires_in is not None else None,
+        )
+        from approvals.tasks import notify_approvers_message
+
+        enqueue_on_commit(notify_approvers_message, str(approval.id))
+    expiry = f"; expires at {approval.expires_at.isoformat()} ({on_timeout} then)" if approval.expires_at else ""
+    ctx.log(LogLevel.INFO, f"Approval {approval.title!r} requested from {describe_approvers(approval)}"
+                           f" ({required} approval{'s' if required > 1 else ''} needed){expiry}.")
+    return approval
 
 
-def cancel_pending_approvals(execution) -> int:
+def describe_approvers(approval: Approval) -> str:
+    parts = []
+    if approval.approver_usernames:
+        parts.append("users " + ", ".join(approval.approver_usernames))
+    if approval.approver_roles:
+        parts.append("role " + " or ".join(approval.approver_roles))
+    if approval.approver_emails:
+        parts.append("emails " + ", ".join(approval.approver_emails))
+    return "; ".join(parts) or "tenant admins"
+
+
+# -- who may decide ------------------------------------------------------------------------------------
+def get_approval_for(caller: Caller | None, approval_id, execution: Execution | None = None) -> Approval:
+    """The caller's approval (of that execution, when given), or NotFound, also for malformed ids."""
+    queryset = Approval.objects.select_related("execution", "execution__workflow", "task_run")
+    if execution is not None:
+        queryset = queryset.filter(execution=execution)
+    return get_for_caller(queryset, caller, APPROVAL_NOT_FOUND, pk=approval_id)
+
+
+def started_execution(execution: Execution, caller: Caller) -> bool:
+    """Whether this caller (the same user or the same key) started the execution."""
+    if caller.user_id is not None and caller.user_id == execution.started_by_user_id:
+        return True
+    return caller.api_key is not None and caller.api_key.pk == execution.started_by_key_id
+
+
+def _caller_email(caller: Caller) -> str:
+    return (getattr(caller.user, "email", "") or "").strip().lower() if caller.user_id is not None else ""
+
+
+def is_named_approver(approval: Approval, caller: Caller) -> bool:
+    if caller.role in approval.approver_roles:
+        return True
+    if caller.user_id is not None and caller.user_id in approval.approver_user_ids:
+        return True
+    email = _caller_email(caller)
+    return bool(email) and email in approval.approver_emails
+
+
+def decide_refusal(approval: Approval, caller: Caller | None) -> str | None:
+    """Why this caller may not decide this approval, or None when it may."""
+    if caller is None or caller.tenant_id != approval.tenant_id:
+        return "You may not decide approvals of another tenant."
+    if not approval.allow_self_approval and started_execution(approval.execution, caller):
+        return ("You started this execution, so you may not decide its approvals (four-eyes rule); ask another "
+                "approver, or set allow_self_approval on the approval task.")
+    if caller.role == Role.ADMIN:
+        return None
+    if caller.role not in DECIDER_ROLES:
+        return (f"Your role ({caller.role}) may only read approvals; deciding needs the admin or approver role "
+                "or being named on the approval.")
+    if is_named_approver(approval, caller):
+        return None
+    return f"You are not an approver of this approval; it may be decided by {describe_approvers(approval)}."
+
+
+def can_decide(approval: Approval, caller: Caller | None) -> bool:
+    return approval.is_pending and decide_refusal(approval, caller) is None
+
+
+def _json_list_has(field_name: str, value: str | int) -> Q:
+    """Rows whose JSON list ``field_name`` holds ``value``."""
+    if connection.features.supports_json_field_contains:
+        return Q(**{f"{field_name}__contains": [value]})
+    # SQLite has no JSON containment: match the element in the stored JSON text instead.
+    if isinstance(value, int):
+        return Q(**{f"{field_name}__regex": rf"[\[ ,]{value}[,\]]"})
+    return Q(**{f"{field_name}__icontains": json.dumps(value)})
+
+
+def decidable_filter(caller: Caller | None) -> Q:
+    """A filter for the approvals this caller may decide, whatever their status (see ``decide_refusal``)."""
+    if caller is None or caller.role not in DECIDER_ROLES:
+        return Q(pk__in=[])
+    if caller.role == Role.ADMIN:
+        named = Q()
+    else:
+        named = _json_list_has("approver_roles", caller.role)
+        if caller.user_id is not None:
+            named |= _json_list_has("approver_user_ids", caller.user_id)
+            email = _caller_email(caller)
+            if email:
+                named |= _json_list_has("approver_emails", email)
+    four_eyes = Q()
+    if caller.user_id is not None:
+        four_eyes = Q(allow_self_approval=True) | ~Q(execution__started_by_user_id=caller.user_id)
+    elif caller.api_key is not None:
+        four_eyes = Q(allow_self_approval=True) | ~Q(execution__started_by_key_id=caller.api_key.pk)
+    return named & four_eyes & Q(tenant_id=caller.tenant_id)
+
+
+def decidable_by(queryset: QuerySet, caller: Caller | None) -> QuerySet:
+    """The pending approvals of ``queryset`` that this caller may decide now."""
+    return queryset.filter(decidable_filter(caller), status=ApprovalStatus.PENDING)
+
+
+# -- deciding ----------------------------------------------------------------------------------------
+def _coerce(form_field: dict, raw: Any) -> Any:
+    kind = form_field["type"]
+    if kind == "boolean":
+        if raw in (None, ""):
+            return False
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, int) and raw in (0, 1):
+            return bool(raw)
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+            return raw.strip().lower() in _TRUE_WORDS
+        raise ValueError("Must be true or false.")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if kind == "number":
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise ValueError("Must be a number.")
+        if isinstance(raw, str):
+            try:
+                number = float(raw.strip())
+            except ValueError:
+                raise ValueError(f"Must be a number, not {raw!r}.") from None
+            return int(number) if number.is_integer() and "." not in raw else number
+        return raw
+    if isinstance(raw, dict | list):
+        raise ValueError("Must be text.")
+    text = str(raw).strip()
+    if kind == "choice" and text not in form_field["choices"]:
+        raise ValueError(f"Must be one of: {', '.join(form_field['choices'])}.")
+    return text
+
+
+def clean_form_values(approval: Approval, decision: str, comment: str, form_values: Any) -> dict:
+    """The decision's form values, typed; ValidationError names every field to fix.
+
+    A required field must be filled to approve (a required boolean must be true); rejecting needs
+    only the comment, when the approval requires one.
+    """
+    errors: dict[str, Any] = {}
+    if approval.require_comment and not comment:
+        errors["comment"] = ["A comment is required to decide this approval; say why you approve or reject."]
+    if form_values is None:
+        form_values = {}
+    if not isinstance(form_values, dict):
+        raise ValidationError({"form_values": ["Must be an object of form field names and values."]})
+    fields = {item["name"]: item for item in approval.form}
+    field_errors: dict[str, list[str]] = {}
+    for name in form_values:
+        if name not in fields:
+            known = ", ".join(fields) or "no fields"
+            field_errors[str(name)] = [f"Unknown field; this approval's form has {known}."]
+    cleaned: dict[str, Any] = {}
+    for name, form_field in fields.items():
+        try:
+            value = _coerce(form_field, form_values.get(name))
+        except ValueError as exc:
+            field_errors[name] = [str(exc)]
+            continue
+        if form_field["required"] and decision == Decision.APPROVE and value in (None, False):
+            field_errors[name] = ["Must be checked to approve." if form_field["type"] == "boolean"
+                                  else "This field is required to approve."]
+        cleaned[name] = value
+    if field_errors:
+        errors["form_values"] = field_errors
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _lock(approval_id) -> Approval:
+    """Lock the approval's execution, then the approval (the engine's lock order)."""
+    execution_id = Approval.objects.filter(pk=approval_id).values_list("execution_id", flat=True).first()
+    list(Execution.objects.select_for_update().filter(pk=execution_id).values_list("pk", flat=True))
+    return (Approval.objects.select_for_update(of=("self",))
+            .select_related("execution", "execution__workflow", "task_run").get(pk=approval_id))
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "an unknown time"
+
+
+def not_pending_message(approval: Approval) -> str:
+    if approval.status == ApprovalStatus.EXPIRED:
+        return f"This approval expired at {_when(approval.expires_at or approval.decided_at)} and can no longer be decided."
+    if approval.status == ApprovalStatus.CANCELLED:
+        return "This approval was cancelled (its execution ended or was cancelled) and can no longer be decided."
+    who = approval.decided_by_label or "someone"
+    return f"This approval was already {approval.status} by {who} at {_when(approval.decided_at)}; a decision is final."
+
+
+def has_voted(approval: Approval, caller: Caller) -> bool:
+    votes = ApprovalDecision.objects.filter(approval=approval)
+    if caller.user_id is not None:
+        return votes.filter(user_id=caller.user_id).exists()
+    if caller.api_key is not None:
+        return votes.filter(api_key=caller.api_key).exists()
+    return votes.filter(label=caller.label).exists()
+
+
+def decide_approval(approval: Approval, caller: Caller, decision: str, comment: str = "",
+                    form_values: dict | None = None) -> Approval:
+    """Record the caller's approve or reject vote and, when it settles the approval, resume the execution.
+
+    Any reject rejects; ``required_approvals`` distinct approvers approve. Exactly one of several
+    concurrent deciders wins (the others get Conflict, 409). PermissionDenied (403) when the
+    caller may not decide, ValidationError (400) for a missing comment or form field. The
+    execution's next step is enqueued after commit.
+    """
+    if decision not in Decision.values:
+        raise ValidationError({"decision": [f"Use approve or reject, not {decision!r}."]})
+    comment = (comment or "").strip()
+    now = timezone.now()
+    late: Conflict | None = None
+    with transaction.atomic():
+        locked = _lock(approval.pk)
+        refusal = decide_refusal(locked, caller)
+        if refusal is not None:
+            raise PermissionDenied(refusal)
+        if not locked.is_pending:
+            raise Conflict(not_pending_message(locked))
+        if locked.expires_at is not None and locked.expires_at <= now:
+            # Past its time-out but not yet swept: expire it now (the sweeper would do the same).
+            _expire(locked, now)
+            late = Conflict(not_pending_message(locked))
+        elif locked.execution.is_terminal or locked.execution.cancel_requested:
+            _conclude(locked, ApprovalStatus.CANCELLED, now)
+            late = Conflict(not_pending_message(locked))
+        else:
+            if has_voted(locked, caller):
+                raise Conflict(f"You already voted on this approval; it needs {locked.approvals_needed} more "
+                               "approval(s) from other approvers.")
+            values = clean_form_values(locked, decision, comment, form_values)
+            _vote(locked, caller, decision, comment, values, now)
+    if late is not None:
+        raise late
+    return locked
+
+
+def _sentence(text: str) -> str:
+    """End a log line with one full stop (comments often bring their own)."""
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _vote(approval: Approval, caller: Caller, decision: str, comment: str, values: dict, now: datetime) -> None:
+    user = caller.user if caller.user_id is not None else None
+    try:
+        with transaction.atomic():
+            ApprovalDecision.objects.create(approval=approval, decision=decision, user=user, api_key=caller.api_key,
+                                            label=caller.label, comment=comment, form_values=values, created_at=now)
+    except IntegrityError:
+        raise Conflict("You already voted on this approval.") from None
+    said = f": {comment}" if comment else ""
+    if decision == Decision.REJECT:
+        _conclude(approval, ApprovalStatus.REJECTED, now, caller=caller, comment=comment, values=values)
+        output = _output(approval, "rejected")
+        if approval.on_reject == "continue":
+            _complete(approval, output=output, log_message=f"Approval {approval.title!r} rejected by {caller.label}"
+                                                           f"{said}; continuing (on_reject: continue).")
+        else:
+            _complete(approval, output=output, failure=f"Rejected by {caller.label}{said}",
+                      log_message=_sentence(f"Approval {approval.title!r} rejected by {caller.label}{said}"))
+        return
+    count = approval.approvals_count + 1
+    if count < approval.required_approvals:
+        Approval.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(approvals_count=count)
+        approval.approvals_count = count
+        logs = LogBuffer(approval.execution_id, approval.task_run_id)
+        logs.add(LogLevel.INFO, f"Approval {approval.title!r}: approved by {caller.label}{said} "
+                                f"({count} of {approval.required_approvals}).")
+        logs.flush()
+        return
+    merged: dict = {}
+    # With several approvers, later votes' form values win; a field left empty keeps an earlier value.
+    for vote in approval.decisions.filter(decision=Decision.APPROVE).order_by("created_at", "id"):
+        merged.update({k: v for k, v in vote.form_values.items() if v is not None or k not in merged})
+    _conclude(approval, ApprovalStatus.APPROVED, now, caller=caller, comment=comment, values=merged, count=count)
+    _complete(approval, output=_output(approval, "approved"),
+              log_message=_sentence(f"Approval {approval.title!r} approved by {caller.label}{said}"))
+
+
+def _conclude(approval: Approval, status: str, now: datetime, *, caller: Caller | None = None, comment: str = "",
+              values: dict | None = None, count: int | None = None, label: str | None = None) -> None:
+    fields: dict[str, Any] = {"status": status, "decided_at": now, "comment": comment, "form_values": values or {},
+                              "decided_by_label": label if label is not None else (caller.label if caller else "")}
+    if caller is not None:
+        fields["decided_by"] = caller.user if caller.user_id is not None else None
+        fields["decided_by_key"] = caller.api_key
+    if count is not None:
+        fields["approvals_count"] = count
+    changed = Approval.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).update(**fields)
+    if not changed:  # impossible while the row is locked; refuse rather than resume twice
+        raise Conflict(not_pending_message(Approval.objects.get(pk=approval.pk)))
+    for name, value in fields.items():
+        setattr(approval, name, value)
+
+
+def _output(approval: Approval, decision: str, *, expired: bool = False) -> dict:
+    votes = list(approval.decisions.order_by("created_at", "id"))
+    return {
+        "decision": decision,
+        "approval_id": str(approval.id),
+        "decided_by": approval.decided_by_label or None,
+        "decided_at": approval.decided_at.isoformat() if approval.decided_at else None,
+        "comment": approval.comment,
+        "form": approval.form_values,
+        "approved_by": [vote.label for vote in votes if vote.decision == Decision.APPROVE],
+        "expired": expired,
+    }
+
+
+def _complete(approval: Approval, *, output: dict, failure: str | None = None, log_message: str) -> None:
+    if not engine.complete_waiting_task(approval.task_run_id, output=output, failure=failure, log_message=log_message):
+        # The task no longer waits (its execution was cancelled meanwhile): undo the decision.
+        raise Conflict("The execution no longer waits for this approval; it was cancelled or has ended.")
+
+
+# -- time-outs and cancellation ---------------------------------------------------------------------------
+def _expire(approval: Approval, now: datetime) -> None:
+    """Mark a locked, pending approval expired and apply its time-out outcome to the task."""
+    _conclude(approval, ApprovalStatus.EXPIRED, now, label="time-out")
+    outcome = approval.timeout_outcome
+    base = f"Approval {approval.title!r} expired at {_when(approval.expires_at)} without a decision"
+    if outcome == TimeoutOutcome.APPROVE:
+        _complete(approval, output=_output(approval, "approved", expired=True),
+                  log_message=f"{base}; approved by its time-out rule (on_timeout: approve).")
+    elif outcome == TimeoutOutcome.REJECT and approval.on_reject == "continue":
+        _complete(approval, output=_output(approval, "rejected", expired=True),
+                  log_message=f"{base}; rejected by its time-out rule, continuing (on_reject: continue).")
+    elif outcome == TimeoutOutcome.REJECT:
+        _complete(approval, output=_output(approval, "rejected", expired=True),
+                  failure=f"{base}; rejected by its time-out rule (on_timeout: reject).",
+                  log_message=f"{base}; rejected by its time-out rule (on_timeout: reject).")
+    else:
+        _complete(approval, output=_output(approval, "expired", expired=True),
+                  failure=f"{base} (on_timeout: fail).", log_message=f"{base}; failing the task (on_timeout: fail).")
+
+
+def expire_approval(approval_id, now: datetime | None = None) -> bool:
+    """Expire one overdue approval and apply its time-out outcome; False when it is no longer due."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            locked = _lock(approval_id)
+            if not locked.is_pending or locked.expires_at is None or locked.expires_at > now:
+                return False
+            if locked.execution.is_terminal or locked.execution.cancel_requested:
+                _conclude(locked, ApprovalStatus.CANCELLED, now)
+                return False
+            _expire(locked, now)
+    except Conflict:
+        logger.warning("approval %s expired but its task no longer waits", approval_id)
+        return False
+    return True
+
+
+def expire_overdue_approvals(now: datetime) -> int:
+    """The sweeper's pass: expire pending approvals past their time-out; answers how many."""
+    due = (Approval.objects.filter(status=ApprovalStatus.PENDING, expires_at__lte=now)
+           .order_by("expires_at").values_list("id", flat=True)[:EXPIRE_BATCH])
+    return sum(1 for approval_id in list(due) if expire_approval(approval_id, now))
+
+
+def cancel_pending_approvals(execution: Execution) -> int:
+    """End the pending approvals of an execution that ended or was cancelled (the engine calls this)."""
     return Approval.objects.filter(execution=execution, status=ApprovalStatus.PENDING).update(
         status=ApprovalStatus.CANCELLED, decided_at=timezone.now())
 
 
-def expire_overdue_approvals(now) -> int:
-    return 0
+# -- signed links ------------------------------------------------------------------------------------------
+def open_signed_link(token: str) -> tuple[Approval, Caller, str]:
+    """The approval, the named approver (as a Caller) and the nonce of a signed link.
+
+    Raises ``links.LinkError`` (with a message for the page) when the link is tampered with,
+    expired, already used, or its approver is no longer a member of the tenant.
+    """
+    from approvals import links
+
+    if not settings.FLOWGATE_APPROVAL_SIGNED_LINKS:
+        raise links.LinkInvalid("Approval links are turned off on this server; sign in to decide from your inbox.")
+    claim = links.read_token(token)
+    approval = (Approval.objects.select_related("execution", "execution__workflow", "task_run", "tenant")
+                .filter(pk=claim.approval_id).first())
+    membership = None
+    if approval is not None:
+        membership = (Membership.objects.select_related("user", "tenant")
+                      .filter(tenant_id=approval.tenant_id, user_id=claim.user_id, user__is_active=True).first())
+    if approval is None or membership is None:
+        raise links.LinkInvalid("This link no longer leads to an approval you may decide. Sign in to see your approvals.")
+    if UsedApprovalLink.objects.filter(nonce=claim.nonce).exists():
+        raise links.LinkUsed("This link has already been used; each link decides once. Sign in to see the approval.")
+    return approval, Caller(tenant=membership.tenant, role=membership.role, user=membership.user), claim.nonce
+
+
+def decide_with_signed_link(token: str, decision: str, comment: str = "", form_values: dict | None = None) -> Approval:
+    """Decide as the link's approver, once: the link's nonce is recorded with the decision."""
+    from approvals import links
+
+    approval, caller, nonce = open_signed_link(token)
+    with transaction.atomic():
+        decided = decide_approval(approval, caller, decision, comment=comment, form_values=form_values)
+        try:
+            # After the decision's locks (execution, approval), in the same transaction: a second
+            # POST of the same link waits for the first and then finds the nonce taken.
+            with transaction.atomic():
+                UsedApprovalLink.objects.create(nonce=nonce, approval=approval, user=caller.user)
+        except IntegrityError:
+            raise links.LinkUsed("This link has already been used; each link decides once.") from None
+    return decided
+
+
+# -- notifications -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    user: Any = None  # the approver's user, when the address belongs to a member
+
+
+def approval_recipients(approval: Approval) -> list[Recipient]:
+    """Everyone named on the approval who may decide it, one entry per email address.
+
+    Members come first (they may use signed links); then listed addresses of people without an
+    account, who are told to ask for one. Four-eyes: the execution's starter is left out.
+    """
+    members = (Membership.objects.filter(tenant_id=approval.tenant_id, role__in=DECIDER_ROLES, user__is_active=True)
+               .select_related("user").order_by("user__username"))
+    starter = approval.execution.started_by_user_id if not approval.allow_self_approval else None
+    recipients: dict[str, Recipient] = {}
+    for membership in members:
+        user = membership.user
+        email = (user.email or "").strip().lower()
+        if not email or user.pk == starter:
+            continue
+        if (membership.role in approval.approver_roles or user.pk in approval.approver_user_ids
+                or email in approval.approver_emails):
+            recipients.setdefault(email, Recipient(email, user))
+    known = {(u.email or "").lower() for u in get_user_model().objects.filter(email__in=approval.approver_emails)}
+    for email in approval.approver_emails:
+        if email not in recipients and email not in known:
+            recipients[email] = Recipient(email)
+    return list(recipients.values())
+
+
+def notify_approvers(approval_id) -> int:
+    """Email the approvers of a pending approval, once; answers how many emails were sent.
+
+    Runs from a Celery message sent after the approval's commit, outside any transaction.
+    """
+    from approvals.emails import approval_requested_messages
+
+    now = timezone.now()
+    if not Approval.objects.filter(pk=approval_id, status=ApprovalStatus.PENDING, notified_at__isnull=True).update(
+            notified_at=now):
+        return 0
+    approval = Approval.objects.select_related("execution", "execution__workflow", "task_run").get(pk=approval_id)
+    recipients = approval_recipients(approval)
+    logs = LogBuffer(approval.execution_id, approval.task_run_id)
+    if not recipients:
+        logs.add(LogLevel.WARNING, f"Approval {approval.title!r}: nobody with an email address can decide it; "
+                                   "approvers find it in their inbox at /approvals/.")
+        logs.flush()
+        return 0
+    try:
+        sent = get_connection(fail_silently=False).send_messages(approval_requested_messages(approval, recipients)) or 0
+    except Exception as exc:
+        logger.exception("could not email the approvers of approval %s", approval_id)
+        logs.add(LogLevel.WARNING, f"Could not email the approvers of {approval.title!r} ({exc.__class__.__name__}: "
+                                   f"{exc}); they find it in their inbox at /approvals/.")
+        logs.flush()
+        return 0
+    logs.add(LogLevel.INFO, f"Emailed {sent} approver(s) about approval {approval.title!r}.")
+    logs.flush()
+    return sent

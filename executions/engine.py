@@ -388,7 +388,7 @@ def complete_waiting_task(task_run_id, *, output: Any = None, failure: str | Non
         if tr is None or tr.status not in (TaskRunStatus.WAITING, TaskRunStatus.RUNNING):
             return False
         new = TaskRunStatus.FAILED if failure else TaskRunStatus.SUCCEEDED
-        if not transition_task_run(tr, new, output=output, message=failure or tr.message, ended_at=now,
+        if not transition_task_run(tr, new, output=output, message=failure or "", ended_at=now,
                                    wake_at=None, lease_expires_at=None):
             return False
         logs = LogBuffer(tr.execution_id, tr.id)

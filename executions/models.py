@@ -92,7 +92,7 @@ class Execution(models.Model):
     started_by_label = models.CharField(max_length=200, blank=True, default="")
     performed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (NULL: no key; unique when set)
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -181,7 +181,7 @@ class Log(models.Model):
     task_run = models.ForeignKey(TaskRun, on_delete=models.CASCADE, null=True, blank=True, related_name="logs")
     level = models.CharField(max_length=10, choices=LogLevel.choices, default=LogLevel.INFO)
     message = models.TextField()
-    exception = models.TextField(null=True, blank=True)
+    exception = models.TextField(null=True, blank=True)  # noqa: DJ001 (FlowSynx shows null, not "")
     timestamp = models.DateTimeField(default=timezone.now)
 
     objects = scoped_queryset("execution__tenant", "execution__project").as_manager()

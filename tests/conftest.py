@@ -83,7 +83,9 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(scope="session", autouse=True)
 def _test_task_types():
-    with override_settings(FLOWGATE_TASK_TYPES=TEST_TASK_TYPES, FLOWGATE_HTTP_ALLOW_PRIVATE=False):
+    # A per-process cache: throttle counters never leak between tests through a shared Redis.
+    locmem = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with override_settings(FLOWGATE_TASK_TYPES=TEST_TASK_TYPES, FLOWGATE_HTTP_ALLOW_PRIVATE=False, CACHES=locmem):
         task_types.cache_clear()
         yield
     task_types.cache_clear()
@@ -101,6 +103,14 @@ def eager_celery(request, settings):
         yield True
     finally:
         celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters start at zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@
 import pytest
 from django.core.management import call_command
 
-from executions.services import start_execution
 from tests.executions.factories import make_workflow
 from tests.support.openapi import matches_schema
 

@@ -21,7 +21,8 @@ class Workflow(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="workflows")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
-    alias = models.SlugField(max_length=100, null=True, blank=True, help_text="Unique in the project; usable instead of the id.")
+    # NULL, not "", for no alias: the per-project unique constraint must ignore workflows without one.
+    alias = models.SlugField(max_length=100, null=True, blank=True, help_text="Unique in the project; usable instead of the id.")  # noqa: DJ001
     integration_slug = models.SlugField(max_length=100, blank=True, default="", help_text="Refold's `slug` header must match it.")
     enabled = models.BooleanField(default=True)
     tags = models.JSONField(default=dict, blank=True)

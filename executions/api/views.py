@@ -113,7 +113,7 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         execution = services.retry_execution(self.get_object(), request.auth)
         return Response(ExecutionDetailSerializer(self.get_queryset().get(pk=execution.pk)).data)
 
-    @extend_schema(summary="An execution's logs, oldest first", filters=True,
+    @extend_schema(summary="An execution's logs, oldest first", filters=False,
                    parameters=[OpenApiParameter("level", OpenApiTypes.STR, many=True,
                                                 enum=["debug", "info", "warning", "error"])],
                    responses={200: LogSerializer(many=True), **ERRORS})
@@ -135,7 +135,7 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     def task(self, request, pk=None, task_id=None):
         return Response(TaskRunSerializer(self._task_run(task_id)).data)
 
-    @extend_schema(summary="One task run's logs", filters=True,
+    @extend_schema(summary="One task run's logs", filters=False,
                    parameters=[OpenApiParameter("level", OpenApiTypes.STR, many=True,
                                                 enum=["debug", "info", "warning", "error"])],
                    responses={200: LogSerializer(many=True), **ERRORS})

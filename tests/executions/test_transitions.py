@@ -10,7 +10,13 @@ from executions.engine import (
     check_task_transition,
     transition_execution,
 )
-from executions.models import EXECUTION_TRANSITIONS, TASK_TRANSITIONS, Execution, ExecutionStatus, TaskRunStatus
+from executions.models import (
+    EXECUTION_TRANSITIONS,
+    TASK_TRANSITIONS,
+    Execution,
+    ExecutionStatus,
+    TaskRunStatus,
+)
 from tests.executions.factories import make_workflow
 
 LEGAL_EXECUTION = {

@@ -78,3 +78,34 @@ def matches_schema(response) -> list[str]:
     validator = jsonschema.Draft7Validator(document)
     return [f"{'/'.join(map(str, e.absolute_path)) or '<body>'}: {e.message}"
             for e in validator.iter_errors(response.json())]
+
+
+def _operation_by_id(operation_id: str) -> dict | None:
+    for methods in openapi_document()["paths"].values():
+        for operation in methods.values():
+            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
+                return operation
+    return None
+
+
+def assert_matches_schema(response, operation_id: str | None = None) -> None:
+    """The response's status is documented for its operation and its body fits that schema.
+
+    The operation is found by id when given, else by the request's path and method.
+    """
+    if operation_id is None:
+        problems = matches_schema(response)
+        assert not problems, problems
+        return
+    operation = _operation_by_id(operation_id)
+    assert operation is not None, f"no operation {operation_id!r} in the OpenAPI document"
+    documented = operation["responses"].get(str(response.status_code))
+    assert documented is not None, f"{operation_id} does not document status {response.status_code}"
+    content = (documented.get("content") or {}).get("application/json")
+    if response.status_code == 204 or content is None:
+        return
+    schema = _nullable_to_jsonschema(copy.deepcopy(content.get("schema", {})))
+    errors = [f"{'/'.join(map(str, e.absolute_path)) or '<body>'}: {e.message}" for e in
+              jsonschema.Draft7Validator({**schema, "components": _components()},
+                                         format_checker=jsonschema.FormatChecker()).iter_errors(response.json())]
+    assert not errors, errors

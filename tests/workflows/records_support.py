@@ -6,17 +6,16 @@ actions ``edHR10`` (Approve) and ``PvHaOO`` (Reject), and the user harry@hogwart
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from functools import cache
 
-import jsonschema
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts import services as account_services
 from accounts.models import Role
 from tests.conftest import PASSWORD
+from tests.support.openapi import assert_matches_schema  # noqa: F401  (re-exported for the tests)
 from workflows import actions as action_services
 from workflows import records as record_services
 from workflows.models import Action, Record, Stage, Workflow
@@ -89,31 +88,3 @@ def surface_schema() -> tuple[dict, dict]:
     return schema, warnings
 
 
-def _json_schema(node):
-    """OpenAPI 3.0 to JSON Schema: ``nullable`` becomes a union with null; refs point at $defs."""
-    if isinstance(node, list):
-        return [_json_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: _json_schema(value) for key, value in node.items()}
-    if "$ref" in node:
-        node["$ref"] = node["$ref"].replace("#/components/schemas/", "#/$defs/")
-    if node.pop("nullable", False):
-        return {"anyOf": [node, {"type": "null"}]}
-    return node
-
-
-def assert_matches_schema(response, operation_id: str) -> None:
-    """The response's status is documented for the operation and its body fits that schema."""
-    schema, _ = surface_schema()
-    operation = next((op for methods in schema["paths"].values() for op in methods.values()
-                      if isinstance(op, dict) and op.get("operationId") == operation_id), None)
-    assert operation is not None, f"no operation {operation_id!r} in the OpenAPI document"
-    documented = operation["responses"].get(str(response.status_code))
-    assert documented is not None, f"{operation_id} does not document status {response.status_code}"
-    if response.status_code == 204:
-        return
-    body_schema = documented["content"]["application/json"]["schema"]
-    defs = _json_schema(copy.deepcopy(schema["components"]["schemas"]))
-    jsonschema.validate(response.json(), {**_json_schema(body_schema), "$defs": defs},
-                        cls=jsonschema.Draft202012Validator, format_checker=jsonschema.FormatChecker())

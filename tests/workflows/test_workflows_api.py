@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
-from workflows.models import Workflow
 from tests.executions.factories import make_workflow
+from workflows.models import Workflow
 
 pytestmark = pytest.mark.django_db
 

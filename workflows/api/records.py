@@ -7,7 +7,6 @@ body with a serializer and hand the write to ``workflows.records`` / ``workflows
 from __future__ import annotations
 
 from django.db.models import Q
-from django.db.models.fields.json import KeyTransform
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -239,7 +238,7 @@ def filter_records(queryset, workflow, params):
     wanted = params.getlist("field")
     if wanted:
         types = dict(workflow.field_definitions.values_list("name", "type"))
-        for index, item in enumerate(wanted):
+        for item in wanted:
             name, sep, value = item.partition(":")
             if not sep or not name:
                 raise ValidationError({"field": ["Use Name:value, for example field=Name:Harry."]})
@@ -249,9 +248,9 @@ def filter_records(queryset, workflow, params):
             # A JSON comparison with the value in its stored type (a number for number fields): it
             # works on PostgreSQL and SQLite alike, and for field names with any characters.
             number = _as_number(value) if types[name] == FieldType.NUMBER else None
-            alias = f"_field_{index}"
-            queryset = queryset.alias(**{alias: KeyTransform(name, "fields")}).filter(
-                **{alias: number if number is not None else value})
+            if "__" in name:
+                raise ValidationError({"field": [f"Field {name!r} cannot be filtered on (its name has '__')."]})
+            queryset = queryset.filter(**{f"fields__{name}": number if number is not None else value})
     return queryset
 
 

@@ -1,0 +1,32 @@
+# Flowgate: one image for web, worker, beat, flower and migrations (see docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    FLOWGATE_HOME=/var/lib/flowgate
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt
+
+COPY . .
+RUN pip install --no-deps -e . \
+    && useradd --system --home-dir /var/lib/flowgate --create-home flowgate \
+    && mkdir -p /app/staticfiles \
+    && FLOWGATE_HOME=/tmp/flowgate-build python manage.py collectstatic --noinput \
+    && rm -rf /tmp/flowgate-build \
+    && chown -R flowgate /var/lib/flowgate
+
+USER flowgate
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 CMD ["python", "scripts/healthcheck.py", "web"]
+
+# gthread: synchronous runs wait inside the request, so each worker serves many at once.
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-"]

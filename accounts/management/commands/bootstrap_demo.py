@@ -1,0 +1,87 @@
+"""``manage.py bootstrap_demo``: a demo tenant, project, users and API key to try Flowgate with.
+
+Idempotent: a second run creates nothing that exists and never prints a secret again.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import services
+from accounts.models import ApiKey, Project, Role, Tenant
+
+TENANT_SLUG = "demo"
+PROJECT_SLUG = "default"
+ADMIN_USERNAME = "admin"
+APPROVER_USERNAME = "approver"
+APPROVER_EMAIL = "approver@example.com"
+KEY_NAME = "demo admin key"
+EXAMPLES_DIR = "examples/workflows"
+
+
+class Command(BaseCommand):
+    help = "Create (once) the demo tenant, project, admin and approver users and an admin API key."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default=None,
+                            help="Where Flowgate is served, for the curl line (default: FLOWGATE_BASE_URL).")
+        parser.add_argument("--skip-workflows", action="store_true", help="Do not load the example workflows.")
+
+    def handle(self, *args, base_url=None, skip_workflows=False, **options):
+        base_url = (base_url or settings.FLOWGATE_BASE_URL).rstrip("/")
+        shown: list[str] = []
+        with transaction.atomic():
+            tenant = Tenant.objects.filter(slug=TENANT_SLUG).first() or services.create_tenant("Demo", TENANT_SLUG)
+            Project.objects.filter(tenant=tenant, slug=PROJECT_SLUG).first() or services.create_project(
+                tenant, "Default", PROJECT_SLUG)
+            shown += self._user(tenant, ADMIN_USERNAME, Role.ADMIN, email="admin@example.com", superuser=True)
+            shown += self._user(tenant, APPROVER_USERNAME, Role.APPROVER, email=APPROVER_EMAIL)
+            shown += self._key(tenant, base_url)
+
+        if not shown:
+            self.stdout.write(
+                f"The demo tenant {TENANT_SLUG!r} is ready (project {PROJECT_SLUG!r}, users {ADMIN_USERNAME!r} and "
+                f"{APPROVER_USERNAME!r}, key {KEY_NAME!r}). Its key and passwords were shown when they were created.\n"
+                f"  New key:       python manage.py createapikey --tenant {TENANT_SLUG} --role admin --name NAME\n"
+                f"  New password:  python manage.py changepassword {ADMIN_USERNAME}"
+            )
+        if not skip_workflows:
+            self._load_workflows()
+
+    def _user(self, tenant, username: str, role: str, *, email: str, superuser: bool = False) -> list[str]:
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is not None:
+            services.add_member(tenant, user, role)
+            return []
+        password = secrets.token_urlsafe(12)
+        services.create_user(username, password, email=email, tenant=tenant, role=role, is_superuser=superuser)
+        where = "/admin/ and /approvals/" if superuser else "/approvals/"
+        self.stdout.write(f"Created user {username!r} ({role} of {tenant.slug}); sign in at {where} with the password "
+                          f"(shown only this once):\n\n    {password}\n")
+        return [username]
+
+    def _key(self, tenant, base_url: str) -> list[str]:
+        if ApiKey.objects.for_tenant(tenant).usable().filter(name=KEY_NAME).exists():
+            return []
+        _, secret = services.create_api_key(tenant, KEY_NAME, Role.ADMIN)
+        self.stdout.write(
+            f"Created API key {KEY_NAME!r} (admin of {tenant.slug}); it is shown only this once:\n\n"
+            f"    {secret}\n\n"
+            f"Try it:\n\n"
+            f'    curl -H "Authorization: Bearer {secret}" {base_url}/api/v1/workflows/\n'
+        )
+        return [KEY_NAME]
+
+    def _load_workflows(self) -> None:
+        folder = settings.BASE_DIR / EXAMPLES_DIR
+        if "loadworkflows" not in get_commands() or not folder.is_dir():
+            return
+        call_command("loadworkflows", str(folder), "--tenant", TENANT_SLUG, "--project", PROJECT_SLUG,
+                     stdout=self.stdout, stderr=self.stderr)

@@ -1,0 +1,213 @@
+"""The approvers' web pages: inbox, approval page, execution status, and signed links.
+
+Plain server-rendered pages over the same services as the API: every decision goes through
+``services.decide_approval`` (or ``decide_with_signed_link``), every read through the access
+helpers, so tenant scoping and the rules on who may decide are the API's.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+
+from accounts.authentication import caller_for_user
+from approvals import links, services
+from approvals.forms import DecisionForm
+from approvals.models import Approval, ApprovalDecision, ApprovalStatus
+from config.errors import Conflict
+from executions.models import Log, TaskRunStatus
+from executions.services import get_execution_for
+
+INBOX_PAGE_SIZE = 25
+# The execution page shows the latest lines; the API pages through all of them.
+EXECUTION_PAGE_LOGS = 200
+
+
+def _caller(request):
+    return caller_for_user(request.user, request) if request.user.is_authenticated else None
+
+
+def _no_tenant(request):
+    return render(request, "approvals/no_tenant.html", status=403)
+
+
+def _approval_or_404(caller, approval_id) -> Approval:
+    try:
+        return services.get_approval_for(caller, approval_id)
+    except NotFound:
+        raise Http404(services.APPROVAL_NOT_FOUND) from None
+
+
+def _pretty(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@login_required
+@require_GET
+def inbox(request):
+    """Pending approvals the user may decide, newest first; ``?show=decided`` for settled ones."""
+    caller = _caller(request)
+    if caller is None:
+        return _no_tenant(request)
+    show = "decided" if request.GET.get("show") == "decided" else "pending"
+    visible = Approval.objects.for_caller(caller).select_related("execution", "execution__workflow", "task_run")
+    pending = services.decidable_by(visible, caller)
+    if show == "pending":
+        rows = pending
+    else:
+        voted = ApprovalDecision.objects.filter(approval=OuterRef("pk"), user_id=caller.user_id)
+        rows = visible.exclude(status=ApprovalStatus.PENDING).filter(
+            services.decidable_filter(caller) | Exists(voted))
+    page = Paginator(rows.order_by("-requested_at", "-id"), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "approvals/inbox.html", {
+        "show": show, "page": page, "pending_count": pending.count(), "tenant": caller.tenant,
+    })
+
+
+def _detail_context(approval: Approval, caller, form: DecisionForm | None = None) -> dict:
+    execution = approval.execution
+    task_runs = list(execution.task_runs.all())
+    refusal = services.decide_refusal(approval, caller) if approval.is_pending else None
+    return {
+        "approval": approval,
+        "execution": execution,
+        "workflow": execution.workflow,
+        "input_json": _pretty(execution.input),
+        "outputs": [(tr, _pretty(tr.output)) for tr in task_runs
+                    if tr.status == TaskRunStatus.SUCCEEDED and tr.pk != approval.task_run_id],
+        "decisions": list(approval.decisions.order_by("created_at", "id")),
+        "form": form or DecisionForm(approval),
+        "can_decide": approval.is_pending and refusal is None,
+        "refusal": refusal,
+        "voted": caller is not None and approval.is_pending and services.has_voted(approval, caller),
+        "form_values_json": _pretty(approval.form_values) if approval.form_values else "",
+        "execution_url": reverse("approvals:execution", kwargs={"execution_id": execution.pk}),
+        "execution_api_url": f"/api/v1/executions/{execution.pk}/",
+    }
+
+
+@login_required
+@require_GET
+def detail(request, approval_id):
+    caller = _caller(request)
+    if caller is None:
+        return _no_tenant(request)
+    approval = _approval_or_404(caller, approval_id)
+    return render(request, "approvals/detail.html", _detail_context(approval, caller))
+
+
+def _outcome_message(approval: Approval, decision: str) -> str:
+    if approval.is_pending:
+        return (f"Your approval is recorded; {approval.approvals_needed} more approval(s) from other approvers "
+                "are needed.")
+    if approval.status == ApprovalStatus.APPROVED:
+        return "You approved it; the execution continues."
+    return "You rejected it; the execution " + (
+        "continues on its rejection path." if approval.on_reject == "continue" else "stops with a failure.")
+
+
+@login_required
+@require_POST
+def decide(request, approval_id):
+    """The Approve / Reject buttons of the approval page."""
+    caller = _caller(request)
+    if caller is None:
+        return _no_tenant(request)
+    approval = _approval_or_404(caller, approval_id)
+    form = DecisionForm(approval, request.POST)
+    decision = request.POST.get("decision", "")
+    status = 400
+    if form.is_valid():
+        try:
+            approval = services.decide_approval(approval, caller, decision, comment=form.cleaned_data["comment"],
+                                                form_values=form.form_values())
+        except Conflict as exc:
+            messages.warning(request, str(exc.detail))
+            return redirect("approvals:detail", approval_id=approval.pk)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc.detail))
+            status = 403
+        except ValidationError as exc:
+            form.add_service_errors(exc.detail)
+        else:
+            messages.success(request, _outcome_message(approval, decision))
+            return redirect("approvals:detail", approval_id=approval.pk)
+    approval = _approval_or_404(caller, approval_id)
+    return render(request, "approvals/detail.html", _detail_context(approval, caller, form), status=status)
+
+
+@login_required
+@require_GET
+def execution_status(request, execution_id):
+    """An execution's status, task runs and latest logs (refreshes itself while it runs)."""
+    caller = _caller(request)
+    if caller is None:
+        return _no_tenant(request)
+    try:
+        execution = get_execution_for(caller, execution_id)
+    except NotFound:
+        raise Http404("Execution not found.") from None
+    logs = list(Log.objects.filter(execution=execution).order_by("-timestamp", "-id")[:EXECUTION_PAGE_LOGS])
+    logs.reverse()
+    return render(request, "approvals/execution.html", {
+        "execution": execution,
+        "workflow": execution.workflow,
+        "task_runs": list(execution.task_runs.all()),
+        "logs": logs,
+        "approvals": list(Approval.objects.filter(execution=execution).order_by("requested_at", "id")),
+        "return_value_json": _pretty(execution.return_value) if execution.return_value is not None else "",
+        "execution_api_url": f"/api/v1/executions/{execution.pk}/",
+    })
+
+
+def _link_error(request, error: links.LinkError):
+    return render(request, "approvals/link_error.html", {"error": error}, status=error.status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signed_link(request, token):
+    """A signed link from an approval email: GET shows the approval and asks; only the POST decides."""
+    try:
+        approval, caller, _ = services.open_signed_link(token)
+    except links.LinkError as exc:
+        return _link_error(request, exc)
+    context = {"approval": approval, "execution": approval.execution, "workflow": approval.execution.workflow,
+               "approver": caller.user, "input_json": _pretty(approval.execution.input), "token": token}
+    if not approval.is_pending:
+        return render(request, "approvals/link.html", {**context, "notice": services.not_pending_message(approval)},
+                      status=409)
+    refusal = services.decide_refusal(approval, caller)
+    if refusal is not None:
+        return render(request, "approvals/link.html", {**context, "notice": refusal}, status=403)
+    if request.method == "GET":
+        return render(request, "approvals/link.html", {**context, "form": DecisionForm(approval)})
+
+    form = DecisionForm(approval, request.POST)
+    decision = request.POST.get("decision", "")
+    if form.is_valid():
+        try:
+            decided = services.decide_with_signed_link(token, decision, comment=form.cleaned_data["comment"],
+                                                       form_values=form.form_values())
+        except links.LinkError as exc:
+            return _link_error(request, exc)
+        except Conflict as exc:
+            return render(request, "approvals/link.html", {**context, "notice": str(exc.detail)}, status=409)
+        except PermissionDenied as exc:
+            return render(request, "approvals/link.html", {**context, "notice": str(exc.detail)}, status=403)
+        except ValidationError as exc:
+            form.add_service_errors(exc.detail)
+        else:
+            return render(request, "approvals/link.html", {
+                **context, "approval": decided, "done": _outcome_message(decided, decision)})
+    return render(request, "approvals/link.html", {**context, "form": form}, status=400)

@@ -1,0 +1,91 @@
+"""createapikey and bootstrap_demo."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from accounts.models import ApiKey, Membership, Project, Tenant
+
+pytestmark = pytest.mark.django_db
+KEY_PATTERN = re.compile(r"fg_[0-9a-f]{8}_[A-Za-z0-9_-]+")
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_it_creates_a_key_and_prints_it_once(tenant_a, project_a):
+    output = run("createapikey", "--tenant", "acme", "--role", "workflow", "--name", "ci", "--project", "main",
+                 "--expires-days", "30")
+    secrets = KEY_PATTERN.findall(output)
+    assert len(secrets) == 1
+    key = ApiKey.objects.get(name="ci")
+    assert (key.role, key.project_id, key.expires_at is not None) == ("workflow", project_a.id, True)
+    response = APIClient().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secrets[0]}")
+    assert response.json()["project"] == str(project_a.id)
+
+
+def test_it_prints_only_the_key_for_scripts(tenant_a):
+    output = run("createapikey", "--tenant", "acme", "--role", "viewer", "--name", "ro", "--secret-only")
+    assert KEY_PATTERN.fullmatch(output.strip())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tenant", "nope", "--role", "admin", "--name", "x"], "No tenant with slug 'nope'"),
+    (["--tenant", "acme", "--role", "admin", "--name", "x", "--project", "nope"], "has no project 'nope'"),
+    (["--tenant", "acme", "--role", "admin", "--name", "x", "--expires-days", "0"], "--expires-days"),
+])
+def test_it_explains_what_is_wrong(tenant_a, project_a, args, message):
+    with pytest.raises(CommandError, match=message):
+        run("createapikey", *args)
+
+
+def test_it_bootstraps_the_demo_once(settings):
+    settings.FLOWGATE_BASE_URL = "http://127.0.0.1:8123"
+    first = run("bootstrap_demo", "--skip-workflows")
+    secrets = KEY_PATTERN.findall(first)
+    assert len(set(secrets)) == 1
+    assert f'curl -H "Authorization: Bearer {secrets[0]}" http://127.0.0.1:8123/api/v1/workflows/' in first
+
+    tenant = Tenant.objects.get(slug="demo")
+    assert Project.objects.filter(tenant=tenant, slug="default").exists()
+    admin = get_user_model().objects.get(username="admin")
+    approver = get_user_model().objects.get(username="approver")
+    assert admin.is_superuser and admin.is_staff
+    assert approver.email == "approver@example.com" and not approver.is_staff
+    assert Membership.objects.get(user=admin, tenant=tenant).role == "admin"
+    assert Membership.objects.get(user=approver, tenant=tenant).role == "approver"
+    passwords = re.findall(r"shown only this once\):\n\n    (\S+)", first)
+    assert len(passwords) == 2
+    assert admin.check_password(passwords[0]) and approver.check_password(passwords[1])
+    body = APIClient().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secrets[0]}").json()
+    assert (body["tenant"]["slug"], body["role"]) == ("demo", "admin")
+
+    second = run("bootstrap_demo", "--skip-workflows")
+    assert not KEY_PATTERN.search(second)
+    assert "shown when they were created" in second
+    assert "createapikey --tenant demo --role admin" in second
+    assert ApiKey.objects.filter(tenant=tenant).count() == 1
+    assert get_user_model().objects.count() == 2
+
+
+def test_it_loads_the_example_workflows_when_it_can(monkeypatch):
+    calls = []
+    monkeypatch.setattr("accounts.management.commands.bootstrap_demo.get_commands",
+                        lambda: {"loadworkflows": "workflows"})
+    monkeypatch.setattr("accounts.management.commands.bootstrap_demo.call_command",
+                        lambda *args, **kwargs: calls.append(args))
+    run("bootstrap_demo")
+    assert len(calls) == 1
+    name, folder, *rest = calls[0]
+    assert name == "loadworkflows"
+    assert folder.endswith("examples/workflows")
+    assert rest == ["--tenant", "demo", "--project", "default"]

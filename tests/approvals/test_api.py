@@ -1,0 +1,211 @@
+"""The native approval endpoints: /api/v1/approvals/ and /api/v1/executions/{id}/approvals/."""
+
+import uuid
+
+import pytest
+from django.urls import include, path
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
+
+from approvals.models import Approval
+from tests.approvals.factories import approval_workflow, caller_of, start_waiting
+from tests.conftest import key_client
+from tests.support.openapi import matches_schema
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/approvals/"
+ITEM = "/api/v1/approvals/{id}/"
+APPROVE = "/api/v1/approvals/{id}/approve/"
+REJECT = "/api/v1/approvals/{id}/reject/"
+OF_EXECUTION = "/api/v1/executions/{execution_id}/approvals/"
+
+
+def post(client, capture, template, approval, body=None):
+    with capture(execute=True):
+        return client.post(template.format(id=approval.id), body or {}, format="json")
+
+
+@pytest.fixture
+def waiting(project_a, walter, django_capture_on_commit_callbacks):
+    """An execution started by walter, waiting on an approval that admins and approvers may decide."""
+    return start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a), caller_of(walter))
+
+
+def test_it_approves_and_resumes_the_execution(admin_api, waiting, django_capture_on_commit_callbacks):
+    execution, approval = waiting
+    response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval, {"comment": "looks right"})
+    assert response.status_code == 200, response.json()
+    assert matches_schema(response) == []
+    body = response.json()
+    assert body["status"] == "approved"
+    assert body["comment"] == "looks right"
+    assert body["decided_by"].startswith("key:")
+    assert body["can_decide"] is False
+    assert [d["decision"] for d in body["decisions"]] == ["approve"]
+    execution.refresh_from_db()
+    assert execution.status == "succeeded"
+
+
+def test_it_rejects_and_fails_the_execution(approver_api, waiting, django_capture_on_commit_callbacks):
+    execution, approval = waiting
+    response = post(approver_api, django_capture_on_commit_callbacks, REJECT, approval, {"comment": "no receipt"})
+    assert response.status_code == 200, response.json()
+    assert matches_schema(response) == []
+    assert response.json()["status"] == "rejected"
+    execution.refresh_from_db()
+    assert execution.status == "failed"
+    assert execution.errors[0].endswith(": no receipt")
+
+
+def test_it_answers_409_to_a_second_decision(admin_api, approver_api, waiting, django_capture_on_commit_callbacks):
+    _, approval = waiting
+    assert post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval).status_code == 200
+    for client, template in [(approver_api, REJECT), (admin_api, APPROVE)]:
+        response = post(client, django_capture_on_commit_callbacks, template, approval)
+        assert response.status_code == 409
+        assert matches_schema(response) == []
+        assert "already approved" in response.json()["detail"]
+
+
+def test_it_answers_403_to_a_caller_who_may_not_decide(viewer_api, workflow_api, user_api, project_a, alice, walter,
+                                                       april, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers={"users": ["alice"]})
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    for client in (viewer_api, workflow_api, user_api(april)):
+        response = post(client, django_capture_on_commit_callbacks, APPROVE, approval)
+        assert response.status_code == 403, response.json()
+        assert matches_schema(response) == []
+    assert Approval.objects.get(pk=approval.pk).status == "pending"
+    assert post(user_api(alice), django_capture_on_commit_callbacks, APPROVE, approval).status_code == 200
+
+
+def test_it_keeps_the_starting_key_from_deciding(admin_api, tenant_a, project_a, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = admin_api.post("/api/v1/executions/", {"workflow": str(workflow.id), "input": {"amount": 3}},
+                                 format="json")
+    assert started.status_code == 201, started.json()
+    approval = Approval.objects.get(execution_id=started.json()["id"])
+    response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval)
+    assert response.status_code == 403
+    assert "four-eyes" in response.json()["detail"]
+    other_admin = key_client(tenant_a, "admin")
+    assert post(other_admin, django_capture_on_commit_callbacks, APPROVE, approval).status_code == 200
+
+
+def test_it_hides_approvals_of_other_tenants(outsider_api, waiting, django_capture_on_commit_callbacks):
+    execution, approval = waiting
+    assert outsider_api.get(ITEM.format(id=approval.id)).status_code == 404
+    for template in (APPROVE, REJECT):
+        response = post(outsider_api, django_capture_on_commit_callbacks, template, approval)
+        assert response.status_code == 404
+        assert matches_schema(response) == []
+    assert outsider_api.get(LIST).json()["total"] == 0
+    assert outsider_api.get(OF_EXECUTION.format(execution_id=execution.id)).status_code == 404
+    assert Approval.objects.get(pk=approval.pk).status == "pending"
+
+
+def test_it_answers_404_for_malformed_and_unknown_ids(admin_api):
+    for approval_id in ("nope", uuid.uuid4()):
+        response = admin_api.get(ITEM.format(id=approval_id))
+        assert response.status_code == 404
+        assert response.json()["detail"] == "Approval not found."
+    assert admin_api.get(OF_EXECUTION.format(execution_id=uuid.uuid4())).status_code == 404
+
+
+def test_it_counts_n_of_m_votes(user_api, project_a, walter, alice, april, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, required_approvals=2)
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    first = post(user_api(april), django_capture_on_commit_callbacks, APPROVE, approval)
+    assert (first.json()["status"], first.json()["approvals_count"]) == ("pending", 1)
+    again = post(user_api(april), django_capture_on_commit_callbacks, APPROVE, approval)
+    assert again.status_code == 409
+    assert "already voted" in again.json()["detail"]
+    second = post(user_api(alice), django_capture_on_commit_callbacks, APPROVE, approval)
+    assert (second.json()["status"], second.json()["decided_by"]) == ("approved", "alice")
+    assert [d["by"] for d in second.json()["decisions"]] == ["april", "alice"]
+    execution.refresh_from_db()
+    assert execution.status == "succeeded"
+
+
+def test_it_answers_400_for_a_missing_comment_or_form_field(admin_api, project_a, walter,
+                                                            django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, require_comment=True,
+                                 form=[{"name": "budget", "type": "number", "required": True}])
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval, {"form_values": {"budget": "x"}})
+    assert response.status_code == 400
+    assert matches_schema(response) == []
+    assert {e["field"] for e in response.json()["errors"]} == {"comment", "form_values.budget"}
+    response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval,
+                    {"comment": "ok", "form_values": {"budget": 1200}})
+    assert response.status_code == 200
+    assert response.json()["form_values"] == {"budget": 1200}
+
+
+def test_it_lists_approvals_newest_first_with_few_queries(admin_api, project_a, walter, django_assert_num_queries,
+                                                          django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a)
+    approvals = [start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))[1] for _ in range(3)]
+    assert admin_api.get(LIST).status_code == 200  # the key's last_used_at is written on first use
+    # 1 API key, 2 COUNT, 3 the page (approval, execution, workflow, task run), 4 the votes
+    with django_assert_num_queries(4):
+        response = admin_api.get(LIST, {"limit": 2})
+    assert matches_schema(response) == []
+    body = response.json()
+    assert body["total"] == 3
+    assert [item["id"] for item in body["items"]] == [str(a.id) for a in approvals[::-1][:2]]
+    assert body["items"][0]["workflow_name"] == workflow.name
+    assert body["items"][0]["requested_by"] == "walter"
+    assert body["items"][0]["approvers"] == {"users": [], "roles": ["admin", "approver"], "emails": []}
+    rest = admin_api.get(LIST, {"limit": 2, "cursor": body["next_page"]}).json()
+    assert [item["id"] for item in rest["items"]] == [str(approvals[0].id)]
+
+
+def test_it_filters_by_status_workflow_execution_and_mine(user_api, admin_api, project_a, walter, april, victor,
+                                                          django_capture_on_commit_callbacks):
+    mine = approval_workflow(project_a, approvers={"users": ["april"]})
+    others = approval_workflow(project_a, approvers={"users": ["alice"]})
+    execution, for_april = start_waiting(django_capture_on_commit_callbacks, mine, caller_of(walter))
+    _, for_alice = start_waiting(django_capture_on_commit_callbacks, others, caller_of(walter))
+    _, decided = start_waiting(django_capture_on_commit_callbacks, mine, caller_of(walter))
+    assert post(user_api(april), django_capture_on_commit_callbacks, APPROVE, decided).status_code == 200
+
+    def ids(client, **params):
+        response = client.get(LIST, params)
+        assert response.status_code == 200, response.json()
+        return {item["id"] for item in response.json()["items"]}
+
+    assert ids(user_api(april), mine="true") == {str(for_april.id)}
+    assert ids(user_api(victor), mine="true") == set()
+    assert ids(user_api(victor)) == {str(for_april.id), str(for_alice.id), str(decided.id)}
+    assert ids(admin_api, status="pending") == {str(for_april.id), str(for_alice.id)}
+    assert ids(admin_api, status="approved,rejected") == {str(decided.id)}
+    assert ids(admin_api, workflow=str(others.id)) == {str(for_alice.id)}
+    assert ids(admin_api, execution=str(execution.id)) == {str(for_april.id)}
+    flags = {item["id"]: item["can_decide"] for item in user_api(april).get(LIST).json()["items"]}
+    assert flags == {str(for_april.id): True, str(for_alice.id): False, str(decided.id): False}
+
+
+def test_it_lists_the_approvals_of_one_execution(viewer_api, waiting, project_a, walter,
+                                                 django_capture_on_commit_callbacks):
+    execution, approval = waiting
+    start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a), caller_of(walter))
+    response = viewer_api.get(OF_EXECUTION.format(execution_id=execution.id))
+    assert response.status_code == 200
+    assert matches_schema(response) == []
+    assert [item["id"] for item in response.json()["items"]] == [str(approval.id)]
+    one = viewer_api.get(ITEM.format(id=approval.id))
+    assert matches_schema(one) == []
+    assert one.json()["url"].endswith(f"/approvals/{approval.id}/")
+
+
+def test_it_describes_the_approval_endpoints_without_warnings():
+    GENERATOR_STATS.reset()
+    schema = SchemaGenerator(patterns=[path("api/v1/", include("approvals.api.urls"))]).get_schema(
+        request=None, public=True)
+    assert not GENERATOR_STATS, (dict(GENERATOR_STATS._warn_cache), dict(GENERATOR_STATS._error_cache))
+    assert set(schema["paths"]) == {LIST, ITEM, APPROVE, REJECT, OF_EXECUTION}
+    for template in (APPROVE, REJECT):
+        assert set(schema["paths"][template]["post"]["responses"]) >= {"200", "400", "403", "404", "409"}

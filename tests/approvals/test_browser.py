@@ -1,0 +1,193 @@
+"""Approvers in a real browser: Chromium (Playwright) against a live server with a real worker."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from approvals.models import Approval
+from config.celery import app as celery_app
+from executions.models import Execution
+from executions.services import start_execution
+from tests.approvals.factories import caller_of
+from tests.conftest import PASSWORD, ROOT, services_required, wait_until
+from tests.executions.factories import make_workflow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TIMEOUT_MS = 30_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis,
+              pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    folder = Path(os.environ.get("FLOWGATE_TEST_OUTPUT") or ROOT / "test-output") / "approvals"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    if not CHROMIUM.exists():
+        reason = f"needs Chromium at {CHROMIUM} (Debian's chromium package)"
+        if services_required():
+            pytest.fail(f"FLOWGATE_REQUIRE_SERVICES is set but this test {reason}", pytrace=False)
+        pytest.skip(reason)
+    # Playwright's sync API runs an event loop in this thread; the test's own queries are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            # With Playwright's loop running, Django keeps this test's database connections apart from
+            # the thread's own; close them here, or the test database cannot be dropped at the end.
+            connections.close_all()
+
+
+def expense_workflow(project):
+    return make_workflow(project, [
+        {"name": "approve", "type": "approval", "config": {
+            "title": "Expense of {{ input.amount }} EUR",
+            "instructions": "Approve if {{ input.reason }} follows the travel policy.",
+            "approvers": {"users": ["april"]},
+        }},
+        {"name": "book", "type": "response", "depends_on": ["approve"],
+         "config": {"value": {"booked": True, "by": "{{ tasks.approve.output.decided_by }}"}}},
+    ], name="Expense approval")
+
+
+def start_and_wait_for_approval(project, walter) -> tuple[Execution, Approval]:
+    execution, _ = start_execution(caller=caller_of(walter), workflow=expense_workflow(project),
+                                   input={"amount": 480, "reason": "the Berlin trip"})
+    approval = wait_until(lambda: Approval.objects.filter(execution=execution, status="pending").first(), timeout=60)
+    wait_until(lambda: Execution.objects.filter(pk=execution.pk, status="waiting").exists(), timeout=60)
+    return execution, approval
+
+
+def sign_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/approvals/")
+    assert "/accounts/login/" in page.url
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/approvals/")
+
+
+def test_it_lets_an_approver_approve_in_the_browser(browser, live_server, live_worker, project_a, walter, april,
+                                                    output_dir):
+    from playwright.sync_api import expect
+
+    execution, approval = start_and_wait_for_approval(project_a, walter)
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    sign_in(page, live_server.url, "april")
+
+    row = page.locator(".approval-row", has_text="Expense of 480 EUR")
+    expect(row).to_have_count(1)
+    expect(page.get_by_test_id("pending-count")).to_have_text("1")
+    expect(row).to_contain_text("walter")
+    page.screenshot(path=str(output_dir / "inbox.png"), full_page=True)
+
+    row.get_by_role("link", name="Expense of 480 EUR").click()
+    page.wait_for_url(f"{live_server.url}/approvals/{approval.id}/")
+    expect(page.locator(".instructions")).to_contain_text("Approve if the Berlin trip follows the travel policy.")
+    expect(page.locator("pre.json").first).to_contain_text('"amount": 480')
+    page.screenshot(path=str(output_dir / "detail.png"), full_page=True)
+
+    page.fill("textarea[name=comment]", "Within budget.")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".message.success")).to_contain_text("You approved it")
+    expect(page.get_by_test_id("outcome")).to_contain_text("Within budget.")
+    page.screenshot(path=str(output_dir / "detail-approved.png"), full_page=True)
+
+    page.get_by_role("link", name="See the execution").click()
+    # The status page refreshes itself until the execution ends.
+    expect(page.get_by_test_id("execution-status")).to_have_text("succeeded", timeout=TIMEOUT_MS)
+    expect(page.locator(".logs")).to_contain_text("approved by april: Within budget.")
+    page.screenshot(path=str(output_dir / "execution.png"), full_page=True)
+    execution.refresh_from_db()
+    assert execution.return_value == {"booked": True, "by": "april"}
+
+    # Deciding again (the browser's back button, a second tab) explains instead of failing.
+    page.goto(f"{live_server.url}/approvals/{approval.id}/")
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(page.get_by_test_id("approval-status")).to_have_text("Approved")
+
+
+def test_it_lets_an_approver_reject_in_the_browser(browser, live_server, live_worker, project_a, walter, april,
+                                                   output_dir):
+    from playwright.sync_api import expect
+
+    execution, approval = start_and_wait_for_approval(project_a, walter)
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    sign_in(page, live_server.url, "april")
+    page.goto(f"{live_server.url}/approvals/{approval.id}/")
+    page.fill("textarea[name=comment]", "No receipt attached.")
+    page.get_by_role("button", name="Reject").click()
+    expect(page.locator(".message.success")).to_contain_text("You rejected it")
+    expect(page.get_by_test_id("approval-status")).to_have_text("Rejected")
+    page.get_by_test_id("execution-link").click()
+    expect(page.get_by_test_id("execution-status")).to_have_text("failed", timeout=TIMEOUT_MS)
+    expect(page.locator(".message.error")).to_contain_text("Rejected by april: No receipt attached.")
+    page.screenshot(path=str(output_dir / "execution-rejected.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/approvals/?show=decided")
+    expect(page.locator(".approval-row", has_text="Expense of 480 EUR")).to_contain_text("Rejected")
+
+
+@pytest.fixture
+def mailing_worker(live_server, start_worker, worker_queue, settings):
+    """A worker of this test's own that prints emails with signed links into its log.
+
+    It listens on a queue of its own, so the session's shared worker cannot take its messages.
+    """
+    queue = f"{worker_queue}-mail"
+    settings.FLOWGATE_APPROVAL_SIGNED_LINKS = True
+    celery_app.conf.task_default_queue = queue
+    try:
+        yield start_worker(CELERY_TASK_DEFAULT_QUEUE=queue, FLOWGATE_BASE_URL=live_server.url,
+                           FLOWGATE_APPROVAL_SIGNED_LINKS="true",
+                           EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
+    finally:
+        celery_app.conf.task_default_queue = worker_queue
+
+
+def test_it_decides_from_a_signed_link_on_a_phone(browser, live_server, mailing_worker, project_a, walter, april,
+                                                  output_dir):
+    from playwright.sync_api import expect
+
+    worker = mailing_worker
+    execution, approval = start_and_wait_for_approval(project_a, walter)
+    # The worker's console email backend prints april's email into its log.
+    pattern = re.compile(re.escape(live_server.url) + r"/approvals/link/[^/\s]+/")
+    link = wait_until(lambda: (m := pattern.search(worker.log_path.read_text())) and m.group(0), timeout=60)
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Confirm your decision")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+    page.screenshot(path=str(output_dir / "signed-link-phone.png"), full_page=True)
+    assert Approval.objects.get(pk=approval.pk).status == "pending"  # opening the link decided nothing
+
+    page.fill("textarea[name=comment]", "Approved from my phone.")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_test_id("outcome")).to_contain_text("You approved it")
+    wait_until(lambda: Execution.objects.filter(pk=execution.pk, status="succeeded").exists(), timeout=60)
+    assert Approval.objects.get(pk=approval.pk).decided_by_label == "april"
+
+    page.goto(link)
+    expect(page.get_by_test_id("link-error")).to_contain_text("already been used")
+    phone.close()

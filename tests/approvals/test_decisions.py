@@ -1,0 +1,295 @@
+"""Deciding approvals through the service every surface uses: rules, outcomes, n-of-m, four-eyes."""
+
+import pytest
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+
+from accounts.models import Role
+from approvals import services
+from approvals.models import ApprovalDecision
+from config.errors import Conflict
+from executions.models import Log
+from executions.services import cancel_execution
+from tests.approvals.factories import (
+    approval_workflow,
+    caller_of,
+    key_caller,
+    routing_workflow,
+    start_waiting,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def decide(capture, approval, caller, decision, **kwargs):
+    with capture(execute=True):
+        return services.decide_approval(approval, caller, decision, **kwargs)
+
+
+def test_it_parks_the_execution_on_a_pending_approval(project_a, alice, april, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers={"users": ["april"]})
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
+    assert approval.title == "Expense of 120"
+    assert approval.instructions == "Check that 120 follows the travel policy."
+    assert approval.approver_usernames == ["april"]
+    assert approval.approver_user_ids == [april.id]
+    assert approval.approver_roles == []
+    assert execution.task_runs.get(name="approve").status == "waiting"
+    assert Log.objects.filter(execution=execution, message__startswith="Approval 'Expense of 120' requested").exists()
+
+
+def test_it_lets_admins_and_approvers_decide_when_nobody_is_named(project_a, walter, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a)
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    assert approval.approver_roles == ["admin", "approver"]
+
+
+def test_it_logs_names_it_cannot_resolve(project_a, alice, oscar, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers={"users": ["nobody", "oscar"], "roles": ["boss"]})
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
+    assert approval.approver_user_ids == []  # oscar is a member of another tenant
+    warnings = list(Log.objects.filter(execution=execution, level="warning").values_list("message", flat=True))
+    assert any("no active member of this tenant is called nobody, oscar" in w for w in warnings)
+    assert any("unknown role 'boss'" in w for w in warnings)
+
+
+def test_it_resumes_the_execution_when_approved(project_a, alice, april, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers={"users": ["april"]})
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
+    decided = decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve", comment="fine")
+    assert decided.status == "approved"
+    assert decided.decided_by == april
+    assert decided.decided_by_label == "april"
+    assert decided.comment == "fine"
+    execution.refresh_from_db()
+    assert execution.status == "succeeded"
+    assert execution.return_value == {"decision": "approved", "by": "april", "form": {}}
+    output = execution.task_runs.get(name="approve").output
+    assert output["comment"] == "fine"
+    assert output["approved_by"] == ["april"]
+    assert Log.objects.filter(execution=execution, message="Approval 'Expense of 120' approved by april: fine.").exists()
+    assert Log.objects.filter(execution=execution, message="Execution resumed.").count() == 1
+
+
+def test_it_fails_the_execution_naming_who_rejected_and_why(project_a, alice, april,
+                                                           django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers={"roles": ["approver"]})
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
+    decide(django_capture_on_commit_callbacks, approval, caller_of(april), "reject", comment="too expensive")
+    execution.refresh_from_db()
+    assert execution.status == "failed"
+    assert execution.errors == ["approve: Rejected by april: too expensive"]
+    assert execution.task_runs.get(name="answer").status == "skipped"
+
+
+def test_it_lets_a_condition_route_a_rejection(project_a, alice, april, django_capture_on_commit_callbacks):
+    workflow = routing_workflow(project_a)
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
+    decide(django_capture_on_commit_callbacks, approval, caller_of(april), "reject", comment="no")
+    execution.refresh_from_db()
+    assert execution.status == "succeeded"
+    assert execution.return_value == "refunded"
+    task = execution.task_runs.get(name="approve")
+    assert task.status == "succeeded"
+    assert task.output["decision"] == "rejected"
+    assert task.output["decided_by"] == "april"
+
+
+@pytest.mark.parametrize("first", ["approve", "reject"])
+def test_it_refuses_a_second_decision(project_a, walter, alice, april, first, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a)
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    decide(django_capture_on_commit_callbacks, approval, caller_of(april), first)
+    with pytest.raises(Conflict, match=f"already {first.removesuffix('e')}ed by april"):
+        decide(django_capture_on_commit_callbacks, approval, caller_of(alice, Role.ADMIN), "approve")
+    assert ApprovalDecision.objects.filter(approval=approval).count() == 1
+
+
+def test_it_needs_the_required_number_of_distinct_approvers(project_a, walter, alice, april,
+                                                              django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, required_approvals=2)
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    first = decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve", comment="ok")
+    assert (first.status, first.approvals_count) == ("pending", 1)
+    execution.refresh_from_db()
+    assert execution.status == "waiting"
+    with pytest.raises(Conflict, match="already voted"):
+        decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve")
+    second = decide(django_capture_on_commit_callbacks, approval, caller_of(alice), "approve")
+    assert (second.status, second.approvals_count, second.decided_by_label) == ("approved", 2, "alice")
+    execution.refresh_from_db()
+    assert execution.status == "succeeded"
+    assert execution.task_runs.get(name="approve").output["approved_by"] == ["april", "alice"]
+
+
+def test_it_rejects_an_n_of_m_approval_on_any_reject(project_a, walter, alice, april,
+                                                     django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, required_approvals=2)
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve")
+    decide(django_capture_on_commit_callbacks, approval, caller_of(alice), "reject", comment="no budget")
+    execution.refresh_from_db()
+    assert execution.status == "failed"
+    assert execution.errors == ["approve: Rejected by alice: no budget"]
+
+
+def test_it_keeps_the_starter_from_deciding(project_a, walter, april, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers={"users": ["walter", "april"]})
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        decide(django_capture_on_commit_callbacks, approval, caller_of(walter), "approve")
+    assert decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve").status == "approved"
+
+
+def test_it_keeps_even_an_admin_starter_from_deciding(project_a, alice, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a)
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        decide(django_capture_on_commit_callbacks, approval, caller_of(alice), "approve")
+
+
+def test_it_lets_the_starter_decide_when_the_task_allows_it(project_a, walter, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers={"users": ["walter"]}, allow_self_approval=True)
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    assert decide(django_capture_on_commit_callbacks, approval, caller_of(walter), "approve").status == "approved"
+
+
+def test_it_keeps_the_starting_key_from_deciding(tenant_a, project_a, django_capture_on_commit_callbacks):
+    starter = key_caller(tenant_a, Role.ADMIN, "starter")
+    workflow = approval_workflow(project_a)
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, starter)
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        decide(django_capture_on_commit_callbacks, approval, starter, "approve")
+    other = key_caller(tenant_a, Role.ADMIN, "other")
+    decided = decide(django_capture_on_commit_callbacks, approval, other, "approve")
+    assert (decided.status, decided.decided_by_key, decided.decided_by_label) == ("approved", other.api_key,
+                                                                                  "key:other")
+
+
+@pytest.mark.parametrize(("approvers", "role", "allowed"), [
+    ({}, Role.APPROVER, True),
+    ({}, Role.WORKFLOW, False),
+    ({"roles": ["workflow"]}, Role.WORKFLOW, True),
+    ({"users": ["april"]}, Role.APPROVER, False),
+    ({}, Role.VIEWER, False),
+])
+def test_it_lets_keys_decide_by_role(tenant_a, project_a, walter, approvers, role, allowed,
+                                     django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers=approvers)
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    key = key_caller(tenant_a, role)
+    assert services.can_decide(approval, key) is allowed
+    if allowed:
+        assert decide(django_capture_on_commit_callbacks, approval, key, "approve").status == "approved"
+    else:
+        with pytest.raises(PermissionDenied):
+            decide(django_capture_on_commit_callbacks, approval, key, "approve")
+
+
+def test_it_refuses_a_viewer_and_an_approver_who_is_not_named(project_a, alice, walter, april, victor,
+                                                               django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers={"users": ["alice"]})
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    with pytest.raises(PermissionDenied, match=r"role \(viewer\) may only read"):
+        decide(django_capture_on_commit_callbacks, approval, caller_of(victor), "approve")
+    with pytest.raises(PermissionDenied, match="not an approver of this approval; it may be decided by users alice"):
+        decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve")
+    approval.refresh_from_db()
+    assert approval.status == "pending"
+
+
+def test_it_lets_a_member_decide_by_email_from_a_template(project_a, alice, april,
+                                                          django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers={"emails": "{{ input.manager }}"})
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice),
+                                {"amount": 5, "manager": "April@Example.com"})
+    assert approval.approver_emails == ["april@example.com"]
+    assert services.can_decide(approval, caller_of(april))
+    assert decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve").status == "approved"
+
+
+FORM = [
+    {"name": "cost_center", "type": "choice", "choices": ["ops", "sales"], "required": True},
+    {"name": "amount", "type": "number", "label": "Approved amount"},
+    {"name": "urgent", "type": "boolean"},
+    {"name": "note", "type": "text"},
+]
+
+
+def test_it_makes_the_form_values_the_tasks_output(project_a, alice, april, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, form=FORM)
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
+    decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve",
+           form_values={"cost_center": "ops", "amount": "99.5", "urgent": "on"})
+    execution.refresh_from_db()
+    assert execution.return_value["form"] == {"cost_center": "ops", "amount": 99.5, "urgent": True, "note": None}
+
+
+def test_it_names_every_form_problem(project_a, alice, april, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, form=FORM, require_comment=True)
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
+    with pytest.raises(ValidationError) as caught:
+        decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve",
+               form_values={"amount": "lots", "colour": "red"})
+    detail = caught.value.detail
+    assert set(detail) == {"comment", "form_values"}
+    assert set(detail["form_values"]) == {"cost_center", "amount", "colour"}
+    approval.refresh_from_db()
+    assert (approval.status, approval.decisions.count()) == ("pending", 0)
+
+
+def test_it_needs_only_the_comment_to_reject(project_a, alice, april, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, form=FORM, require_comment=True)
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
+    with pytest.raises(ValidationError, match="comment is required"):
+        decide(django_capture_on_commit_callbacks, approval, caller_of(april), "reject")
+    assert decide(django_capture_on_commit_callbacks, approval, caller_of(april), "reject",
+                  comment="wrong cost center").status == "rejected"
+
+
+def test_it_refuses_an_unknown_decision(project_a, alice, april, django_capture_on_commit_callbacks):
+    _, approval = start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a), caller_of(alice))
+    with pytest.raises(ValidationError, match="Use approve or reject"):
+        services.decide_approval(approval, caller_of(april), "maybe")
+
+
+def test_it_cancels_the_approvals_of_a_cancelled_execution(project_a, alice, april,
+                                                           django_capture_on_commit_callbacks):
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a),
+                                        caller_of(alice))
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_execution(execution, caller_of(alice))
+    approval.refresh_from_db()
+    assert approval.status == "cancelled"
+    with pytest.raises(Conflict, match="cancelled"):
+        decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve")
+
+
+def test_it_finds_approvals_only_for_callers_of_their_tenant(project_a, alice, oscar,
+                                                             django_capture_on_commit_callbacks):
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a),
+                                        caller_of(alice))
+    assert services.get_approval_for(caller_of(alice), approval.id, execution=execution) == approval
+    for caller, approval_id in [(caller_of(oscar), approval.id), (caller_of(alice), "not-a-uuid")]:
+        with pytest.raises(NotFound):
+            services.get_approval_for(caller, approval_id)
+    other_execution, _ = start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a),
+                                       caller_of(alice))
+    with pytest.raises(NotFound):
+        services.get_approval_for(caller_of(alice), approval.id, execution=other_execution)
+
+
+def test_its_inbox_filter_agrees_with_the_decision_rules(tenant_a, project_a, alice, walter, april, victor,
+                                                         django_capture_on_commit_callbacks):
+    configs = [{}, {"approvers": {"users": ["april"]}}, {"approvers": {"roles": ["workflow"]}},
+               {"approvers": {"emails": ["walter@example.com"]}}, {"approvers": {"users": ["walter"]},
+                                                                   "allow_self_approval": True}]
+    approvals = [start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a, **config),
+                               caller_of(walter))[1] for config in configs]
+    callers = [caller_of(alice), caller_of(walter), caller_of(april), caller_of(victor),
+               key_caller(tenant_a, Role.APPROVER), key_caller(tenant_a, Role.WORKFLOW)]
+    for caller in callers:
+        expected = {a.id for a in approvals if services.decide_refusal(a, caller) is None}
+        from approvals.models import Approval
+
+        found = set(services.decidable_by(Approval.objects.for_caller(caller), caller).values_list("id", flat=True))
+        assert found == expected, caller.label

@@ -1,0 +1,258 @@
+"""The approvers' web pages, through Django's test client with CSRF checks on."""
+
+import re
+import time
+from unittest import mock
+
+import pytest
+from django.test import Client
+
+from accounts.services import create_user
+from approvals import links
+from approvals.models import Approval
+from tests.approvals.factories import approval_workflow, caller_of, start_waiting
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def browser(user=None) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    if user is not None:
+        assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def csrf_post(client: Client, page_path: str, post_path: str, data: dict, **kwargs):
+    """Open the page (which sets the CSRF cookie) and post its form with the token, as a browser does."""
+    page = client.get(page_path)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert token, page.content.decode()[:2000]
+    return client.post(post_path, {"csrfmiddlewaretoken": token.group(1), **data}, **kwargs)
+
+
+@pytest.fixture
+def waiting(project_a, walter, april, django_capture_on_commit_callbacks):
+    """An execution walter started, waiting on an approval that april (or an admin) may decide."""
+    workflow = approval_workflow(project_a, approvers={"users": ["april"]})
+    return start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+
+
+def test_it_signs_in_and_lands_on_the_inbox(april):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/accounts/login/")
+    assert page.status_code == 200
+    assert b'name="viewport"' in page.content
+    response = csrf_post(client, "/accounts/login/", "/accounts/login/",
+                         {"username": "april", "password": PASSWORD, "next": "/approvals/"})
+    assert response.status_code == 302
+    assert response.url == "/approvals/"
+    wrong = csrf_post(Client(enforce_csrf_checks=True), "/accounts/login/", "/accounts/login/",
+                      {"username": "april", "password": "wrong"})
+    assert wrong.status_code == 200
+    assert b"correct username and password" in wrong.content
+
+
+def test_it_sends_strangers_to_the_login_page():
+    response = Client().get("/approvals/")
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/?next=/approvals/")
+
+
+def test_it_serves_the_stylesheet():
+    response = Client().get("/static/flowgate.css")
+    assert response.status_code == 200
+    assert b"@media" in b"".join(response.streaming_content)
+
+
+def test_it_lists_what_the_user_may_decide(waiting, april, alice, victor, project_a, walter,
+                                           django_capture_on_commit_callbacks):
+    execution, approval = waiting
+    start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a, approvers={"users": ["alice"]}),
+                  caller_of(walter))
+    page = browser(april).get("/approvals/")
+    content = page.content.decode()
+    assert page.status_code == 200
+    assert content.count('class="card approval-row') == 1
+    assert f"/approvals/{approval.id}/" in content
+    assert 'data-testid="pending-count">1<' in content
+    assert "walter" in content and execution.workflow.name in content
+    assert browser(alice).get("/approvals/").content.decode().count('class="card approval-row') == 2
+    assert 'data-testid="pending-count">0<' in browser(victor).get("/approvals/").content.decode()
+
+
+def test_it_tells_a_user_without_a_tenant_why_the_inbox_is_empty(db):
+    loner = create_user("loner", PASSWORD, email="loner@example.com")
+    response = browser(loner).get("/approvals/")
+    assert response.status_code == 403
+    assert b"not a member of any tenant" in response.content
+
+
+def test_it_shows_the_approval_with_its_input_and_outputs(waiting, april):
+    execution, approval = waiting
+    page = browser(april).get(f"/approvals/{approval.id}/")
+    content = page.content.decode()
+    assert page.status_code == 200
+    for text in ("Expense of 120", "Check that 120 follows the travel policy.", "&quot;amount&quot;: 120",
+                 "prepare", 'value="approve"', 'value="reject"', "csrfmiddlewaretoken",
+                 f"/approvals/executions/{execution.id}/"):
+        assert text in content, text
+
+
+def test_it_approves_from_the_page_and_shows_the_outcome(waiting, april, django_capture_on_commit_callbacks):
+    execution, approval = waiting
+    client = browser(april)
+    page = f"/approvals/{approval.id}/"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = csrf_post(client, page, f"{page}decide/", {"decision": "approve", "comment": "ok by me"})
+    assert response.status_code == 302 and response.url == page
+    shown = client.get(page).content.decode()
+    assert "You approved it; the execution continues." in shown
+    assert 'data-testid="outcome"' in shown and "ok by me" in shown
+    execution.refresh_from_db()
+    assert execution.status == "succeeded"
+    status_page = client.get(f"/approvals/executions/{execution.id}/").content.decode()
+    assert 'data-testid="execution-status">succeeded<' in status_page
+    assert "Approval &#x27;Expense of 120&#x27; approved by april: ok by me." in status_page
+    assert 'http-equiv="refresh"' not in status_page
+
+
+def test_it_explains_a_second_decision_instead_of_failing(waiting, april, alice, django_capture_on_commit_callbacks):
+    _, approval = waiting
+    page = f"/approvals/{approval.id}/"
+    client = browser(april)
+    with django_capture_on_commit_callbacks(execute=True):
+        csrf_post(client, page, f"{page}decide/", {"decision": "reject", "comment": "no"})
+        # A second tab still showing the form posts again.
+        token = client.cookies["csrftoken"].value
+        again = client.post(f"{page}decide/", {"decision": "approve", "csrfmiddlewaretoken": token}, follow=True)
+    assert again.status_code == 200
+    assert "already rejected by april" in again.content.decode()
+    assert Approval.objects.get(pk=approval.pk).status == "rejected"
+
+
+def test_it_refuses_a_non_approver_with_a_reason(waiting, victor, alice):
+    _, approval = waiting
+    page = f"/approvals/{approval.id}/"
+    assert "may only read approvals" in browser(victor).get(page).content.decode()
+    client = browser(victor)
+    client.get(page)
+    response = client.post(f"{page}decide/", {"decision": "approve",
+                                              "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert response.status_code == 403
+    assert "may only read approvals" in response.content.decode()
+    assert Approval.objects.get(pk=approval.pk).status == "pending"
+
+
+def test_it_shows_form_errors_on_the_page(project_a, walter, april, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, require_comment=True,
+                                 form=[{"name": "budget", "type": "number", "required": True, "label": "Budget"}])
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    page = f"/approvals/{approval.id}/"
+    response = csrf_post(browser(april), page, f"{page}decide/", {"decision": "approve", "form_budget": "many"})
+    content = response.content.decode()
+    assert response.status_code == 400
+    assert "A comment is required" in content
+    assert "Must be a number" in content
+    assert Approval.objects.get(pk=approval.pk).status == "pending"
+
+
+def test_it_hides_other_tenants_approvals_and_executions(waiting, oscar):
+    execution, approval = waiting
+    client = browser(oscar)
+    assert client.get(f"/approvals/{approval.id}/").status_code == 404
+    assert client.get(f"/approvals/executions/{execution.id}/").status_code == 404
+
+
+def test_it_refreshes_the_status_page_of_a_running_execution(waiting, april):
+    execution, _ = waiting
+    page = browser(april).get(f"/approvals/executions/{execution.id}/").content.decode()
+    assert 'http-equiv="refresh"' in page
+    assert 'data-testid="execution-status">waiting<' in page
+
+
+# -- signed links -------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _signed_links(settings):
+    settings.FLOWGATE_APPROVAL_SIGNED_LINKS = True
+
+
+def link_path(approval, user) -> str:
+    return f"/approvals/link/{links.make_token(approval, user)}/"
+
+
+def test_it_only_asks_for_confirmation_when_a_link_is_opened(waiting, april):
+    _, approval = waiting
+    path = link_path(approval, april)
+    for _ in range(3):  # mail scanners prefetch links, some several times
+        page = Client(enforce_csrf_checks=True).get(path)
+        assert page.status_code == 200
+        assert "Confirm your decision" in page.content.decode()
+    assert page["Cache-Control"].startswith("max-age=0")
+    assert Approval.objects.get(pk=approval.pk).status == "pending"
+
+
+def test_it_decides_once_from_a_link(waiting, april, django_capture_on_commit_callbacks):
+    execution, approval = waiting
+    path = link_path(approval, april)
+    client = Client(enforce_csrf_checks=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = csrf_post(client, path, path, {"decision": "approve", "comment": "from my phone"})
+    assert response.status_code == 200
+    assert "You approved it" in response.content.decode()
+    execution.refresh_from_db()
+    assert execution.status == "succeeded"
+    used = client.get(path)
+    assert used.status_code == 409
+    assert "already been used" in used.content.decode()
+    replay = client.post(path, {"decision": "reject", "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert replay.status_code == 409
+    assert Approval.objects.get(pk=approval.pk).status == "approved"
+
+
+def test_it_answers_a_clear_page_for_a_tampered_or_expired_link(waiting, april):
+    _, approval = waiting
+    path = link_path(approval, april)
+    tampered = Client().get(path[:-6] + "xxxxx/")
+    assert tampered.status_code == 400
+    assert "damaged or was altered" in tampered.content.decode()
+    with mock.patch("django.core.signing.time.time", return_value=time.time() - 30 * 24 * 3600):
+        old = link_path(approval, april)
+    expired = Client().get(old)
+    assert expired.status_code == 410
+    assert "has expired" in expired.content.decode()
+    assert Approval.objects.get(pk=approval.pk).status == "pending"
+
+
+def test_it_tells_a_link_holder_when_someone_else_decided(waiting, april, alice, django_capture_on_commit_callbacks):
+    from approvals import services
+
+    _, approval = waiting
+    path = link_path(approval, april)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.decide_approval(approval, caller_of(alice), "approve")
+    page = Client().get(path)
+    assert page.status_code == 409
+    assert "already approved by alice" in page.content.decode()
+
+
+def test_it_refuses_links_when_they_are_turned_off(settings, waiting, april):
+    _, approval = waiting
+    path = link_path(approval, april)
+    settings.FLOWGATE_APPROVAL_SIGNED_LINKS = False
+    page = Client().get(path)
+    assert page.status_code == 400
+    assert "turned off" in page.content.decode()
+
+
+def test_it_shows_approvals_read_only_in_the_admin(waiting, db):
+    execution, approval = waiting
+    create_user("root", PASSWORD, email="root@example.com", is_superuser=True)
+    client = Client()
+    assert client.login(username="root", password=PASSWORD)
+    listing = client.get("/admin/approvals/approval/")
+    assert listing.status_code == 200
+    assert "Expense of 120" in listing.content.decode()
+    page = client.get(f"/admin/approvals/approval/{approval.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
