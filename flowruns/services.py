@@ -218,8 +218,9 @@ def delete_flow_run(run: FlowRun) -> None:
     run.delete()
 
 
-def flow_run_for_execution(caller: Caller, run_id: str, *, flow_id: str, args: dict | None = None) -> FlowRun:
-    """The caller's flow run ``run_id``, created (type automation, phase queued) when new.
+def flow_run_for_execution(caller: Caller, run_id: str, *, flow_id: str, args: dict | None = None,
+                           flow_type: str = FlowType.AUTOMATION) -> FlowRun:
+    """The caller's flow run ``run_id``, created (of ``flow_type``, phase queued) when new.
 
     For an execution about to start with ``flow_run=``: the ``execution_changed`` receiver then keeps
     the run's phase, times, actions, logs and outputs in step with the execution. ``run_id`` must be
@@ -231,7 +232,7 @@ def flow_run_for_execution(caller: Caller, run_id: str, *, flow_id: str, args: d
     actor = actor_for(caller)
     run, _ = FlowRun.objects.get_or_create(
         tenant_id=caller.tenant_id, run_id=run_id,
-        defaults={"flow_id": flow_id_for(flow_id), "flow_type": FlowType.AUTOMATION, "args": args,
+        defaults={"flow_id": flow_id_for(flow_id), "flow_type": flow_type, "args": args,
                   "phase": Phase.QUEUED, "created_at": now, "created_by": actor, "updated_at": now,
                   "updated_by": actor},
     )

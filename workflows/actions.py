@@ -21,6 +21,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from accounts.caller import Caller
 from accounts.models import OPERATOR_ROLES, Membership, Project, Role
 from accounts.scoping import get_for_caller
+from flowruns.models import FlowType
 from workflows.models import Action, FieldDefinition, Record, RecordEvent, Workflow
 from workflows.records import (
     UNSET,
@@ -265,7 +266,7 @@ def perform_action(*, caller: Caller, action: Action, record: Record | None = No
         execution, created = start_execution(
             caller=caller, project=action.project, workflow=workflow, definition=steps, input=input or {},
             action=action, record=record, performed_by=performer, idempotency_key=idempotency_key,
-            fingerprint_payload=fingerprint,
+            fingerprint_payload=fingerprint, flow_run=_report_flow_run(caller, action, input),
         )
         if created and record is not None:
             RecordEvent.objects.create(
@@ -274,6 +275,17 @@ def perform_action(*, caller: Caller, action: Action, record: Record | None = No
                 detail={"action": action.name, "stage": record.stage.name if record.stage_id else None},
             )
     return execution, created
+
+
+def _report_flow_run(caller: Caller, action: Action, input: dict | None):
+    """A new Port flow run for an action that reports to flow runs (its flowId is the action's id)."""
+    if not action.report_to_flow_runs:
+        return None
+    from flowruns.services import flow_run_for_execution
+
+    run_id = f"{action.short_id.lower()}-{uuid.uuid4().hex[:12]}"
+    return flow_run_for_execution(caller, run_id, flow_id=action.short_id.lower(), args=input or {},
+                                  flow_type=FlowType.SELF_SERVICE_ACTION)
 
 
 def finish_action_execution(execution) -> None:
