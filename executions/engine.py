@@ -141,10 +141,13 @@ def transition_execution(execution: Execution, new: str, **fields) -> bool:
     return bool(changed)
 
 
-def transition_task_run(task_run: TaskRun, new: str, *, expected: str | None = None, **fields) -> bool:
+def transition_task_run(task_run: TaskRun, new: str, *, expected: str | None = None, attempt: int | None = None,
+                        **fields) -> bool:
+    """Move a task run if it is still in the expected status (and, when given, still on ``attempt``)."""
     old = expected or task_run.status
     check_task_transition(old, new)
-    changed = TaskRun.objects.filter(pk=task_run.pk, status=old).update(status=new, **fields)
+    guard = {"attempts": attempt} if attempt is not None else {}
+    changed = TaskRun.objects.filter(pk=task_run.pk, status=old, **guard).update(status=new, **fields)
     if changed:
         task_run.status = new
         for name, value in fields.items():
@@ -509,27 +512,27 @@ def _execute(execution: Execution, tr: TaskRun, task: dict | None, logs: LogBuff
 
 def _record_outcome(execution: Execution, tr: TaskRun, task: dict, outcome, logs: LogBuffer) -> None:
     now = timezone.now()
-    guard = {"expected": TaskRunStatus.RUNNING}
+    # Only the claim that is still current may record: the attempt number pins it, so a worker
+    # whose lease was taken back (and whose task runs again elsewhere) changes nothing.
+    guard = {"expected": TaskRunStatus.RUNNING, "attempt": tr.attempts}
     with transaction.atomic():
-        # Only the claim that is still current may record: attempts pins this attempt.
-        if not TaskRun.objects.filter(pk=tr.pk, status=TaskRunStatus.RUNNING, attempts=tr.attempts).exists():
-            logger.warning("discarding a stale outcome of task run %s (attempt %s)", tr.pk, tr.attempts)
-            return
         if isinstance(outcome, Done):
-            if outcome.return_value is not _UNSET:
-                Execution.objects.filter(pk=execution.pk).update(return_value=outcome.return_value)
-            transition_task_run(tr, TaskRunStatus.SUCCEEDED, output=outcome.output, message=outcome.message,
-                                ended_at=now, lease_expires_at=None, **guard)
-            logs.add(LogLevel.INFO, f"Task {tr.name} succeeded.")
+            recorded = transition_task_run(tr, TaskRunStatus.SUCCEEDED, output=outcome.output, message=outcome.message,
+                                           ended_at=now, lease_expires_at=None, **guard)
+            if recorded:
+                if outcome.return_value is not _UNSET:
+                    Execution.objects.filter(pk=execution.pk).update(return_value=outcome.return_value)
+                logs.add(LogLevel.INFO, f"Task {tr.name} succeeded.")
         elif isinstance(outcome, Park):
-            transition_task_run(tr, TaskRunStatus.WAITING, wake_at=outcome.wake_at, message=outcome.message,
-                                lease_expires_at=None, **guard)
-            logs.add(LogLevel.INFO, f"Task {tr.name} waiting" + (f": {outcome.message}" if outcome.message else "."))
-            if outcome.wake_at is not None:
-                from executions.tasks import wake_message
+            recorded = transition_task_run(tr, TaskRunStatus.WAITING, wake_at=outcome.wake_at, message=outcome.message,
+                                           lease_expires_at=None, **guard)
+            if recorded:
+                logs.add(LogLevel.INFO, f"Task {tr.name} waiting" + (f": {outcome.message}" if outcome.message else "."))
+                if outcome.wake_at is not None:
+                    from executions.tasks import wake_message
 
-                delay = max((outcome.wake_at - now).total_seconds(), 0)
-                enqueue_on_commit(wake_message, str(tr.id), countdown=delay)
+                    delay = max((outcome.wake_at - now).total_seconds(), 0)
+                    enqueue_on_commit(wake_message, str(tr.id), countdown=delay)
         else:
             retries = int(task.get("retries") or 0)
             if execution.sync and task.get("skip_on_error"):
@@ -538,16 +541,22 @@ def _record_outcome(execution: Execution, tr: TaskRun, task: dict, outcome, logs
             if outcome.retryable and tr.attempts <= retries:
                 delay = retry_delay(task, tr.attempts)
                 not_before = now + timedelta(seconds=delay)
-                transition_task_run(tr, TaskRunStatus.PENDING, message=outcome.message, dispatched_at=now,
-                                    not_before=not_before, lease_expires_at=None, **guard)
-                logs.add(LogLevel.WARNING,
-                         f"Task {tr.name} attempt {tr.attempts} failed: {outcome.message}; retrying in {delay:g} s "
-                         f"({retries - tr.attempts + 1} retries left).", outcome.exception)
-                send_run_task(tr, task)
+                recorded = transition_task_run(tr, TaskRunStatus.PENDING, message=outcome.message, dispatched_at=now,
+                                               not_before=not_before, lease_expires_at=None, **guard)
+                if recorded:
+                    logs.add(LogLevel.WARNING,
+                             f"Task {tr.name} attempt {tr.attempts} failed: {outcome.message}; retrying in "
+                             f"{delay:g} s ({retries - tr.attempts + 1} retries left).", outcome.exception)
+                    send_run_task(tr, task)
             else:
-                transition_task_run(tr, TaskRunStatus.FAILED, message=outcome.message, ended_at=now,
-                                    lease_expires_at=None, **guard)
-                suffix = " (skip_on_error: dependants still run)" if task.get("skip_on_error") else ""
-                logs.add(LogLevel.ERROR, f"Task {tr.name} failed after {tr.attempts} attempt(s): {outcome.message}{suffix}",
-                         outcome.exception)
+                recorded = transition_task_run(tr, TaskRunStatus.FAILED, message=outcome.message, ended_at=now,
+                                               lease_expires_at=None, **guard)
+                if recorded:
+                    suffix = " (skip_on_error: dependants still run)" if task.get("skip_on_error") else ""
+                    logs.add(LogLevel.ERROR, f"Task {tr.name} failed after {tr.attempts} attempt(s): "
+                                             f"{outcome.message}{suffix}", outcome.exception)
+        if not recorded:
+            logger.warning("discarding a stale outcome of task run %s (attempt %s)", tr.pk, tr.attempts)
+            logs.add(LogLevel.WARNING, f"Task {tr.name} attempt {tr.attempts} finished after its worker was "
+                                       "presumed lost; its result was discarded (another attempt has the task).")
         logs.flush()

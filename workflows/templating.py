@@ -10,6 +10,7 @@ passed to ``eval``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
@@ -20,6 +21,19 @@ _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
 _MARKUP = ("{{", "{%", "{#")
 
 _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+# Compiling is most of a template's cost; the same few configs render over and over in a worker.
+TEMPLATE_CACHE_SIZE = 2048
+
+
+@lru_cache(maxsize=TEMPLATE_CACHE_SIZE)
+def _compiled_expression(expression: str):
+    return _env.compile_expression(expression, undefined_to_none=False)
+
+
+@lru_cache(maxsize=TEMPLATE_CACHE_SIZE)
+def _compiled_template(source: str):
+    return _env.from_string(source)
 
 
 class TemplateError(Exception):
@@ -45,8 +59,7 @@ def _single_expression(value: str) -> str | None:
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
     """Evaluate one expression (no braces) in the sandbox and return its native value."""
     try:
-        compiled = _env.compile_expression(expression, undefined_to_none=False)
-        result = compiled(**context)
+        result = _compiled_expression(expression)(**context)
     except TemplateSyntaxError as exc:
         raise TemplateError(expression, f"syntax error: {exc.message}") from None
     except SecurityError as exc:
@@ -67,7 +80,7 @@ def render_string(value: str, context: dict[str, Any]) -> Any:
     if expression is not None:
         return evaluate(expression, context)
     try:
-        return _env.from_string(value).render(**context)
+        return _compiled_template(value).render(**context)
     except TemplateSyntaxError as exc:
         raise TemplateError(value, f"syntax error: {exc.message}") from None
     except SecurityError as exc:

@@ -1,9 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from accounts.api.routers import OptionalSlashRouter
 from executions.api.views import ExecutionViewSet
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = OptionalSlashRouter()
 router.register("executions", ExecutionViewSet, basename="execution")
 
 urlpatterns = router.urls

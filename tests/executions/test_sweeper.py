@@ -78,3 +78,21 @@ def test_a_duplicate_run_message_does_nothing(project_a, django_capture_on_commi
     run_task(run.id)  # a late duplicate
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("succeeded", 1)
+
+
+def test_a_worker_presumed_lost_cannot_record_over_the_new_attempt(project_a):
+    from executions.engine import Done, LogBuffer, _record_outcome, claim_task_run
+
+    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    run = TaskRun.objects.get(execution=execution)
+    TaskRun.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
+    slow = claim_task_run(run.id)  # attempt 1, whose worker then stalls past its lease
+    TaskRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    with mock.patch("executions.tasks.run_task_message.apply_async"):
+        sweep()
+    fresh = claim_task_run(run.id)  # attempt 2 on another worker
+    assert (slow.attempts, fresh.attempts) == (1, 2)
+    _record_outcome(slow.execution, slow, {}, Done(output="late"), LogBuffer(execution.id, run.id))
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.output) == ("running", 2, None)
+    assert execution.logs.filter(message__contains="its result was discarded").exists()
