@@ -1,5 +1,5 @@
 # Flowgate's two commands; both create and update .venv themselves.
-.PHONY: run test lint help
+.PHONY: run test lint constraints help
 
 help:
 	@echo "make run   install, migrate, create the demo tenant and key, serve web + worker (Ctrl-C stops)"
@@ -14,3 +14,10 @@ test:
 
 lint:
 	@.venv/bin/ruff check .
+
+# Re-pin constraints.txt from a fresh install of pyproject.toml's dependencies and test extra.
+constraints:
+	@rm -rf /tmp/flowgate-pin && python3 -m venv /tmp/flowgate-pin
+	@/tmp/flowgate-pin/bin/pip install -q -e ".[test]"
+	@{ sed -n '1,2p' constraints.txt; /tmp/flowgate-pin/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt && rm -rf /tmp/flowgate-pin && echo "constraints.txt updated"

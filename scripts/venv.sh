@@ -24,18 +24,19 @@ ensure_venv() {
     fi
     local stamp=".venv/.flowgate-install${extras//[^a-z]/-}"
     local wanted
-    wanted="$(cksum < pyproject.toml) $extras"
+    wanted="$(cksum < pyproject.toml) $(cksum < constraints.txt) $extras"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
         return 0
     fi
     # An install with the test extra has the runtime dependencies too.
     if [ -z "$extras" ] && [ -f .venv/.flowgate-install-test- ] && \
-       [ "$(cat .venv/.flowgate-install-test-)" = "$(cksum < pyproject.toml) [test]" ]; then
+       [ "$(cat .venv/.flowgate-install-test-)" = "$(cksum < pyproject.toml) $(cksum < constraints.txt) [test]" ]; then
         return 0
     fi
     echo "==> Installing Flowgate${extras:+ with $extras} into .venv"
     # pip's and setuptools' chatter goes to a log, shown only when the install fails.
-    if ! .venv/bin/python -m pip install -e ".$extras" > .venv/pip-install.log 2>&1; then
+    # constraints.txt pins every package, so each install gets the versions the tests passed with.
+    if ! .venv/bin/python -m pip install -c constraints.txt -e ".$extras" > .venv/pip-install.log 2>&1; then
         tail -n 40 .venv/pip-install.log >&2
         echo "error: pip install failed; the whole log is in .venv/pip-install.log" >&2
         return 1
