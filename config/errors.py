@@ -17,6 +17,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger("flowgate.errors")
 
+# Paths whose errors answer JSON rather than an HTML page.
+API_PATHS = ("/api/", "/workflows/")
+
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
@@ -98,7 +101,7 @@ class ErrorSerializer(serializers.Serializer):
 
 def server_error(request, *args, **kwargs):
     """handler500: JSON for API paths, a plain page elsewhere."""
-    if request.path.startswith(("/api/", "/workflows/")):
+    if request.path.startswith(API_PATHS):
         return JsonResponse(error_body("Internal server error. The failure was logged; retrying may help."), status=500)
     from django.views.defaults import server_error as html_server_error
 
@@ -107,7 +110,7 @@ def server_error(request, *args, **kwargs):
 
 def not_found(request, exception=None, *args, **kwargs):
     """handler404: JSON for API paths, a plain page elsewhere."""
-    if request.path.startswith(("/api/", "/workflows/")):
+    if request.path.startswith(API_PATHS):
         return JsonResponse(error_body(f"No endpoint at {request.path}. See /api/docs/ for the API."), status=404)
     from django.views.defaults import page_not_found
 

@@ -2,11 +2,11 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from config import health
+from config import errors, health
 
 handler404 = "config.errors.not_found"
 handler500 = "config.errors.server_error"
@@ -31,4 +31,6 @@ urlpatterns = [
     path("api/v1/", include("executions.api.urls")),
     path("api/v1/", include("approvals.api.urls")),
     path("approvals/", include("approvals.urls")),
+    # Unknown API paths answer the JSON 404 also when DEBUG is on (Django's debug page is HTML).
+    re_path(r"^(api|workflows)/", errors.not_found),
 ]

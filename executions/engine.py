@@ -29,6 +29,7 @@ from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.parsers import unstorable
 from executions.models import (
     EXECUTION_TRANSITIONS,
     TASK_TERMINAL_STATUSES,
@@ -92,7 +93,7 @@ class LogBuffer:
         self.entries.append(Log(
             execution_id=self.execution_id,
             task_run_id=self.task_run_id if task_run_id is _UNSET else task_run_id,
-            level=level, message=message, exception=exception, timestamp=timezone.now(),
+            level=level, message=without_nul(message), exception=without_nul(exception), timestamp=timezone.now(),
         ))
 
     def flush(self) -> None:
@@ -449,13 +450,18 @@ def claim_task_run(task_run_id) -> TaskRun | None:
             .get(pk=task_run_id))
 
 
+# A retry later than this would overflow the date arithmetic (a backoff delay of 1e300 s, say).
+MAX_RETRY_DELAY_SECONDS = 365 * 24 * 3600
+
+
 def retry_delay(task: dict, attempt: int) -> float:
     backoff = task.get("retry_backoff") or {}
     delay = float(backoff.get("delay", 1))
     if backoff.get("type") == "exponential":
         delay = delay * (2 ** (attempt - 1))
     maximum = backoff.get("max")
-    return min(delay, float(maximum)) if maximum is not None else delay
+    delay = min(delay, float(maximum)) if maximum is not None else delay
+    return min(delay, MAX_RETRY_DELAY_SECONDS)
 
 
 def run_task(task_run_id) -> None:
@@ -470,7 +476,7 @@ def run_task(task_run_id) -> None:
         advance(execution.id)
         return
     task = task_definitions(execution).get(tr.name)
-    outcome = _execute(execution, tr, task, logs)
+    outcome = _storable(tr, _execute(execution, tr, task, logs))
     _record_outcome(execution, tr, task or {}, outcome, logs)
     advance(execution.id)
 
@@ -489,6 +495,10 @@ def _execute(execution: Execution, tr: TaskRun, task: dict | None, logs: LogBuff
         config = render({k: v for k, v in raw.items() if k not in task_type.raw_fields}, context)
     except TemplateError as exc:
         return Fail(f"Task {tr.name}: {exc}", retryable=False)
+    problem = unstorable(config)
+    if problem:
+        return Fail(f"Task {tr.name}: its config rendered to a value that cannot be stored: {problem}.",
+                    retryable=False)
     config.update({k: raw[k] for k in task_type.raw_fields if k in raw})
     ctx = TaskContext(execution=execution, task_run=tr, task=task, config=config, template_context=context, logs=logs)
     heartbeat = None
@@ -508,6 +518,27 @@ def _execute(execution: Execution, tr: TaskRun, task: dict | None, logs: LogBuff
     finally:
         if heartbeat is not None:
             heartbeat.stop()
+
+
+def _storable(tr: TaskRun, outcome):
+    """The outcome, or a failure when its output cannot be stored (NUL characters, NaN, infinity).
+
+    An answer from elsewhere (an HTTP body, a deployment's task) may hold them; storing it would
+    fail, the worker would give up the task run and the sweeper would run it again, forever.
+    """
+    if isinstance(outcome, Done):
+        problem = unstorable(outcome.output)
+        if problem is None and outcome.return_value is not _UNSET:
+            problem = unstorable(outcome.return_value)
+        if problem:
+            return Fail(f"Task {tr.name}: its output cannot be stored: {problem}.", retryable=False)
+    outcome.message = without_nul(outcome.message)
+    return outcome
+
+
+def without_nul(text: str | None) -> str | None:
+    """Text a database column accepts: NUL characters become U+FFFD."""
+    return text.replace("\x00", "\ufffd") if isinstance(text, str) else text
 
 
 def _record_outcome(execution: Execution, tr: TaskRun, task: dict, outcome, logs: LogBuffer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import socket
@@ -89,7 +90,7 @@ class PrivateAddressRefused(Exception):
 
 
 def check_public_host(host: str) -> None:
-    """Refuse hosts that resolve to loopback, private, link-local or reserved addresses."""
+    """Refuse hosts that resolve to loopback, private, link-local, shared or reserved addresses."""
     if settings.FLOWGATE_HTTP_ALLOW_PRIVATE:
         return
     try:
@@ -97,13 +98,63 @@ def check_public_host(host: str) -> None:
     except socket.gaierror as exc:
         raise PrivateAddressRefused(f"cannot resolve {host!r}: {exc}") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if (address.is_loopback or address.is_private or address.is_link_local or address.is_reserved
-                or address.is_multicast or address.is_unspecified):
+        check_public_address(info[4][0], host)
+
+
+def check_public_address(raw: str, host: str) -> None:
+    """Refuse an address that is not globally reachable (also an IPv4 one inside an IPv6 address)."""
+    if settings.FLOWGATE_HTTP_ALLOW_PRIVATE:
+        return
+    address = ipaddress.ip_address(raw.split("%")[0])
+    embedded = (address.ipv4_mapped or address.sixtofour) if address.version == 6 else None
+    for candidate in (address, embedded):
+        # is_global also leaves out the shared range 100.64.0.0/10, where some clouds answer metadata.
+        if candidate is not None and (not candidate.is_global or candidate.is_loopback or candidate.is_private
+                                      or candidate.is_link_local or candidate.is_reserved
+                                      or candidate.is_multicast or candidate.is_unspecified):
             raise PrivateAddressRefused(
                 f"{host} resolves to {address}, a loopback, private or link-local address; "
                 "set FLOWGATE_HTTP_ALLOW_PRIVATE=true to allow such targets."
             )
+
+
+def _connect_public(address, *args, **kwargs) -> socket.socket:
+    """``socket.create_connection`` that refuses a peer the check would refuse.
+
+    The name is resolved again when connecting; a DNS answer that changed since the check
+    (rebinding to 127.0.0.1, say) is caught here, before anything is sent.
+    """
+    sock = socket.create_connection(address, *args, **kwargs)
+    try:
+        check_public_address(sock.getpeername()[0], address[0])
+    except PrivateAddressRefused:
+        sock.close()
+        raise
+    return sock
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect_public
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect_public
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        # Through a proxy the peer is the proxy; the target was checked before.
+        return self.do_open(http.client.HTTPConnection if req.has_proxy() else _PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        connection = http.client.HTTPSConnection if req.has_proxy() or req._tunnel_host else _PublicHTTPSConnection
+        return self.do_open(connection, req, context=self._context)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -135,12 +186,14 @@ def run_http(ctx: TaskContext):
     timeout = float(config.get("timeout", 10))
     expected = config.get("expected_status") or list(range(200, 300))
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    opener = urllib.request.build_opener(_NoRedirect)
+    opener = urllib.request.build_opener(_NoRedirect, _PublicHTTPHandler, _PublicHTTPSHandler)
     ctx.log("info", f"{method} {url}")
     try:
         response = opener.open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         response = exc
+    except PrivateAddressRefused as exc:
+        return Fail(f"Request refused: {exc}", retryable=False)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         return Fail(f"{method} {url} failed: {reason}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import time
 from datetime import timedelta
 from typing import Any
@@ -142,7 +143,8 @@ def cancel_execution(execution: Execution, caller: Caller | None = None) -> Exec
     with transaction.atomic():
         locked = Execution.objects.select_for_update().get(pk=execution.pk)
         if locked.status in TERMINAL_STATUSES:
-            raise Conflict(f"Execution {locked.id} has already {locked.status}; only unfinished executions can be cancelled.")
+            raise Conflict(f"Execution {locked.id} has already ended ({locked.status}); only unfinished executions "
+                           "can be cancelled.")
         logs = LogBuffer(locked.id)
         logs.add(LogLevel.INFO, f"Cancel requested by {caller.label if caller else 'system'}.")
         Execution.objects.filter(pk=locked.pk).update(cancel_requested=True)
@@ -195,6 +197,8 @@ def wait_for_execution(execution_id, timeout: float) -> Execution:
 def clamp_wait(seconds: Any) -> float:
     """A requested wait, bounded by FLOWGATE_MAX_SYNC_WAIT_SECONDS; ValueError when not a number."""
     value = float(seconds)
+    if math.isnan(value):  # a NaN deadline never passes: the wait would never end
+        raise ValueError("must be a number")
     if value < 0:
         raise ValueError("must not be negative")
     return min(value, float(settings.FLOWGATE_MAX_SYNC_WAIT_SECONDS))

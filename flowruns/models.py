@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import Tenant, scoped_queryset
+from accounts.models import Project, Tenant, scoped_queryset
 
 
 class FlowType(models.TextChoices):
@@ -19,6 +19,8 @@ class FlowRun(models.Model):
     """A flow run. ``run_id`` is the public id (``^([a-z0-9_.-]+)$``), unique in its tenant."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="flow_runs")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, blank=True, related_name="flow_runs",
+                                help_text="Set when written with a project-bound key, which sees only its project's runs.")
     run_id = models.CharField(max_length=200)
     flow_id = models.CharField(max_length=200, db_index=True)
     flow_type = models.CharField(max_length=40, choices=FlowType.choices, default=FlowType.AUTOMATION)
@@ -38,7 +40,7 @@ class FlowRun(models.Model):
     reviewed_by = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     reviewed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = scoped_queryset().as_manager()
+    objects = scoped_queryset(project_field="project").as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -107,6 +107,17 @@ def actor_value(stored: str | None) -> int | str | None:
     return stored
 
 
+class IdTaken(Conflict):
+    """A project-bound key names an id that a run outside its project uses."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"The flow run id {run_id!r} is taken in this tenant; choose another id.")
+
+
+def _reachable(caller: Caller, run: FlowRun) -> bool:
+    return caller.project_id is None or run.project_id == caller.project_id
+
+
 class FlowRunExists(Conflict):
     """POST with an id the tenant already uses."""
 
@@ -157,7 +168,8 @@ def create_flow_run(caller: Caller, *, flow_id: str, run_id: str | None = None,
     now = timezone.now()
     actor = actor_for(caller)
     run = FlowRun(
-        tenant_id=caller.tenant_id, run_id=run_id or str(uuid.uuid4()), flow_id=flow_id, flow_type=flow_type,
+        tenant_id=caller.tenant_id, project_id=caller.project_id, run_id=run_id or str(uuid.uuid4()),
+        flow_id=flow_id, flow_type=flow_type,
         args=args, tags=tags or [], created_at=now, created_by=actor, updated_at=now, updated_by=actor,
     )
     try:
@@ -185,18 +197,23 @@ def upsert_flow_run(caller: Caller, run_id: str, values: dict[str, Any]) -> tupl
     """
     values = {name: values.get(name, _default(name)) for name in REPLACED_FIELDS}
     run = FlowRun.objects.select_for_update().filter(tenant_id=caller.tenant_id, run_id=run_id).first()
+    if run is not None and not _reachable(caller, run):
+        raise IdTaken(run_id)
     if run is None:
         now = timezone.now()
         actor = actor_for(caller)
         try:
             with transaction.atomic():
-                run = FlowRun.objects.create(tenant_id=caller.tenant_id, run_id=run_id, created_at=now,
+                run = FlowRun.objects.create(tenant_id=caller.tenant_id, project_id=caller.project_id,
+                                             run_id=run_id, created_at=now,
                                              created_by=actor, updated_at=now, updated_by=actor, **values)
                 _write_tag_index(run, replace=False)
             return run, True
         except IntegrityError:
             # Another request created it between our read and our insert: replace theirs.
             run = FlowRun.objects.select_for_update().get(tenant_id=caller.tenant_id, run_id=run_id)
+            if not _reachable(caller, run):
+                raise IdTaken(run_id) from None
     tags_changed = run.tags != values["tags"]
     for name, value in values.items():
         setattr(run, name, value)
@@ -232,10 +249,12 @@ def flow_run_for_execution(caller: Caller, run_id: str, *, flow_id: str, args: d
     actor = actor_for(caller)
     run, _ = FlowRun.objects.get_or_create(
         tenant_id=caller.tenant_id, run_id=run_id,
-        defaults={"flow_id": flow_id_for(flow_id), "flow_type": flow_type, "args": args,
+        defaults={"project_id": caller.project_id, "flow_id": flow_id_for(flow_id), "flow_type": flow_type, "args": args,
                   "phase": Phase.QUEUED, "created_at": now, "created_by": actor, "updated_at": now,
                   "updated_by": actor},
     )
+    if not _reachable(caller, run):
+        raise ValidationError({"flow_run": [f"The flow run id {run_id!r} is taken in this tenant; choose another id."]})
     return run
 
 

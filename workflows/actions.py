@@ -220,6 +220,8 @@ def perform_action(*, caller: Caller, action: Action, record: Record | None = No
 
     fingerprint = {"action": str(action.id), "record": str(record.id) if record is not None else None,
                    "input": input or {}}
+    # Before the replay too: a caller who may not start the action gets no execution back either.
+    check_caller(action, caller)
     if idempotency_key and Execution.objects.filter(tenant_id=action.tenant_id,
                                                     idempotency_key=idempotency_key).exists():
         # A repeated request gets the first execution back (or 422 when its body differs).
@@ -227,7 +229,6 @@ def perform_action(*, caller: Caller, action: Action, record: Record | None = No
                                idempotency_key=idempotency_key,
                                fingerprint_payload=fingerprint)
 
-    check_caller(action, caller)
     performer = performed_by
     if performer is None and caller.user is not None and getattr(caller.user, "pk", None):
         performer, performer_role = caller.user, caller.role
@@ -493,8 +494,9 @@ def _plan_action(*, project: Project, workflow: Workflow | None, changes: dict) 
     return values, m2m
 
 
-def _short_id_taken(short_id: str, exclude_pk=None) -> bool:
-    clash = Action.objects.filter(short_id=short_id)
+def _short_id_taken(tenant_id, short_id: str, exclude_pk=None) -> bool:
+    """Short ids are unique in a tenant (another tenant's ids are neither visible nor in the way)."""
+    clash = Action.objects.filter(tenant_id=tenant_id, short_id=short_id)
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
     return clash.exists()
@@ -510,13 +512,13 @@ def create_action(*, project: Project, name: str, workflow: Workflow | None = No
     """
     values, m2m = _plan_action(project=project, workflow=workflow, changes={"name": name, **attributes})
     short_id = values.pop("short_id", None)
-    if short_id is not None and _short_id_taken(short_id):
+    if short_id is not None and _short_id_taken(project.tenant_id, short_id):
         raise ValidationError({"short_id": [f"The id {short_id!r} is taken; choose another or leave it out."]})
     action = Action(tenant_id=project.tenant_id, project=project, workflow=workflow, **values)
     if short_id is not None:
         action.short_id = short_id
     else:
-        while _short_id_taken(action.short_id):  # 62**6 ids: a clash is rare, but possible
+        while _short_id_taken(project.tenant_id, action.short_id):  # 62**6 ids: a clash is rare, but possible
             action.short_id = Action._meta.get_field("short_id").default()
     action.save()
     for name, items in m2m.items():
@@ -535,7 +537,7 @@ def update_action(action: Action, *, workflow: Any = UNSET, **changes) -> Action
         changes.setdefault("target_stage", None)
     values, m2m = _plan_action(project=locked.project, workflow=target_workflow, changes=changes)
     short_id = values.get("short_id")
-    if short_id is not None and _short_id_taken(short_id, exclude_pk=locked.pk):
+    if short_id is not None and _short_id_taken(locked.tenant_id, short_id, exclude_pk=locked.pk):
         raise ValidationError({"short_id": [f"The id {short_id!r} is taken; choose another."]})
     if workflow is not UNSET:
         values["workflow"] = workflow

@@ -168,7 +168,7 @@ class Action(models.Model):
     """A permissioned operation that starts an execution, on records (Flowdash) or in a project (mindzie)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    short_id = models.CharField(max_length=16, unique=True, default=new_short_id, help_text="Flowdash-style id, e.g. edHR10.")
+    short_id = models.CharField(max_length=16, default=new_short_id, help_text="Flowdash-style id, e.g. edHR10; unique in the tenant.")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="actions")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="actions")
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, null=True, blank=True, related_name="actions",
@@ -192,6 +192,7 @@ class Action(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "short_id"], name="action_short_id_unique_in_tenant")]
 
     def __str__(self) -> str:
         return self.name

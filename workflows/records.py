@@ -97,6 +97,8 @@ def _clean_value(definition: FieldDefinition, value: Any, tenant_id) -> Any:
     if kind == FieldType.NUMBER:
         if isinstance(value, bool):
             raise ValueError(f"{value} is not a valid number")
+        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or infinity
+            raise ValueError(f"{value} is not a valid number")
         if isinstance(value, int | float):
             return value
         try:

@@ -20,7 +20,75 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
 _MARKUP = ("{{", "{%", "{#")
 
-_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+# Results past these sizes take the server's CPU or memory for minutes (``9 ** 99999999``,
+# ``'a' * 10**10``); the sandbox refuses them. An int power's size is the base's bits times the exponent.
+MAX_POWER_BITS = 100_000
+MAX_REPEATED_LENGTH = 100_000
+
+
+_BIG_NUMBER_IN_FORMAT = re.compile(r"\d{6,}")
+
+
+def _check_format(spec: Any) -> None:
+    """Refuse printf-style formats whose width or precision would allocate huge strings."""
+    if isinstance(spec, str) and "%" in spec and _BIG_NUMBER_IN_FORMAT.search(spec):
+        raise SecurityError(f"a format width above {MAX_REPEATED_LENGTH} characters is too large")
+
+
+def _bounded(function):
+    """A filter or global whose number arguments (widths, counts) are bounded."""
+
+    def wrapper(*args, **kwargs):
+        for value in (*args, *kwargs.values()):
+            if _is_int(value) and abs(value) > MAX_REPEATED_LENGTH:
+                raise SecurityError(f"{function.__name__}: {value} is larger than {MAX_REPEATED_LENGTH}")
+        return function(*args, **kwargs)
+
+    wrapper.__name__ = function.__name__
+    for marker in ("jinja_pass_arg",):
+        if hasattr(function, marker):
+            setattr(wrapper, marker, getattr(function, marker))
+    return wrapper
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, also bounding ``**``, ``*`` and ``%`` (intercepted operators are never folded at
+    compile time) and the filters that take a width or a count."""
+
+    intercepted_binops = frozenset({"**", "*", "%"})
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        for name in ("center", "indent", "wordwrap", "truncate", "batch", "slice", "filesizeformat"):
+            self.filters[name] = _bounded(self.filters[name])
+        format_filter = self.filters["format"]
+
+        def bounded_format(value, *args, **kwargs):
+            _check_format(value)
+            return format_filter(value, *args, **kwargs)
+
+        self.filters["format"] = bounded_format
+        self.globals.pop("lipsum", None)  # lorem ipsum generator: no use here, and unbounded
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "%":
+            _check_format(left)
+        if operator == "**" and _is_int(left) and _is_int(right) and abs(left) > 1 \
+                and right * abs(left).bit_length() > MAX_POWER_BITS:
+            raise SecurityError(f"a power with more than {MAX_POWER_BITS} bits is too large")
+        if operator == "*":
+            for sequence, count in ((left, right), (right, left)):
+                if isinstance(sequence, str | list | tuple) and _is_int(count) \
+                        and len(sequence) * count > MAX_REPEATED_LENGTH:
+                    raise SecurityError(f"a repeated sequence longer than {MAX_REPEATED_LENGTH} items is too long")
+        return super().call_binop(context, operator, left, right)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_env = _Sandbox(undefined=StrictUndefined, autoescape=False)
 
 # Compiling is most of a template's cost; the same few configs render over and over in a worker.
 TEMPLATE_CACHE_SIZE = 2048

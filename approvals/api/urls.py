@@ -1,13 +1,14 @@
-from django.urls import path
-from rest_framework.routers import DefaultRouter
+from django.urls import path, re_path
 
+from accounts.api.routers import OptionalSlashRouter
 from approvals.api.views import ApprovalViewSet, ExecutionApprovalsView
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = OptionalSlashRouter()
 router.register("approvals", ApprovalViewSet, basename="approval")
 
 urlpatterns = [
     *router.urls,
     path("executions/<uuid:execution_id>/approvals/", ExecutionApprovalsView.as_view(), name="execution-approvals"),
+    # The same list without the trailing slash (left out of the OpenAPI document).
+    re_path(r"^executions/(?P<execution_id>[0-9a-fA-F-]{36})/approvals$", ExecutionApprovalsView.as_view(schema=None)),
 ]

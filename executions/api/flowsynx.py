@@ -27,7 +27,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,6 +36,7 @@ from accounts.authentication import BearerKeyAuthentication, TenantBasicAuthenti
 from accounts.models import OPERATOR_ROLES
 from accounts.permissions import HasTenantRole
 from config.errors import flatten_errors
+from config.parsers import JSONParser
 from executions import services
 from executions.models import Execution, Log, TaskRun
 from executions.status_words import status_word, surface_words
@@ -49,6 +49,8 @@ SURFACE = "flowsynx"
 # Lists answer at most this many items per request; ``page`` (from 1) reaches the rest.
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 1000
+# The database's OFFSET is a 64-bit integer; a page starting past it is past every list's end.
+MAX_OFFSET = 2**63 - 1
 LOG_LEVELS = {"debug": "Debug", "info": "Info", "warning": "Warning", "error": "Error"}
 
 STARTED = "Workflow execution started."
@@ -314,6 +316,8 @@ def page_of(request, queryset) -> list:
     page = _positive_int(request, "page", 1)
     size = _positive_int(request, "pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     start = (page - 1) * size
+    if start + size > MAX_OFFSET:
+        return []
     return list(queryset[start:start + size])
 
 

@@ -22,7 +22,6 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,6 +31,7 @@ from accounts.authentication import BearerKeyAuthentication, HeaderKeyAuthentica
 from accounts.models import OPERATOR_ROLES
 from accounts.permissions import ALL_ROLES, HasTenantRole
 from config.errors import flatten_errors
+from config.parsers import JSONParser
 from executions import services
 from executions.api.flowsynx import word_field
 from executions.models import ExecutionStatus
@@ -174,6 +174,8 @@ class ExecuteView(RefoldView):
         slug = request.META.get(SLUG_HEADER, "").strip()
         if slug != workflow.integration_slug:
             raise exceptions.ValidationError(
+                f"The slug header is missing; workflow {workflow_id!r} belongs to integration "
+                f"{workflow.integration_slug!r}, so send slug: {workflow.integration_slug}." if not slug else
                 f"slug {slug!r} is not the integration of workflow {workflow_id!r}; send slug: "
                 f"{workflow.integration_slug}." if workflow.integration_slug else
                 f"Workflow {workflow_id!r} has no integration slug, so leave the slug header out "

@@ -50,7 +50,9 @@ def start_from_request(request, data: dict, *, wait: float | None):
         caller=caller, workflow=workflow, input=data.get("input") or {}, tags=data.get("tags") or {},
         linked_account_id=data.get("linked_account_id", ""), flow_run=flow_run,
         idempotency_key=request.headers.get("Idempotency-Key") or None,
-        fingerprint_payload={k: data.get(k) for k in ("workflow", "input", "tags", "linked_account_id", "flow_run")},
+        # The workflow's id, not the alias sent: keys are unique in the tenant, aliases only in a project.
+        fingerprint_payload={"workflow": str(workflow.id),
+                             **{k: data.get(k) for k in ("input", "tags", "linked_account_id", "flow_run")}},
         sync=wait is not None,
     )
 

@@ -12,7 +12,6 @@ from django.http import Http404, HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -20,6 +19,7 @@ from accounts.models import OPERATOR_ROLES
 from accounts.permissions import ALL_ROLES
 from accounts.scoping import TenantScopedMixin
 from config.errors import native_exception_handler
+from config.parsers import JSONParser
 from flowruns.api.serializers import (
     PortErrorSerializer,
     PortFlowRunCreateSerializer,

@@ -40,3 +40,21 @@ def test_an_undefined_name_fails_with_the_expression():
 
 def test_evaluate_gives_native_values():
     assert evaluate("input.n > 2 and input.name == 'Ada'", CONTEXT) is True
+
+
+@pytest.mark.parametrize("template", [
+    "{{ 'a'|center(10**10) }}",
+    "{{ '%0999999999d'|format(1) }}",
+    "{{ '%0999999999d' % 1 }}",
+    "{{ 'x'|indent(200000) }}",
+    "{{ lipsum(10**7) }}",
+])
+def test_it_refuses_templates_that_would_allocate_huge_strings(template):
+    with pytest.raises(TemplateError):
+        render(template, CONTEXT)
+
+
+def test_bounded_filters_still_work_at_normal_sizes():
+    assert render("{{ 'ab'|center(6) }}|{{ '%05d'|format(42) }}|{{ '%s-%s' % ('a', 'b') }}|{{ 10 % 3 }}", CONTEXT) \
+        == "  ab  |00042|a-b|1"
+    assert render("{{ 'hello world'|truncate(8, leeway=0) }}", CONTEXT) == "hello..."

@@ -1,4 +1,5 @@
 import django_filters
+from django.db.models.fields.json import KeyTransform
 from rest_framework.exceptions import ValidationError
 
 from workflows.models import Workflow
@@ -9,7 +10,8 @@ def filter_tag(queryset, name, value):
     key, sep, tag_value = value.partition(":")
     if not sep or not key:
         raise ValidationError({"tag": ["Use key:value, for example tag=team:ops."]})
-    return queryset.filter(**{f"tags__{key}": tag_value})
+    # The key as a JSON key, never read as a lookup (``isnull``, ``a__regex``) as ``tags__<key>`` would be.
+    return queryset.alias(tag_value=KeyTransform(key, "tags")).filter(tag_value=tag_value)
 
 
 class WorkflowFilter(django_filters.FilterSet):

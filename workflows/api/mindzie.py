@@ -21,6 +21,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
 
+from accounts.authentication import BearerKeyAuthentication, HeaderKeyAuthentication
 from accounts.models import Project
 from accounts.permissions import ALL_ROLES
 from config.errors import native_exception_handler
@@ -145,6 +146,9 @@ class MindzieExecuteActionView(MindzieView):
     """Queue the action's steps for execution; every call makes a new execution."""
 
     serializer_class = MindzieExecutionSerializer
+    # A GET that starts work: a browser sends its session cookie (or remembered Basic credentials) on
+    # a link from another site, and CSRF protection covers only unsafe methods; so API keys only.
+    authentication_classes = [BearerKeyAuthentication, HeaderKeyAuthentication]
 
     @extend_schema(
         operation_id="mindzie_action_execute", tags=["mindzie"], summary="Execute Action",

@@ -6,7 +6,10 @@ body with a serializer and hand the write to ``workflows.records`` / ``workflows
 
 from __future__ import annotations
 
+import math
+
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -104,7 +107,7 @@ class RecordSerializer(serializers.ModelSerializer):
 
 
 class TaskWriteSerializer(serializers.Serializer):
-    unique_id = serializers.IntegerField(required=False, min_value=1,
+    unique_id = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1,
                                          help_text="On creation only; defaults to the next free number.")
     stage = serializers.CharField(required=False, allow_null=True,
                                   help_text="A stage name; new tasks start in the first stage.")
@@ -238,7 +241,7 @@ def filter_records(queryset, workflow, params):
     wanted = params.getlist("field")
     if wanted:
         types = dict(workflow.field_definitions.values_list("name", "type"))
-        for item in wanted:
+        for index, item in enumerate(wanted):
             name, sep, value = item.partition(":")
             if not sep or not name:
                 raise ValidationError({"field": ["Use Name:value, for example field=Name:Harry."]})
@@ -246,11 +249,12 @@ def filter_records(queryset, workflow, params):
                 raise ValidationError({"field": [f"Unknown field {name!r}; this workflow's fields are: "
                                                  f"{', '.join(types) or 'none'}."]})
             # A JSON comparison with the value in its stored type (a number for number fields): it
-            # works on PostgreSQL and SQLite alike, and for field names with any characters.
+            # works on PostgreSQL and SQLite alike, and for field names with any characters (an
+            # explicit key transform: ``fields__<name>`` would read ``isnull`` or ``a__b`` as lookups).
             number = _as_number(value) if types[name] == FieldType.NUMBER else None
-            if "__" in name:
-                raise ValidationError({"field": [f"Field {name!r} cannot be filtered on (its name has '__')."]})
-            queryset = queryset.filter(**{f"fields__{name}": number if number is not None else value})
+            alias = f"field_{index}"
+            queryset = queryset.alias(**{alias: KeyTransform(name, "fields")}).filter(
+                **{alias: number if number is not None else value})
     return queryset
 
 
@@ -258,6 +262,8 @@ def _as_number(value: str):
     try:
         number = float(value)
     except ValueError:
+        return None
+    if not math.isfinite(number):  # no stored number is NaN or infinite (JSON has neither)
         return None
     return int(number) if number.is_integer() else number
 
@@ -283,11 +289,12 @@ class RecordListView(WorkflowScopedMixin, generics.GenericAPIView):
                    parameters=[WORKFLOW_PARAM], request=TaskWriteSerializer,
                    responses={201: RecordSerializer, **ERRORS})
     def post(self, request, workflow_id):
+        workflow = self.get_workflow()  # another tenant's workflow answers 404 whatever the body
         serializer = TaskWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         record = record_services.create_record(
-            workflow=self.get_workflow(), fields=data.get("fields"), checklist=data.get("checklist"),
+            workflow=workflow, fields=data.get("fields"), checklist=data.get("checklist"),
             assignee=data.get("assignee"), stage=data.get("stage", record_services.UNSET),
             unique_id=data.get("unique_id"), caller=request.auth, user=_person(request),
         )
@@ -365,9 +372,10 @@ class StageListView(DefinitionRolesMixin, WorkflowScopedMixin, generics.GenericA
     @extend_schema(operation_id="workflow_stages_create", tags=["records"], summary="Add a stage",
                    parameters=[WORKFLOW_PARAM], request=StageSerializer, responses={201: StageSerializer, **ERRORS})
     def post(self, request, workflow_id):
+        workflow = self.get_workflow()  # another tenant's workflow answers 404 whatever the body
         serializer = StageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        stage = record_services.create_stage(workflow=self.get_workflow(), **serializer.validated_data)
+        stage = record_services.create_stage(workflow=workflow, **serializer.validated_data)
         return Response(StageSerializer(stage).data, status=status.HTTP_201_CREATED)
 
 
@@ -414,9 +422,10 @@ class FieldListView(DefinitionRolesMixin, WorkflowScopedMixin, generics.GenericA
                    parameters=[WORKFLOW_PARAM], request=FieldDefinitionSerializer,
                    responses={201: FieldDefinitionSerializer, **ERRORS})
     def post(self, request, workflow_id):
+        workflow = self.get_workflow()  # another tenant's workflow answers 404 whatever the body
         serializer = FieldDefinitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        definition = record_services.create_field(workflow=self.get_workflow(), **serializer.validated_data)
+        definition = record_services.create_field(workflow=workflow, **serializer.validated_data)
         return Response(FieldDefinitionSerializer(definition).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,9 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from accounts.api.routers import OptionalSlashRouter
 from workflows.api.views import WorkflowViewSet
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = OptionalSlashRouter()
 router.register("workflows", WorkflowViewSet, basename="workflow")
 
 urlpatterns = router.urls

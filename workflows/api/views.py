@@ -34,7 +34,8 @@ def default_project(caller) -> Project:
     update=extend_schema(summary="Replace a workflow (a changed definition makes a new version)",
                          responses={200: WorkflowDetailSerializer, **ERRORS}),
     partial_update=extend_schema(summary="Change a workflow", responses={200: WorkflowDetailSerializer, **ERRORS}),
-    destroy=extend_schema(summary="Delete a workflow and its executions", responses={204: None, **ERRORS}),
+    destroy=extend_schema(summary="Delete a workflow and its finished executions",
+                          responses={204: None, **ERRORS, 409: OpenApiResponse(ErrorSerializer)}),
 )
 class WorkflowViewSet(TenantScopedMixin, viewsets.ModelViewSet):
     queryset = Workflow.objects.select_related("project")
@@ -64,6 +65,9 @@ class WorkflowViewSet(TenantScopedMixin, viewsets.ModelViewSet):
         data.pop("project", None)
         user = self.request.auth.user if getattr(self.request.auth.user, "pk", None) else None
         serializer.instance = services.update_workflow(serializer.instance, user=user, **data)
+
+    def perform_destroy(self, instance):
+        services.delete_workflow(instance)
 
     @extend_schema(summary="List a workflow's versions", responses={200: WorkflowVersionSerializer(many=True), **ERRORS})
     @action(detail=True, methods=["get"])

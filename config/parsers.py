@@ -1,0 +1,70 @@
+"""The body parsers of every API: they refuse what a database column cannot store.
+
+PostgreSQL's ``jsonb`` and ``text`` refuse the NUL character, and JSON has no NaN or infinity
+(Python reads ``1e400`` as ``inf``); such a body used to fail at the INSERT, as a 500. Nesting
+deeper than the parser's recursion limit used to fail the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+
+def unstorable(value: Any) -> str | None:
+    """Why a JSON-like value cannot be stored (a NUL character, NaN or an infinity), or None."""
+    pending = [value]
+    while pending:  # a loop, not recursion: the value may be as deep as the parser allowed
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "text may not contain the NUL character (\\u0000)"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"numbers must be finite, not {item}"
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return None
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, answering 400 (ParseError) for values a JSON column cannot store."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply") from None
+        problem = unstorable(data)
+        if problem:
+            raise ParseError(f"JSON parse error - {problem}")
+        return data
+
+
+def _refuse_nul(data):
+    for key, values in data.lists():
+        if "\x00" in key or any("\x00" in value for value in values):
+            raise ParseError(f"Form field {key!r} may not contain the NUL character.")
+    return data
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser, answering 400 for a NUL character in any field."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return _refuse_nul(super().parse(stream, media_type, parser_context))
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, answering 400 for a NUL character in any (non-file) field."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        result = super().parse(stream, media_type, parser_context)
+        _refuse_nul(result.data)
+        return result

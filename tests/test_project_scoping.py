@@ -1,0 +1,42 @@
+"""Project-bound keys reach only their project; ids that must be unique are unique per tenant."""
+
+import pytest
+
+from accounts import services as account_services
+from tests.conftest import key_client
+from workflows import actions as action_services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_projects(tenant_a, project_a):
+    other = account_services.create_project(tenant_a, "Other", "other")
+    return key_client(tenant_a, "admin", project=project_a), key_client(tenant_a, "admin", project=other)
+
+
+def test_flow_runs_of_another_project_are_invisible_to_a_project_bound_key(two_projects):
+    mine, theirs = two_projects
+    assert mine.post("/api/v1/flow-runs", {"id": "run-1", "flowId": "f"}, format="json").status_code == 201
+    assert theirs.get("/api/v1/flow-runs/run-1").status_code == 404
+    assert theirs.get("/api/v1/flow-runs").json()["total"] == 0
+    assert theirs.delete("/api/v1/flow-runs/run-1").status_code == 404
+    # The id is the tenant's: the other project cannot take it over with an upsert.
+    replaced = theirs.put("/api/v1/flow-runs/run-1", {"flowId": "g", "flowType": "automation"}, format="json")
+    assert replaced.status_code == 409
+    assert mine.get("/api/v1/flow-runs/run-1").json()["flowId"] == "f"
+
+
+def test_a_tenant_wide_key_sees_every_projects_flow_runs(two_projects, tenant_a):
+    mine, _ = two_projects
+    mine.post("/api/v1/flow-runs", {"id": "run-2", "flowId": "f"}, format="json")
+    assert key_client(tenant_a, "admin").get("/api/v1/flow-runs/run-2").status_code == 200
+
+
+def test_action_short_ids_are_unique_per_tenant_only(project_a, project_b):
+    action_services.create_action(project=project_a, name="Approve", short_id="edHR10")
+    # Another tenant may use the same short id: nothing reveals that tenant A has it.
+    other = action_services.create_action(project=project_b, name="Approve", short_id="edHR10")
+    assert other.short_id == "edHR10"
+    with pytest.raises(Exception, match="taken"):
+        action_services.create_action(project=project_a, name="Again", short_id="edHR10")
