@@ -13,17 +13,17 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
-from rest_framework.fields import DateTimeField
 
 from accounts.caller import Caller
 from accounts.scoping import get_for_caller
 from config.errors import Conflict
+from config.formats import iso
+from executions.status_words import status_word
 from flowruns.models import FlowRun, FlowRunTag, FlowType
 
 logger = logging.getLogger("flowgate.flowruns")
@@ -50,34 +50,6 @@ class Phase:
     CANCELLED = "cancelled"
 
     ALL = (QUEUED, PENDING, RUNNING, WAITING, SUCCESS, FAILURE, SKIPPED, CANCELLED)
-
-
-# Execution status -> flow run phase (docs/port.md shows this table).
-EXECUTION_PHASES = {
-    "queued": Phase.QUEUED,
-    "running": Phase.RUNNING,
-    "waiting": Phase.WAITING,
-    "succeeded": Phase.SUCCESS,
-    "failed": Phase.FAILURE,
-    "cancelled": Phase.CANCELLED,
-}
-# Task run status -> action phase.
-TASK_RUN_PHASES = {
-    "pending": Phase.PENDING,
-    "running": Phase.RUNNING,
-    "waiting": Phase.WAITING,
-    "succeeded": Phase.SUCCESS,
-    "failed": Phase.FAILURE,
-    "skipped": Phase.SKIPPED,
-    "cancelled": Phase.CANCELLED,
-}
-
-_iso = DateTimeField().to_representation
-
-
-def iso(value: datetime | None) -> str | None:
-    """A datetime as the API writes it (ISO 8601, UTC as ``Z``); None stays None."""
-    return _iso(value) if value is not None else None
 
 
 # -- who --------------------------------------------------------------------------------------------
@@ -290,12 +262,12 @@ def sync_from_execution(execution) -> bool:
                                           status__in=[ApprovalStatus.APPROVED, ApprovalStatus.REJECTED])
                   .order_by("-decided_at").values("decided_at", "decided_by_id", "decided_by_key__name", "decided_by_label").first())
         fields = {
-            "phase": EXECUTION_PHASES.get(state["status"], state["status"]),
+            "phase": status_word("port", state["status"]),
             "start_time": state["started_at"],
             "end_time": state["ended_at"],
             "outputs": state["return_value"],
             "actions": [
-                {"id": tr["name"], "phase": TASK_RUN_PHASES.get(tr["status"], tr["status"]),
+                {"id": tr["name"], "phase": status_word("port", tr["status"]),
                  "startTime": iso(tr["started_at"]), "endTime": iso(tr["ended_at"])}
                 for tr in task_runs
             ],

@@ -105,19 +105,6 @@ def execution_details(execution: Execution) -> dict:
     }
 
 
-def task_item(task_run: TaskRun, execution: Execution) -> dict:
-    return {
-        "id": str(task_run.id),
-        "name": task_run.name,
-        "workflowId": str(execution.workflow_id),
-        "workflowExecutionId": str(execution.id),
-        "status": status_word(SURFACE, task_run.status),
-        "message": task_run.message or None,
-        "startTime": utc(task_run.started_at),
-        "endTime": utc(task_run.ended_at),
-    }
-
-
 def task_details(task_run: TaskRun) -> dict:
     return {
         "id": str(task_run.id),
@@ -126,6 +113,13 @@ def task_details(task_run: TaskRun) -> dict:
         "startTime": utc(task_run.started_at),
         "endTime": utc(task_run.ended_at),
     }
+
+
+def task_item(task_run: TaskRun, execution: Execution) -> dict:
+    """A task in the list: the details plus its name, workflow and execution, in the document's order."""
+    details = task_details(task_run)
+    return {"id": details.pop("id"), "name": task_run.name, "workflowId": str(execution.workflow_id),
+            "workflowExecutionId": str(execution.id), **details}
 
 
 def log_item(log: Log) -> dict:
@@ -377,7 +371,7 @@ class ExecutionsView(FlowSynxView):
                      [WORKFLOW_ID, *PAGING], description="Newest first.")
     def get(self, request, workflowId):  # noqa: N803
         workflow = self.get_workflow()
-        executions = Execution.objects.filter(workflow=workflow).only(
+        executions = Execution.objects.for_caller(request.auth).filter(workflow=workflow).only(
             "id", "status", "created_at", "ended_at").order_by("-created_at", "-id")
         return self.answer([execution_item(e) for e in page_of(request, executions)])
 

@@ -272,7 +272,7 @@ class PortFlowRunUpsertSerializer(PortSerializer):
     tags = PortTagSerializer(many=True, required=False, allow_null=True, max_length=MAX_TAGS)
 
     def model_values(self, now) -> dict:
-        from flowruns.services import iso
+        from config.formats import iso
 
         data = self.validated_data
         return {

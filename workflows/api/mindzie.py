@@ -25,7 +25,9 @@ from accounts.authentication import BearerKeyAuthentication, HeaderKeyAuthentica
 from accounts.models import Project
 from accounts.permissions import ALL_ROLES
 from config.errors import native_exception_handler
+from config.formats import iso
 from executions.models import TERMINAL_STATUSES, Execution, ExecutionStatus
+from executions.services import get_execution_for
 from executions.status_words import status_word, surface_words
 from workflows.actions import ActionRefused, failure_messages, get_action_for, perform_action
 from workflows.models import Action
@@ -35,7 +37,6 @@ logger = logging.getLogger("flowgate.mindzie")
 ACTION_NOT_FOUND = "Action not found"
 CANNOT_EXECUTE = "Action can't create execution"
 EXECUTION_NOT_FOUND = "Action execution not found"
-_datetime = serializers.DateTimeField()
 
 
 class MindzieError(exceptions.APIException):
@@ -81,17 +82,13 @@ class MindzieErrorSerializer(serializers.Serializer):
     actionExecutionId = serializers.CharField(required=False)
 
 
-def _iso(value) -> str | None:
-    return _datetime.to_representation(value) if value is not None else None
-
-
 def execution_body(execution: Execution) -> dict:
     failed = execution.status in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
     return {
         "actionId": str(execution.action_id) if execution.action_id else None,
         "actionExecutionId": str(execution.id),
-        "dateStarted": _iso(execution.created_at),
-        "dateEnded": _iso(execution.ended_at) if execution.status in TERMINAL_STATUSES else None,
+        "dateStarted": iso(execution.created_at),
+        "dateEnded": iso(execution.ended_at) if execution.status in TERMINAL_STATUSES else None,
         "status": status_word("mindzie", execution.status),
         "notes": "; ".join(failure_messages(execution)) if failed else None,
     }
@@ -217,8 +214,9 @@ class MindzieActionExecutionView(MindzieView):
     def get(self, request, tenantId, projectId, actionExecutionId):
         project = self.get_project()
         pk = _guid(actionExecutionId)
-        execution = (Execution.objects.for_caller(request.auth)
-                     .filter(project=project, pk=pk, action__isnull=False).first()) if pk else None
-        if execution is None:
-            raise MindzieError(404, {"error": EXECUTION_NOT_FOUND, "actionExecutionId": actionExecutionId})
+        try:
+            execution = get_execution_for(request.auth, pk, Execution.objects.filter(project=project,
+                                                                                     action__isnull=False))
+        except exceptions.NotFound:
+            raise MindzieError(404, {"error": EXECUTION_NOT_FOUND, "actionExecutionId": actionExecutionId}) from None
         return Response(execution_body(execution))
