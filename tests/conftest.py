@@ -300,11 +300,17 @@ def worker_queue():
 
 @pytest.fixture
 def start_worker(worker_queue, transactional_db):
-    """``start_worker(**env)`` starts a real worker on Redis and PostgreSQL; stopped after the test."""
+    """``start_worker(**env)`` starts a real worker of this test's own on Redis and PostgreSQL.
+
+    Its workers are stopped after the test.
+    """
     if redis_broker() is None or not on_postgres():
         if services_required():
             pytest.fail("FLOWGATE_REQUIRE_SERVICES is set but a real worker needs PostgreSQL and Redis", pytrace=False)
         pytest.skip("a real worker needs PostgreSQL and Redis")
+    # The workers of this test listen on a queue of their own: the session's shared worker
+    # (``live_worker``) must not take their messages, or killing them would prove nothing.
+    celery_app.conf.task_default_queue = f"{worker_queue}-{uuid.uuid4().hex[:8]}"
     workers: list[WorkerProcess] = []
 
     def start(concurrency: int = 2, **env) -> WorkerProcess:
@@ -312,9 +318,12 @@ def start_worker(worker_queue, transactional_db):
         workers.append(worker)
         return worker
 
-    yield start
-    for worker in workers:
-        worker.stop()
+    try:
+        yield start
+    finally:
+        celery_app.conf.task_default_queue = worker_queue
+        for worker in workers:
+            worker.stop()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import pytest
 from django.db import connections
 
 from approvals.models import Approval
-from config.celery import app as celery_app
 from executions.models import Execution
 from executions.services import start_execution
 from tests.approvals.factories import caller_of
@@ -147,20 +146,11 @@ def test_it_lets_an_approver_reject_in_the_browser(browser, live_server, live_wo
 
 
 @pytest.fixture
-def mailing_worker(live_server, start_worker, worker_queue, settings):
-    """A worker of this test's own that prints emails with signed links into its log.
-
-    It listens on a queue of its own, so the session's shared worker cannot take its messages.
-    """
-    queue = f"{worker_queue}-mail"
+def mailing_worker(live_server, start_worker, settings):
+    """A worker of this test's own that prints emails with signed links into its log."""
     settings.FLOWGATE_APPROVAL_SIGNED_LINKS = True
-    celery_app.conf.task_default_queue = queue
-    try:
-        yield start_worker(CELERY_TASK_DEFAULT_QUEUE=queue, FLOWGATE_BASE_URL=live_server.url,
-                           FLOWGATE_APPROVAL_SIGNED_LINKS="true",
-                           EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
-    finally:
-        celery_app.conf.task_default_queue = worker_queue
+    return start_worker(FLOWGATE_BASE_URL=live_server.url, FLOWGATE_APPROVAL_SIGNED_LINKS="true",
+                        EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
 
 
 def test_it_decides_from_a_signed_link_on_a_phone(browser, live_server, mailing_worker, project_a, walter, april,
