@@ -83,7 +83,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["name", "tenant", "project", "role", "prefix", "state", "created_at", "last_used_at",
                     "expires_at"]
     list_filter = ["role", "tenant", ("revoked_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["tenant", "project"]
+    list_select_related = ["tenant", "project__tenant"]
     search_fields = ["name", "prefix", "tenant__slug"]
     autocomplete_fields = ["tenant", "project"]
     actions = ["revoke_keys"]

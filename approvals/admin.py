@@ -7,25 +7,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from approvals.models import Approval, ApprovalDecision, UsedApprovalLink
+from config.admin_views import ReadOnlyAdmin, ReadOnlyInline
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ApprovalDecisionInline(admin.TabularInline):
+class ApprovalDecisionInline(ReadOnlyInline):
     model = ApprovalDecision
-    extra = 0
     fields = ["decision", "label", "comment", "form_values", "created_at"]
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Approval)

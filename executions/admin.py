@@ -3,24 +3,22 @@
 from django.contrib import admin, messages
 from rest_framework.exceptions import APIException
 
+from config.admin_views import ReadOnlyAdmin, ReadOnlyInline
 from executions import services
 from executions.models import Execution, Log, TaskRun
 
 
-class TaskRunInline(admin.TabularInline):
+class TaskRunInline(ReadOnlyInline):
     model = TaskRun
-    extra = 0
-    can_delete = False
     fields = ["name", "task_type", "status", "attempts", "message", "started_at", "ended_at"]
     readonly_fields = fields
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Execution)
-class ExecutionAdmin(admin.ModelAdmin):
+class ExecutionAdmin(ReadOnlyAdmin):
+    """Rows change only through the engine and the actions below."""
+
     list_display = ["id", "workflow", "status", "started_by_label", "linked_account_id", "created_at", "ended_at"]
     list_filter = ["status", "tenant", "project", "created_at"]
     search_fields = ["id", "workflow__name", "workflow__alias", "linked_account_id", "started_by_label"]
@@ -28,13 +26,6 @@ class ExecutionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [TaskRunInline]
     actions = ["cancel_executions", "retry_executions"]
-    readonly_fields = [f.name for f in Execution._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # rows change only through the engine and the actions below
 
     @admin.action(description="Cancel the selected executions")
     def cancel_executions(self, request, queryset):
@@ -59,29 +50,15 @@ class ExecutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaskRun)
-class TaskRunAdmin(admin.ModelAdmin):
+class TaskRunAdmin(ReadOnlyAdmin):
     list_display = ["name", "execution", "task_type", "status", "attempts", "started_at", "ended_at"]
     list_filter = ["status", "task_type"]
     search_fields = ["name", "execution__id"]
-    readonly_fields = [f.name for f in TaskRun._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # rows change only through the engine and the actions below
 
 
 @admin.register(Log)
-class LogAdmin(admin.ModelAdmin):
+class LogAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "level", "execution", "task_run", "message"]
     list_filter = ["level"]
     search_fields = ["message", "execution__id"]
-    list_select_related = ["task_run"]
-    readonly_fields = [f.name for f in Log._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # rows change only through the engine and the actions below
+    list_select_related = ["execution", "task_run"]

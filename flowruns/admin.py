@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from config.admin_views import ReadOnlyAdmin
 from flowruns import services
 from flowruns.models import FlowRun
 
@@ -20,7 +21,7 @@ class PhaseFilter(admin.SimpleListFilter):
 
 
 @admin.register(FlowRun)
-class FlowRunAdmin(admin.ModelAdmin):
+class FlowRunAdmin(ReadOnlyAdmin):
     """Read-only: runs are written by their reporters (the Port API) and by executions."""
 
     list_display = ("run_id", "flow_id", "flow_type", "phase", "tenant", "created_at", "updated_at")
@@ -29,14 +30,6 @@ class FlowRunAdmin(admin.ModelAdmin):
     list_select_related = ("tenant",)
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
-    readonly_fields = [f.name for f in FlowRun._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
     def delete_model(self, request, obj) -> None:
         services.delete_flow_run(obj)
 

@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from rest_framework.exceptions import APIException, ValidationError
 
+from config.admin_views import ReadOnlyAdmin, ReadOnlyInline
 from workflows import actions as action_services
 from workflows import records as record_services
 from workflows import services
@@ -55,17 +56,12 @@ class WorkflowForm(forms.ModelForm):
             raise forms.ValidationError(_messages(exc)) from None
 
 
-class WorkflowVersionInline(admin.TabularInline):
+class WorkflowVersionInline(ReadOnlyInline):
     model = WorkflowVersion
-    extra = 0
-    can_delete = False
     fields = ["number", "checksum", "created_by", "created_at", "tasks"]
     readonly_fields = fields
     ordering = ["-number"]
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="tasks")
     def tasks(self, version: WorkflowVersion) -> str:
@@ -142,18 +138,14 @@ class WorkflowAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkflowVersion)
-class WorkflowVersionAdmin(admin.ModelAdmin):
+class WorkflowVersionAdmin(ReadOnlyAdmin):
+    """Versions come from changing a workflow's definition."""
+
     list_display = ["workflow", "number", "created_at", "created_by"]
     list_select_related = ["workflow", "created_by"]
     search_fields = ["workflow__name", "workflow__alias", "checksum"]
     fields = ["workflow", "number", "checksum", "created_by", "created_at", "definition_pretty"]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False  # versions come from changing a workflow's definition
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="definition")
     def definition_pretty(self, version: WorkflowVersion) -> str:
@@ -179,16 +171,11 @@ class FieldDefinitionAdmin(admin.ModelAdmin):
 
 
 # -- records ---------------------------------------------------------------------------------------------
-class RecordEventInline(admin.TabularInline):
+class RecordEventInline(ReadOnlyInline):
     model = RecordEvent
-    extra = 0
-    can_delete = False
     fields = ["created_at", "kind", "outcome", "actor", "action", "execution", "detail"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class RecordForm(forms.ModelForm):
@@ -284,7 +271,7 @@ class ActionAdmin(admin.ModelAdmin):
     form = ActionForm
     list_display = ["name", "short_id", "id", "project", "workflow", "enabled", "target_stage", "created_at"]
     list_filter = ["enabled", "project__tenant", "workflow"]
-    list_select_related = ["project", "workflow", "target_stage"]
+    list_select_related = ["project__tenant", "workflow", "target_stage"]
     search_fields = ["name", "short_id", "=id", "workflow__name", "workflow__alias"]
     readonly_fields = ["id", "tenant", "created_at"]
     autocomplete_fields = ["project", "workflow", "target_stage"]

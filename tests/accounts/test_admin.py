@@ -80,3 +80,11 @@ def test_it_keeps_a_keys_reach_fixed_after_creation(admin_client, tenant_a):
     assert response.status_code == 302
     key.refresh_from_db()
     assert (key.name, key.role) == ("ci renamed", "viewer")
+
+
+def test_the_key_list_costs_the_same_queries_for_many_project_keys(admin_client, tenant_a, project_a,
+                                                                   django_assert_max_num_queries):
+    for n in range(12):
+        services.create_api_key(tenant_a, f"bot {n}", Role.WORKFLOW, project=project_a)
+    with django_assert_max_num_queries(8):
+        assert admin_client.get("/admin/accounts/apikey/").status_code == 200

@@ -34,3 +34,22 @@ def test_the_cancel_action_cancels_through_the_service(operator, project_a):
     assert response.status_code == 302
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.CANCELLED
+
+
+def test_engine_rows_cannot_be_added_or_edited_by_hand(operator, project_a):
+    execution, _ = start_execution(caller=None, workflow=make_workflow(project_a, [
+        {"name": "a", "type": "log", "config": {"message": "x"}}]))
+    for model in ("execution", "taskrun", "log"):
+        assert operator.get(f"/admin/executions/{model}/add/").status_code == 403
+    page = operator.get(f"/admin/executions/execution/{execution.id}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert operator.post(f"/admin/executions/execution/{execution.id}/change/", {}).status_code == 403
+
+
+def test_the_log_list_costs_the_same_queries_for_many_executions(operator, project_a, django_assert_max_num_queries):
+    workflow = make_workflow(project_a, [{"name": "a", "type": "log", "config": {"message": "x"}}])
+    for _ in range(15):
+        execution, _ = start_execution(caller=None, workflow=workflow)
+        execution.logs.create(level="info", message="hello")
+    with django_assert_max_num_queries(8):
+        assert operator.get("/admin/executions/log/").status_code == 200

@@ -85,3 +85,14 @@ def test_it_validates_and_saves_an_action(admin_client, board, project_a):
     assert response.status_code == 302
     action = Action.objects.get(short_id="Hold01")
     assert list(action.stages.all()) == [board.new]
+
+
+def test_the_action_list_costs_the_same_queries_for_many_actions(admin_client, board, project_a,
+                                                                 django_assert_max_num_queries):
+    from workflows import actions as action_services
+
+    for n in range(10):
+        action_services.create_action(project=project_a, workflow=board.workflow, name=f"Escalate {n}",
+                                      stages=["New"], target_stage="Approved")
+    with django_assert_max_num_queries(8):
+        assert admin_client.get("/admin/workflows/action/").status_code == 200
