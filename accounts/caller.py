@@ -27,6 +27,11 @@ class Caller:
         return getattr(self.user, "pk", None)
 
     @property
+    def person(self):
+        """The user behind the request when a person (not a key) is calling, else None."""
+        return self.user if self.user_id is not None else None
+
+    @property
     def can_operate(self) -> bool:
         return self.role in OPERATOR_ROLES
 

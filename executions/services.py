@@ -55,7 +55,7 @@ def _started_by(caller: Caller | None) -> dict:
     if caller is None:
         return {"started_by_label": "system"}
     return {
-        "started_by_user": caller.user if caller.user is not None and getattr(caller.user, "pk", None) else None,
+        "started_by_user": caller.person,
         "started_by_key": caller.api_key,
         "started_by_label": caller.label,
     }

@@ -32,7 +32,7 @@ from workflows.records import (
     resolve_stage,
     user_label,
 )
-from workflows.templating import TemplateError, evaluate, expression_syntax_error
+from workflows.templating import TemplateError, bare_expression, evaluate, expression_syntax_error
 
 logger = logging.getLogger("flowgate.actions")
 
@@ -122,8 +122,7 @@ def check_caller(action: Action, caller: Caller) -> None:
     """Starting an action needs an operator role (admin, workflow) or one of the action's roles."""
     if caller.role in OPERATOR_ROLES or caller.role in (action.allowed_roles or []):
         return
-    if caller.user is not None and getattr(caller.user, "pk", None) and action.allowed_users.filter(
-            pk=caller.user.pk).exists():
+    if caller.person is not None and action.allowed_users.filter(pk=caller.user_id).exists():
         return
     roles = sorted({*OPERATOR_ROLES, *(action.allowed_roles or [])})
     raise ActionRefused([f"Your role ({caller.role}) may not perform {action.name!r}; it needs one of: "
@@ -185,7 +184,7 @@ def check_requirements(action: Action, record: Record | None) -> list[str]:
             messages.append(ASSIGNED_MESSAGE)
         context = requirement_context(record)
     for condition in spec.get("conditions") or []:
-        expression = _bare(condition.get("expression", ""))
+        expression = bare_expression(str(condition.get("expression") or ""))
         message = condition.get("message") or f"Condition not met: {expression}"
         try:
             met = bool(evaluate(expression, context))
@@ -195,13 +194,6 @@ def check_requirements(action: Action, record: Record | None) -> list[str]:
         if not met:
             messages.append(message)
     return messages
-
-
-def _bare(expression: Any) -> str:
-    text = str(expression or "").strip()
-    if text.startswith("{{") and text.endswith("}}"):
-        text = text[2:-2].strip()
-    return text
 
 
 # -- performing ------------------------------------------------------------------------------------------
@@ -230,7 +222,7 @@ def perform_action(*, caller: Caller, action: Action, record: Record | None = No
                                fingerprint_payload=fingerprint)
 
     performer = performed_by
-    if performer is None and caller.user is not None and getattr(caller.user, "pk", None):
+    if performer is None and caller.person is not None:
         performer, performer_role = caller.user, caller.role
     elif performer is not None:
         performer_role = _member_role(action.tenant_id, performer)
@@ -381,27 +373,18 @@ def _problems_of_requirements(requirements: Any, field_names: list[str] | None) 
         if unknown:
             problems.setdefault(path, []).append(f"Unknown keys: {', '.join(sorted(unknown))} "
                                                  "(allowed: expression, message).")
-        syntax = expression_syntax_error(_bare(condition["expression"]))
+        syntax = expression_syntax_error(bare_expression(str(condition["expression"] or "")))
         if syntax:
             problems.setdefault(path, []).append(syntax)
     return problems
 
 
 def _check_steps(steps: Any) -> dict:
-    from workflows.services import DefinitionInvalid, check_definition
+    from workflows.services import check_definition
 
     if steps in (None, {}, ""):
         return {"tasks": []}
-    try:
-        return check_definition(steps)
-    except DefinitionInvalid as exc:
-        detail = {}
-        for p in exc.problems:
-            field = p["field"].removeprefix("definition").lstrip(".")
-            path = f"steps.{field}" if field else "steps"
-            message = f"task {p['task']!r}: {p['message']}" if p["task"] else p["message"]
-            detail.setdefault(path, []).append(message)
-        raise ValidationError(detail) from None
+    return check_definition(steps, prefix="steps")
 
 
 def _resolve_users(tenant_id, users: Any) -> tuple[list, list[str]]:

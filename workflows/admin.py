@@ -27,6 +27,13 @@ def _messages(exc: ValidationError) -> list[str]:
     return [f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in flatten_errors(exc.detail)]
 
 
+def _adopt(obj, saved) -> None:
+    """Copy what a service saved onto the admin's object, which Django goes on to use (log entry, redirect)."""
+    for field in type(obj)._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+
+
 def _pretty(value) -> str:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
 
@@ -104,9 +111,7 @@ class WorkflowAdmin(admin.ModelAdmin):
         else:
             saved = services.create_workflow(project=form.cleaned_data["project"], definition=definition,
                                              user=request.user, **data)
-        for field in Workflow._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(saved, field.attname))
-        obj._state.adding = False
+        _adopt(obj, saved)
 
     def save_formset(self, request, form, formset, change):
         if formset.model not in (Stage, FieldDefinition):
@@ -236,9 +241,7 @@ class RecordAdmin(admin.ModelAdmin):
                 workflow=data["workflow"], fields=data.get("fields") or {}, checklist=data.get("checklist") or [],
                 assignee=data.get("assignee"), stage=data.get("stage") or record_services.UNSET,
                 unique_id=data.get("unique_id"), user=request.user)
-        for field in Record._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(saved, field.attname))
-        obj._state.adding = False
+        _adopt(obj, saved)
 
 
 # -- actions ---------------------------------------------------------------------------------------------
@@ -287,9 +290,7 @@ class ActionAdmin(admin.ModelAdmin):
             saved = action_services.update_action(obj, workflow=workflow, **data)
         else:
             saved = action_services.create_action(project=project, workflow=workflow, **data)
-        for field in Action._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(saved, field.attname))
-        obj._state.adding = False
+        _adopt(obj, saved)
 
     def save_related(self, request, form, formsets, change):
         # The service set stages and allowed users already; only the inlines are left.

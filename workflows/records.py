@@ -262,6 +262,7 @@ def get_record_for(caller: Caller | None, workflow: Workflow, unique_id: Any, qu
     record = queryset.for_caller(caller).filter(workflow=workflow, unique_id=number).first()
     if record is None:
         raise NotFound(RECORD_NOT_FOUND.format(unique_id=unique_id))
+    record.workflow = workflow  # already in hand: spares the callers a query
     return record
 
 
@@ -317,7 +318,7 @@ def _save_changes(record: Record, changes: dict, *, actor: str, user=None, execu
     if not changes:
         return record
     before = {name: _describe(name, getattr(record, name)) for name in changes}
-    old_stage = record.stage
+    old_stage = record.stage if "stage" in changes else None
     for name, value in changes.items():
         setattr(record, name, value)
     record.updated_at = timezone.now()
@@ -367,7 +368,7 @@ def create_record(*, workflow: Workflow, fields: dict | None = None, checklist: 
     if unique_id is None:
         unique_id = (Record.objects.filter(workflow=locked).aggregate(top=Max("unique_id"))["top"] or 0) + 1
     now = timezone.now()
-    person = user if getattr(user, "pk", None) else (caller.user if caller and getattr(caller.user, "pk", None) else None)
+    person = _person(user, caller)
     record = Record.objects.create(
         tenant_id=locked.tenant_id, workflow=locked, unique_id=unique_id,
         fields=changes.get("fields", {}), checklist=changes.get("checklist", []),
@@ -377,6 +378,13 @@ def create_record(*, workflow: Workflow, fields: dict | None = None, checklist: 
     RecordEvent.objects.create(record=record, kind=RecordEventKind.CREATED, actor=actor_label(caller, person),
                                detail={"stage": record.stage.name if record.stage else None})
     return record
+
+
+def _person(user, caller: Caller | None):
+    """Who acts on a record: the given user if it is a person, else the person calling, else None."""
+    if getattr(user, "pk", None):
+        return user
+    return caller.person if caller is not None else None
 
 
 @transaction.atomic
@@ -392,19 +400,9 @@ def update_record(record: Record, *, fields: Any = UNSET, checklist: Any = UNSET
     changes, problems = _plan_changes(locked, fields=fields, checklist=checklist, assignee=assignee, stage=stage,
                                       replace_fields=replace_fields)
     _raise_problems(problems)
-    person = user if getattr(user, "pk", None) else (caller.user if caller and getattr(caller.user, "pk", None) else None)
+    person = _person(user, caller)
     return _save_changes(locked, changes, actor=actor_label(caller, person), user=person, execution=execution,
                          action=action)
-
-
-@transaction.atomic
-def move_record(record: Record, stage: Stage | str | None, *, actor: str, execution=None, action=None) -> Record:
-    """Put a record in another stage of its workflow, noting who moved it."""
-    locked = Record.objects.select_for_update().get(pk=record.pk)
-    locked.workflow = record.workflow  # a record never changes workflow; saves a query
-    changes, problems = _plan_changes(locked, stage=stage)
-    _raise_problems(problems)
-    return _save_changes(locked, changes, actor=actor, execution=execution, action=action)
 
 
 @transaction.atomic
@@ -531,8 +529,13 @@ def _check_choices(kind: str, choices: Any) -> list:
 
 
 def _rewrite_values(workflow: Workflow, old: str, new: str | None) -> None:
-    """Rename (or, with ``new`` None, drop) a field's values on every record of the workflow."""
-    queryset = Record.objects.filter(workflow=workflow, fields__has_key=old).only("id", "fields").order_by("id")
+    """Rename (or, with ``new`` None, drop) a field's values on every record of the workflow.
+
+    The rows are locked as they are read, as ``update_record`` locks them, so a record changed
+    meanwhile is not overwritten with its older values.
+    """
+    queryset = (Record.objects.select_for_update().filter(workflow=workflow, fields__has_key=old)
+                .only("id", "fields").order_by("id"))
     batch: list[Record] = []
     for record in queryset.iterator(chunk_size=REWRITE_BATCH):
         value = record.fields.pop(old)

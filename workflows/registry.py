@@ -104,11 +104,11 @@ class TaskType:
 
 
 def _check_condition(config: dict) -> list[tuple[str, str]]:
-    from workflows.templating import expression_syntax_error
+    from workflows.templating import bare_expression, expression_syntax_error
 
     expression = config.get("if", "")
     if isinstance(expression, str):
-        problem = expression_syntax_error(expression.strip().removeprefix("{{").removesuffix("}}"))
+        problem = expression_syntax_error(bare_expression(expression))
         if problem:
             return [("config.if", problem)]
     return []
@@ -145,7 +145,8 @@ BUILTIN_TYPES: list[TaskType] = [
         "if": ConfigField((str, bool), required=True, description="An expression over input, tasks, execution, record."),
         "then": ConfigField((list,), description="Dependants to run when true (the others in `else` are skipped)."),
         "else": ConfigField((list,), description="Dependants to run when false."),
-    }, "Choose which dependants run; the others end as skipped.", check=_check_condition),
+    }, "Choose which dependants run; the others end as skipped.", check=_check_condition,
+        raw_fields=("if",)),  # run_condition evaluates it once, to its native value
     TaskType("approval", "executions.executors.run_approval", {
         "title": ConfigField((str,)),
         "approvers": ConfigField((dict,), description='{"users": [usernames], "roles": [roles], "emails": [..] or a template}'),

@@ -21,13 +21,17 @@ WORKFLOW_NOT_FOUND = "Workflow not found."
 
 
 class DefinitionInvalid(ValidationError):
-    """A definition with problems; ``problems`` lists every one (task, field, message)."""
+    """A definition with problems; ``problems`` lists every one (task, field, message).
 
-    def __init__(self, problems: list[dict]) -> None:
+    The error fields are paths under ``prefix``: the body field that held the definition.
+    """
+
+    def __init__(self, problems: list[dict], prefix: str = "definition") -> None:
         self.problems = problems
         detail: dict[str, list[str]] = {}
         for p in problems:
-            path = p["field"] if p["field"].startswith("definition") else f"definition.{p['field']}"
+            field = p["field"].removeprefix("definition").lstrip(".")
+            path = f"{prefix}.{field}" if field else prefix
             message = f"task {p['task']!r}: {p['message']}" if p["task"] else p["message"]
             detail.setdefault(path, []).append(message)
         super().__init__(detail)
@@ -37,11 +41,11 @@ def definition_checksum(definition: dict) -> str:
     return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def check_definition(definition: Any) -> dict:
+def check_definition(definition: Any, prefix: str = "definition") -> dict:
     """Validate and normalize a definition, raising DefinitionInvalid with every problem."""
     problems = validate_definition(definition)
     if problems:
-        raise DefinitionInvalid(problems)
+        raise DefinitionInvalid(problems, prefix)
     return normalize_definition(definition)
 
 
@@ -101,6 +105,15 @@ def current_definition(workflow: Workflow) -> dict:
     return version.definition if version else {"tasks": []}
 
 
+def default_project(caller: Caller) -> Project:
+    """The caller's only project, for writes that do not name one; 400 when there are several or none."""
+    projects = list(Project.objects.for_caller(caller)[:2])
+    if len(projects) != 1:
+        raise ValidationError({"project": ["This tenant has several projects; say which one (project id)."]
+                               if projects else ["This tenant has no project; create one in the admin first."]})
+    return projects[0]
+
+
 def get_workflow_for(caller: Caller | None, id_or_alias: str, queryset=None) -> Workflow:
     """The caller's workflow by UUID or by alias (the alias must be unambiguous in the tenant)."""
     queryset = queryset if queryset is not None else Workflow.objects.all()
@@ -136,7 +149,7 @@ def delete_workflow(workflow: Workflow) -> None:
 
 
 def version_for(workflow: Workflow, number: int | None = None) -> WorkflowVersion:
-    number = number or workflow.current_version
+    number = workflow.current_version if number is None else number
     version = workflow.versions.filter(number=number).first()
     if version is None:
         raise NotFound(f"Workflow {workflow.id} has no version {number}.")

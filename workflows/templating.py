@@ -124,18 +124,31 @@ def _single_expression(value: str) -> str | None:
     return None
 
 
+def bare_expression(value: str) -> str:
+    """An expression without the ``{{ }}`` around it, for fields that hold one expression."""
+    text = value.strip()
+    if text.startswith("{{") and text.endswith("}}"):
+        text = text[2:-2].strip()
+    return text
+
+
+def _reason(exc: Exception) -> str:
+    """Why compiling or rendering failed, in the words a workflow author needs."""
+    if isinstance(exc, TemplateSyntaxError):
+        return f"syntax error: {exc.message}"
+    if isinstance(exc, SecurityError):
+        return f"not allowed: {exc}"
+    if isinstance(exc, UndefinedError):
+        return str(exc)
+    return f"{exc.__class__.__name__}: {exc}"  # a filter or operator raised (division by zero, bad types, ...)
+
+
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
     """Evaluate one expression (no braces) in the sandbox and return its native value."""
     try:
         result = _compiled_expression(expression)(**context)
-    except TemplateSyntaxError as exc:
-        raise TemplateError(expression, f"syntax error: {exc.message}") from None
-    except SecurityError as exc:
-        raise TemplateError(expression, f"not allowed: {exc}") from None
-    except UndefinedError as exc:
-        raise TemplateError(expression, str(exc)) from None
-    except Exception as exc:  # a filter or operator raised (division by zero, bad types, ...)
-        raise TemplateError(expression, f"{exc.__class__.__name__}: {exc}") from None
+    except Exception as exc:
+        raise TemplateError(expression, _reason(exc)) from None
     if isinstance(result, StrictUndefined):
         raise TemplateError(expression, "is undefined")
     return result
@@ -149,14 +162,8 @@ def render_string(value: str, context: dict[str, Any]) -> Any:
         return evaluate(expression, context)
     try:
         return _compiled_template(value).render(**context)
-    except TemplateSyntaxError as exc:
-        raise TemplateError(value, f"syntax error: {exc.message}") from None
-    except SecurityError as exc:
-        raise TemplateError(value, f"not allowed: {exc}") from None
-    except UndefinedError as exc:
-        raise TemplateError(value, str(exc)) from None
     except Exception as exc:
-        raise TemplateError(value, f"{exc.__class__.__name__}: {exc}") from None
+        raise TemplateError(value, _reason(exc)) from None
 
 
 def render(value: Any, context: dict[str, Any]) -> Any:

@@ -54,33 +54,40 @@ def _check_backoff(name: str, prefix: str, backoff: Any) -> list[dict]:
 
 
 def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    """A cycle as a list of task names (first repeated at the end), or None."""
-    white, grey, black = 0, 1, 2
-    color = {node: white for node in graph}
-    stack: list[str] = []
+    """A cycle as a list of task names (first repeated at the end), or None.
 
-    def visit(node: str) -> list[str] | None:
-        color[node] = grey
-        stack.append(node)
-        for dep in graph[node]:
-            if dep not in color:
-                continue
-            if color[dep] == grey:
-                return stack[stack.index(dep):] + [dep]
-            if color[dep] == white:
-                found = visit(dep)
-                if found:
-                    return found
-        stack.pop()
-        color[node] = black
-        return None
-
-    for node in graph:
-        if color[node] == white:
-            found = visit(node)
-            if found:
-                return found
+    A depth-first search with an explicit stack: a long chain of tasks must not hit Python's
+    recursion limit.
+    """
+    finished: set[str] = set()
+    for root in graph:
+        if root in finished:
+            continue
+        path, on_path, pending = [root], {root}, [iter(graph[root])]
+        while pending:
+            for dep in pending[-1]:
+                if dep in on_path:
+                    return path[path.index(dep):] + [dep]
+                if dep in graph and dep not in finished:
+                    path.append(dep)
+                    on_path.add(dep)
+                    pending.append(iter(graph[dep]))
+                    break
+            else:
+                node = path.pop()
+                on_path.discard(node)
+                finished.add(node)
+                pending.pop()
     return None
+
+
+def count_tasks(tasks: Any) -> int:
+    """How many tasks a definition's list holds, counting those inside groups (which do not nest)."""
+    if not isinstance(tasks, list):
+        return 0
+    inner = (t.get("config", {}).get("tasks") for t in tasks
+             if isinstance(t, dict) and t.get("type") == "group" and isinstance(t.get("config"), dict))
+    return len(tasks) + sum(len(sub) for sub in inner if isinstance(sub, list))
 
 
 def validate_tasks(tasks: Any, prefix: str = "tasks", *, in_group: bool = False) -> list[dict]:
@@ -117,9 +124,9 @@ def validate_tasks(tasks: Any, prefix: str = "tasks", *, in_group: bool = False)
                 found.append(problem(label, f"{path}.{field}", message))
             if type_name == "group" and isinstance(config, dict) and isinstance(config.get("tasks"), list):
                 found.extend(validate_tasks(config["tasks"], f"{path}.config.tasks", in_group=True))
-        for field, message in syntax_errors(config if type_name != "group" else
-                                            {k: v for k, v in (config or {}).items() if k != "tasks"},
-                                            f"{path}.config"):
+        if type_name == "group" and isinstance(config, dict):
+            config = {k: v for k, v in config.items() if k != "tasks"}  # the sub-tasks were checked above
+        for field, message in syntax_errors(config, f"{path}.config"):
             found.append(problem(label, field, message))
 
         deps = task.get("depends_on", [])
@@ -159,6 +166,9 @@ def validate_tasks(tasks: Any, prefix: str = "tasks", *, in_group: bool = False)
                 if not isinstance(targets, list):
                     continue
                 for target in targets:
+                    if not isinstance(target, str):
+                        found.append(problem(name, f"{prefix}[{index}].config.{branch}", "must be a list of task names"))
+                        continue
                     if target not in names or name not in (graph.get(target) or []):
                         found.append(problem(name, f"{prefix}[{index}].config.{branch}",
                                              f"{target!r} must be a task that depends on {name!r}"))
@@ -176,8 +186,11 @@ def validate_definition(definition: Any) -> list[dict]:
     size = len(json.dumps(definition))
     if size > settings.FLOWGATE_MAX_DEFINITION_BYTES:
         found.append(problem(None, "definition", f"is {size} bytes; the limit is {settings.FLOWGATE_MAX_DEFINITION_BYTES}"))
-    if isinstance(tasks, list) and len(tasks) > settings.FLOWGATE_MAX_TASKS:
-        found.append(problem(None, "tasks", f"has {len(tasks)} tasks; the limit is {settings.FLOWGATE_MAX_TASKS}"))
+    count = count_tasks(tasks)
+    if count > settings.FLOWGATE_MAX_TASKS:
+        found.append(problem(None, "tasks", f"has {count} tasks; the limit is {settings.FLOWGATE_MAX_TASKS}"))
+    if found and (size > settings.FLOWGATE_MAX_DEFINITION_BYTES or count > settings.FLOWGATE_MAX_TASKS):
+        return found  # too large to be worth checking task by task
     found.extend(validate_tasks(tasks))
     return found
 

@@ -64,7 +64,7 @@ def test_it_offers_only_enabled_actions_of_the_tasks_stage(board, project_a, wor
                                   stages=["New"], enabled=False)
     everywhere = action_services.create_action(project=project_a, workflow=board.workflow, name="Comment",
                                                short_id="Cmnt01")
-    record_services.move_record(board.record, "Approved", actor="test")
+    record_services.update_record(board.record, stage="Approved")
     response = workflow_api.get(f"/api/v1/workflows/{board.workflow.id}/tasks/678/actions")
     assert response.json() == [{"id": "Reopen1", "name": "Reopen"}, {"id": everywhere.short_id, "name": "Comment"}]
 
@@ -169,7 +169,7 @@ def test_it_does_not_ask_for_user_confirmation_over_the_api(tenant_a, project_a,
 
 
 def test_it_refuses_an_action_not_offered_in_the_tasks_stage(board, workflow_api):
-    record_services.move_record(board.record, "Approved", actor="test")
+    record_services.update_record(board.record, stage="Approved")
     response = execute(workflow_api)
     assert response.status_code == 422
     assert response.json() == {"status": "Fail", "errors": [

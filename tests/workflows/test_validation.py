@@ -82,3 +82,38 @@ def test_it_checks_that_condition_branches_name_dependants():
 def test_it_reports_a_bad_condition_expression():
     problems = validate_definition({"tasks": [{"name": "c", "type": "condition", "config": {"if": "input.x >"}}]})
     assert problems[0]["field"] == "tasks[0].config.if"
+
+
+@pytest.mark.parametrize("task,field", [
+    ({"name": "g", "type": "group", "config": ["not", "an", "object"]}, "tasks[0].config"),
+    ({"name": "c", "type": "condition", "config": {"if": "true", "then": [{}]}}, "tasks[0].config.then"),
+])
+def test_it_reports_malformed_configs_instead_of_crashing(task, field):
+    problems = validate_definition({"tasks": [task]})
+    assert problems and all(p["task"] == task["name"] for p in problems)
+    assert any(p["field"].startswith(field) for p in problems)
+
+
+def test_it_finds_a_cycle_at_the_end_of_a_very_long_chain(settings):
+    settings.FLOWGATE_MAX_TASKS = 10_000
+    settings.FLOWGATE_MAX_DEFINITION_BYTES = 10_000_000
+    tasks = [{"name": f"t{i}", "type": "log", "config": {"message": "x"}, "depends_on": [f"t{i + 1}"]}
+             for i in range(5000)]
+    tasks[-1]["depends_on"] = ["t0"]
+    problems = validate_definition({"tasks": tasks})
+    assert [p["message"].split(":")[0] for p in problems] == ["dependency cycle"]
+
+
+def test_tasks_inside_groups_count_towards_the_limit(settings):
+    settings.FLOWGATE_MAX_TASKS = 5
+    inner = [{"name": f"s{i}", "type": "log", "config": {"message": "x"}} for i in range(5)]
+    problems = validate_definition({"tasks": [{"name": "g", "type": "group", "config": {"items": [1], "tasks": inner}}]})
+    assert problems == [{"task": None, "field": "tasks", "message": "has 6 tasks; the limit is 5"}]
+
+
+def test_a_condition_is_checked_as_it_will_run():
+    problems = validate_definition({"tasks": [
+        {"name": "c", "type": "condition", "config": {"if": "input.ok }}"}}]})
+    assert [p["field"] for p in problems] == ["tasks[0].config.if"]
+    assert validate_definition({"tasks": [
+        {"name": "c", "type": "condition", "config": {"if": "{{ input.ok }}"}}]}) == []

@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import call_command
 
+from accounts.models import Project
 from tests.executions.factories import make_workflow
 from workflows.models import Workflow
 
@@ -54,6 +55,33 @@ def test_it_refuses_a_duplicate_alias_in_a_project(admin_api, project_a):
     make_workflow(project_a, LOG["tasks"], alias="dup")
     response = admin_api.post("/api/v1/workflows/", {"name": "Again", "alias": "dup", "definition": LOG}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "alias"
+
+
+def test_a_workflow_cannot_move_to_another_project(admin_api, tenant_a, project_a):
+    other = Project.objects.create(tenant=tenant_a, name="Other", slug="other")
+    make_workflow(other, LOG["tasks"], alias="dup")
+    wf = make_workflow(project_a, LOG["tasks"], alias="mine")
+    response = admin_api.patch(f"/api/v1/workflows/{wf.id}/", {"project": str(other.id), "alias": "dup"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0] == {
+        "field": "project", "message": "A workflow cannot move to another project; create a new one there."}
+    wf.refresh_from_db()
+    assert (wf.project_id, wf.alias) == (project_a.id, "mine")
+
+
+def test_a_new_workflow_in_a_tenant_with_several_projects_must_name_one(admin_api, tenant_a, project_a):
+    Project.objects.create(tenant=tenant_a, name="Other", slug="other")
+    response = admin_api.post("/api/v1/workflows/", {"name": "x", "definition": LOG}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "project"
+    named = admin_api.post("/api/v1/workflows/", {"name": "x", "project": str(project_a.id), "definition": LOG},
+                           format="json")
+    assert named.status_code == 201 and named.json()["project"] == str(project_a.id)
+
+
+def test_there_is_no_version_0(admin_api, project_a):
+    wf = make_workflow(project_a, LOG["tasks"])
+    assert admin_api.get(f"/api/v1/workflows/{wf.id}/versions/0/").status_code == 404
+    assert admin_api.get(f"/api/v1/workflows/{wf.id}/versions/1/").status_code == 200
 
 
 def test_another_tenant_cannot_see_or_change_a_workflow(outsider_api, project_a):

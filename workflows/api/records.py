@@ -21,7 +21,7 @@ from config.errors import ErrorSerializer
 from workflows import actions as action_services
 from workflows import records as record_services
 from workflows.models import Action, FieldDefinition, FieldType, Record, RecordEvent, Stage
-from workflows.services import get_workflow_for
+from workflows.services import default_project, get_workflow_for
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid request; `errors` lists every problem."),
@@ -47,11 +47,6 @@ RECORD_FILTERS = [
                      description="`Name:value`: only tasks whose field has this value, e.g. `field=Name:Harry`. "
                                  "Repeat to combine (all must match)."),
 ]
-
-
-def _person(request):
-    user = request.auth.user
-    return user if getattr(user, "pk", None) else None
 
 
 class DefinitionRolesMixin:
@@ -296,7 +291,7 @@ class RecordListView(WorkflowScopedMixin, generics.GenericAPIView):
         record = record_services.create_record(
             workflow=workflow, fields=data.get("fields"), checklist=data.get("checklist"),
             assignee=data.get("assignee"), stage=data.get("stage", record_services.UNSET),
-            unique_id=data.get("unique_id"), caller=request.auth, user=_person(request),
+            unique_id=data.get("unique_id"), caller=request.auth, user=request.auth.person,
         )
         return Response(RecordSerializer(self.get_queryset().get(pk=record.pk)).data, status=status.HTTP_201_CREATED)
 
@@ -332,7 +327,7 @@ class RecordDetailView(WorkflowScopedMixin, generics.GenericAPIView):
         record_services.update_record(
             record, fields=data.get("fields", unset), checklist=data.get("checklist", unset),
             assignee=data.get("assignee", unset), stage=data.get("stage", unset), caller=request.auth,
-            user=_person(request),
+            user=request.auth.person,
         )
         return Response(RecordSerializer(self.get_queryset().get(pk=record.pk)).data)
 
@@ -477,8 +472,6 @@ def _action_queryset(caller):
 
 def _write_arguments(caller, data: dict, *, creating: bool) -> dict:
     """Service arguments from a validated body: resolves the workflow and the project."""
-    from workflows.api.views import default_project
-
     arguments = dict(data)
     project_id = arguments.pop("project", None)
     if "workflow" in arguments:

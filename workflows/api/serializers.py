@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Project
 from workflows.models import Workflow, WorkflowVersion
-from workflows.services import DefinitionInvalid
+from workflows.services import DefinitionInvalid, default_project
 from workflows.validation import validate_definition
 
 
@@ -22,16 +23,22 @@ class TaskDefinitionSerializer(serializers.Serializer):
     retry_backoff = serializers.DictField(required=False, help_text='{"type": "fixed"|"exponential", "delay": s, "max": s}')
     timeout_seconds = serializers.FloatField(required=False)
     skip_on_error = serializers.BooleanField(required=False)
+    description = serializers.CharField(required=False)
 
 
 class DefinitionSerializer(serializers.Serializer):
     tasks = TaskDefinitionSerializer(many=True)
 
 
+@extend_schema_field(DefinitionSerializer)
+class DefinitionField(serializers.JSONField):
+    """A definition as JSON; the schema shows its shape, validation is ``validate_definition``'s."""
+
+
 class WorkflowSerializer(serializers.ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all(), required=False,
                                                  help_text="Defaults to the caller's only project.")
-    definition = serializers.JSONField(write_only=True, required=False,
+    definition = DefinitionField(write_only=True, required=False,
                                        help_text='{"tasks": [...]}; a change makes a new version.')
     version = serializers.IntegerField(source="current_version", read_only=True)
     alias = serializers.SlugField(required=False, allow_null=True, allow_blank=True, max_length=100)
@@ -65,10 +72,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
             problems = validate_definition(attrs["definition"])
             if problems:
                 errors.update(DefinitionInvalid(problems).detail)
-        project = attrs.get("project") or (self.instance.project if self.instance else None)
-        if project is None:
-            request = self.context.get("request")
-            project = default_project_or_none(request.auth) if request is not None else None
+        project = self._project(attrs, errors)
         alias = attrs.get("alias")
         if alias and project is not None:
             clash = Workflow.objects.filter(project=project, alias=alias)
@@ -80,10 +84,18 @@ class WorkflowSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(errors)
         return attrs
 
-
-def default_project_or_none(caller) -> Project | None:
-    projects = list(Project.objects.for_caller(caller)[:2]) if caller is not None else []
-    return projects[0] if len(projects) == 1 else None
+    def _project(self, attrs: dict, errors: dict) -> Project | None:
+        """The workflow's project: its own on update (it cannot move), else the named or only one."""
+        if self.instance is not None:
+            if attrs.get("project") not in (None, self.instance.project):
+                errors["project"] = ["A workflow cannot move to another project; create a new one there."]
+            return self.instance.project
+        if attrs.get("project") is None:
+            try:
+                attrs["project"] = default_project(self.context["request"].auth)
+            except serializers.ValidationError as exc:
+                errors.update(exc.detail)
+        return attrs.get("project")
 
 
 class WorkflowDetailSerializer(WorkflowSerializer):

@@ -5,10 +5,8 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from accounts.models import Project
 from accounts.scoping import TenantScopedMixin
 from config.errors import ErrorSerializer
 from workflows import services
@@ -17,14 +15,6 @@ from workflows.api.serializers import WorkflowDetailSerializer, WorkflowSerializ
 from workflows.models import Workflow
 
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404)}
-
-
-def default_project(caller) -> Project:
-    projects = list(Project.objects.for_caller(caller)[:2])
-    if len(projects) != 1:
-        raise ValidationError({"project": ["This tenant has several projects; say which one (project id)."]
-                               if projects else ["This tenant has no project; create one in the admin first."]})
-    return projects[0]
 
 
 @extend_schema_view(
@@ -55,16 +45,12 @@ class WorkflowViewSet(TenantScopedMixin, viewsets.ModelViewSet):
         return workflow
 
     def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        project = data.pop("project", None) or default_project(self.request.auth)
-        user = self.request.auth.user if getattr(self.request.auth.user, "pk", None) else None
-        serializer.instance = services.create_workflow(project=project, user=user, **data)
+        serializer.instance = services.create_workflow(user=self.request.auth.person, **serializer.validated_data)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
-        data.pop("project", None)
-        user = self.request.auth.user if getattr(self.request.auth.user, "pk", None) else None
-        serializer.instance = services.update_workflow(serializer.instance, user=user, **data)
+        data.pop("project", None)  # validate() refused a move to another project
+        serializer.instance = services.update_workflow(serializer.instance, user=self.request.auth.person, **data)
 
     def perform_destroy(self, instance):
         services.delete_workflow(instance)
