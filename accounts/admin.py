@@ -112,9 +112,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def state(self, key: ApiKey) -> str:
         if key.revoked_at is not None:
             return "revoked"
-        if key.expires_at is not None and key.expires_at <= timezone.now():
-            return "expired"
-        return "active"
+        return "active" if key.is_usable else "expired"
 
     def save_model(self, request, obj, form, change):
         if change:

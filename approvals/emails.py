@@ -5,13 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
-from django.urls import reverse
 
 from approvals import links
-
-
-def absolute_url(path: str) -> str:
-    return settings.FLOWGATE_BASE_URL.rstrip("/") + path
 
 
 def lifetime(seconds: int) -> str:
@@ -25,7 +20,7 @@ def lifetime(seconds: int) -> str:
 
 def approval_requested_messages(approval, recipients) -> list[EmailMessage]:
     """One message per recipient, with the approval's page and, when enabled, a signed link."""
-    detail_url = absolute_url(reverse("approvals:detail", kwargs={"approval_id": approval.pk}))
+    detail_url = links.detail_url(approval)
     execution = approval.execution
     messages = []
     for recipient in recipients:

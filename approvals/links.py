@@ -28,7 +28,6 @@ class LinkError(Exception):
 
 
 class LinkInvalid(LinkError):
-    status = 400
     title = "This link is not valid"
 
 
@@ -58,10 +57,19 @@ def make_token(approval, user) -> str:
     return _signer().sign_object({"a": str(approval.pk), "u": user.pk, "n": secrets.token_urlsafe(18)})
 
 
-def signed_link(approval, user) -> str:
-    """The absolute URL of a new signed link (``FLOWGATE_BASE_URL`` + path)."""
-    path = reverse("approvals:signed-link", kwargs={"token": make_token(approval, user)})
+def absolute_url(path: str) -> str:
+    """``FLOWGATE_BASE_URL`` + path: emails are read far from any request, so the server names itself."""
     return settings.FLOWGATE_BASE_URL.rstrip("/") + path
+
+
+def detail_url(approval) -> str:
+    """The absolute URL of the approval's page for approvers."""
+    return absolute_url(reverse("approvals:detail", kwargs={"approval_id": approval.pk}))
+
+
+def signed_link(approval, user) -> str:
+    """The absolute URL of a new signed link."""
+    return absolute_url(reverse("approvals:signed-link", kwargs={"token": make_token(approval, user)}))
 
 
 def read_token(token: str) -> LinkClaim:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,6 +57,31 @@ _FALSE_WORDS = {"false", "off", "no", "0"}
 
 class ApprovalConfigError(ValueError):
     """An approval task's config cannot be used; the message says what to change."""
+
+
+def _truth(value: Any) -> bool | None:
+    """True or False for a bool, 0 or 1, or a true/false word in any case; None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.strip().lower() in _TRUE_WORDS
+    return None
+
+
+def _flag(value: Any, name: str) -> bool:
+    """A true/false setting of the task's config; absent or empty means false.
+
+    A template renders to text, and ``bool("false")`` is True: a flag such as allow_self_approval
+    must never be switched on by a word meaning off, so anything else is refused.
+    """
+    if value is None or value == "":
+        return False
+    truth = _truth(value)
+    if truth is None:
+        raise ApprovalConfigError(f"{name} must be true or false, not {value!r}.")
+    return truth
 
 
 # -- requesting -------------------------------------------------------------------------------------
@@ -132,8 +158,9 @@ def normalize_form(fields: Any) -> list[dict]:
             raise ApprovalConfigError(f"form[{index}] ({name}): a choice field needs a list of choices.")
         if any(existing["name"] == name for existing in out):
             raise ApprovalConfigError(f"form[{index}]: the field name {name!r} is used twice.")
+        required = _flag(item.get("required"), f"form[{index}] ({name}): required")
         out.append({
-            "name": name, "type": kind, "required": bool(item.get("required", False)),
+            "name": name, "type": kind, "required": required,
             "label": str(item.get("label") or name), "choices": choices, "help": str(item.get("help") or ""),
         })
     return out
@@ -159,6 +186,8 @@ def request_approval(ctx) -> Approval:
     if on_reject not in ON_REJECT_CHOICES or on_timeout not in TimeoutOutcome.values:
         raise ApprovalConfigError("on_reject must be fail or continue; on_timeout must be reject, approve or fail.")
     form = normalize_form(config.get("form"))
+    allow_self_approval = _flag(config.get("allow_self_approval"), "allow_self_approval")
+    require_comment = _flag(config.get("require_comment"), "require_comment")
     now = timezone.now()
     with transaction.atomic():
         # An earlier attempt of this task (its worker died before parking) may have asked already.
@@ -170,8 +199,8 @@ def request_approval(ctx) -> Approval:
             instructions=str(config.get("instructions") or ""),
             approver_usernames=approvers.usernames, approver_user_ids=approvers.user_ids,
             approver_roles=approvers.roles, approver_emails=approvers.emails,
-            required_approvals=required, allow_self_approval=bool(config.get("allow_self_approval", False)),
-            form=form, require_comment=bool(config.get("require_comment", False)),
+            required_approvals=required, allow_self_approval=allow_self_approval,
+            form=form, require_comment=require_comment,
             on_reject=on_reject, timeout_outcome=on_timeout, requested_at=now,
             expires_at=now + timedelta(seconds=expires_in) if expires_in is not None else None,
         )
@@ -233,7 +262,7 @@ def decide_refusal(approval: Approval, caller: Caller | None) -> str | None:
                 "approver, or set allow_self_approval on the approval task.")
     if caller.role == Role.ADMIN:
         return None
-    if caller.role not in DECIDER_ROLES:
+    if not caller.can_decide:
         return (f"Your role ({caller.role}) may only read approvals; deciding needs the admin or approver role "
                 "or being named on the approval.")
     if is_named_approver(approval, caller):
@@ -257,7 +286,7 @@ def _json_list_has(field_name: str, value: str | int) -> Q:
 
 def decidable_filter(caller: Caller | None) -> Q:
     """A filter for the approvals this caller may decide, whatever their status (see ``decide_refusal``)."""
-    if caller is None or caller.role not in DECIDER_ROLES:
+    if caller is None or not caller.can_decide:
         return Q(pk__in=[])
     if caller.role == Role.ADMIN:
         named = Q()
@@ -287,13 +316,10 @@ def _coerce(form_field: dict, raw: Any) -> Any:
     if kind == "boolean":
         if raw in (None, ""):
             return False
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, int) and raw in (0, 1):
-            return bool(raw)
-        if isinstance(raw, str) and raw.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
-            return raw.strip().lower() in _TRUE_WORDS
-        raise ValueError("Must be true or false.")
+        truth = _truth(raw)
+        if truth is None:
+            raise ValueError("Must be true or false.")
+        return truth
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     if kind == "number":
@@ -304,7 +330,9 @@ def _coerce(form_field: dict, raw: Any) -> Any:
                 number = float(raw.strip())
             except ValueError:
                 raise ValueError(f"Must be a number, not {raw!r}.") from None
+            _check_finite(number)
             return int(number) if number.is_integer() and "." not in raw else number
+        _check_finite(raw)
         return raw
     if isinstance(raw, dict | list):
         raise ValueError("Must be text.")
@@ -312,6 +340,12 @@ def _coerce(form_field: dict, raw: Any) -> Any:
     if kind == "choice" and text not in form_field["choices"]:
         raise ValueError(f"Must be one of: {', '.join(form_field['choices'])}.")
     return text
+
+
+def _check_finite(number: float) -> None:
+    """Refuse inf and nan ("1e400" too): JSON has no such numbers, so the vote could not be stored."""
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError("Must be a finite number.")
 
 
 def clean_form_values(approval: Approval, decision: str, comment: str, form_values: Any) -> dict:
@@ -372,13 +406,21 @@ def not_pending_message(approval: Approval) -> str:
     return f"This approval was already {approval.status} by {who} at {_when(approval.decided_at)}; a decision is final."
 
 
-def has_voted(approval: Approval, caller: Caller) -> bool:
-    votes = ApprovalDecision.objects.filter(approval=approval)
+def _voter(caller: Caller) -> dict[str, Any]:
+    """The vote fields that identify a caller: the user, else the API key, else the label."""
     if caller.user_id is not None:
-        return votes.filter(user_id=caller.user_id).exists()
+        return {"user_id": caller.user_id}
     if caller.api_key is not None:
-        return votes.filter(api_key=caller.api_key).exists()
-    return votes.filter(label=caller.label).exists()
+        return {"api_key_id": caller.api_key.pk}
+    return {"label": caller.label}
+
+
+def has_voted(approval: Approval, caller: Caller, votes: list[ApprovalDecision] | None = None) -> bool:
+    """Whether the caller voted on the approval; pass its ``votes`` when already loaded to save the query."""
+    voter = _voter(caller)
+    if votes is None:
+        return ApprovalDecision.objects.filter(approval=approval, **voter).exists()
+    return any(all(getattr(vote, name) == value for name, value in voter.items()) for vote in votes)
 
 
 def decide_approval(approval: Approval, caller: Caller, decision: str, comment: str = "",
@@ -402,12 +444,8 @@ def decide_approval(approval: Approval, caller: Caller, decision: str, comment: 
             raise PermissionDenied(refusal)
         if not locked.is_pending:
             raise Conflict(not_pending_message(locked))
-        if locked.expires_at is not None and locked.expires_at <= now:
-            # Past its time-out but not yet swept: expire it now (the sweeper would do the same).
-            _expire(locked, now)
-            late = Conflict(not_pending_message(locked))
-        elif locked.execution.is_terminal or locked.execution.cancel_requested:
-            _conclude(locked, ApprovalStatus.CANCELLED, now)
+        if _settle_stale(locked, now):
+            # Settled as the sweeper would have; that is kept, and the decision refused.
             late = Conflict(not_pending_message(locked))
         else:
             if has_voted(locked, caller):
@@ -453,12 +491,14 @@ def _vote(approval: Approval, caller: Caller, decision: str, comment: str, value
                                 f"({count} of {approval.required_approvals}).")
         logs.flush()
         return
+    votes = list(approval.decisions.order_by("created_at", "id"))
     merged: dict = {}
     # With several approvers, later votes' form values win; a field left empty keeps an earlier value.
-    for vote in approval.decisions.filter(decision=Decision.APPROVE).order_by("created_at", "id"):
-        merged.update({k: v for k, v in vote.form_values.items() if v is not None or k not in merged})
+    for vote in votes:
+        if vote.decision == Decision.APPROVE:
+            merged.update({k: v for k, v in vote.form_values.items() if v is not None or k not in merged})
     _conclude(approval, ApprovalStatus.APPROVED, now, caller=caller, comment=comment, values=merged, count=count)
-    _complete(approval, output=_output(approval, "approved"),
+    _complete(approval, output=_output(approval, "approved", votes=votes),
               log_message=_sentence(f"Approval {approval.title!r} approved by {caller.label}{said}"))
 
 
@@ -478,8 +518,11 @@ def _conclude(approval: Approval, status: str, now: datetime, *, caller: Caller 
         setattr(approval, name, value)
 
 
-def _output(approval: Approval, decision: str, *, expired: bool = False) -> dict:
-    votes = list(approval.decisions.order_by("created_at", "id"))
+def _output(approval: Approval, decision: str, *, expired: bool = False,
+            votes: list[ApprovalDecision] | None = None) -> dict:
+    """The approval task's output; ``votes`` are the approval's, oldest first, when already loaded."""
+    if votes is None:
+        votes = list(approval.decisions.order_by("created_at", "id"))
     return {
         "decision": decision,
         "approval_id": str(approval.id),
@@ -519,6 +562,22 @@ def _expire(approval: Approval, now: datetime) -> None:
                   failure=f"{base} (on_timeout: fail).", log_message=f"{base}; failing the task (on_timeout: fail).")
 
 
+def _settle_stale(approval: Approval, now: datetime) -> bool:
+    """Settle a locked, pending approval that can no longer be decided; False when it still can.
+
+    Its execution's end comes first: an ended or cancelling execution waits for nothing, so its
+    approval is cancelled, never expired (the time-out outcome would complete a task that no
+    longer waits). Then the time-out: past it, the approval expires with its outcome.
+    """
+    if approval.execution.is_terminal or approval.execution.cancel_requested:
+        _conclude(approval, ApprovalStatus.CANCELLED, now)
+        return True
+    if approval.expires_at is not None and approval.expires_at <= now:
+        _expire(approval, now)
+        return True
+    return False
+
+
 def expire_approval(approval_id, now: datetime | None = None) -> bool:
     """Expire one overdue approval and apply its time-out outcome; False when it is no longer due."""
     now = now or timezone.now()
@@ -527,14 +586,11 @@ def expire_approval(approval_id, now: datetime | None = None) -> bool:
             locked = _lock(approval_id)
             if not locked.is_pending or locked.expires_at is None or locked.expires_at > now:
                 return False
-            if locked.execution.is_terminal or locked.execution.cancel_requested:
-                _conclude(locked, ApprovalStatus.CANCELLED, now)
-                return False
-            _expire(locked, now)
+            _settle_stale(locked, now)
     except Conflict:
         logger.warning("approval %s expired but its task no longer waits", approval_id)
         return False
-    return True
+    return locked.status == ApprovalStatus.EXPIRED
 
 
 def expire_overdue_approvals(now: datetime) -> int:
@@ -577,9 +633,18 @@ def open_signed_link(token: str) -> tuple[Approval, Caller, str]:
 
 def decide_with_signed_link(token: str, decision: str, comment: str = "", form_values: dict | None = None) -> Approval:
     """Decide as the link's approver, once: the link's nonce is recorded with the decision."""
+    approval, caller, nonce = open_signed_link(token)
+    return decide_opened_link(approval, caller, nonce, decision, comment=comment, form_values=form_values)
+
+
+def decide_opened_link(approval: Approval, caller: Caller, nonce: str, decision: str, comment: str = "",
+                       form_values: dict | None = None) -> Approval:
+    """Decide with a link ``open_signed_link`` has just checked (its answer, passed on), once.
+
+    The link page has opened the link already; opening it again would only repeat its queries.
+    """
     from approvals import links
 
-    approval, caller, nonce = open_signed_link(token)
     with transaction.atomic():
         decided = decide_approval(approval, caller, decision, comment=comment, form_values=form_values)
         try:
@@ -606,22 +671,30 @@ def approval_recipients(approval: Approval) -> list[Recipient]:
     account, who are told to ask for one. Four-eyes: the execution's starter is left out.
     """
     members = (Membership.objects.filter(tenant_id=approval.tenant_id, role__in=DECIDER_ROLES, user__is_active=True)
-               .select_related("user").order_by("user__username"))
-    starter = approval.execution.started_by_user_id if not approval.allow_self_approval else None
+               .select_related("user", "tenant").order_by("user__username"))
     recipients: dict[str, Recipient] = {}
     for membership in members:
-        user = membership.user
-        email = (user.email or "").strip().lower()
-        if not email or user.pk == starter:
+        caller = Caller(tenant=membership.tenant, role=membership.role, user=membership.user)
+        email = _caller_email(caller)
+        if not email or not is_named_approver(approval, caller):
             continue
-        if (membership.role in approval.approver_roles or user.pk in approval.approver_user_ids
-                or email in approval.approver_emails):
-            recipients.setdefault(email, Recipient(email, user))
-    known = {(u.email or "").lower() for u in get_user_model().objects.filter(email__in=approval.approver_emails)}
+        if approval.allow_self_approval or not started_execution(approval.execution, caller):
+            recipients.setdefault(email, Recipient(email, membership.user))
+    known = _account_emails(approval.approver_emails)
     for email in approval.approver_emails:
         if email not in recipients and email not in known:
             recipients[email] = Recipient(email)
     return list(recipients.values())
+
+
+def _account_emails(emails: list[str]) -> set[str]:
+    """Which of these (lowercased) addresses belong to an account, whatever the case it was stored in."""
+    if not emails:
+        return set()
+    match = Q()
+    for email in emails:
+        match |= Q(email__iexact=email)
+    return {email.lower() for email in get_user_model().objects.filter(match).values_list("email", flat=True)}
 
 
 def notify_approvers(approval_id) -> int:

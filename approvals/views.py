@@ -1,7 +1,7 @@
 """The approvers' web pages: inbox, approval page, execution status, and signed links.
 
 Plain server-rendered pages over the same services as the API: every decision goes through
-``services.decide_approval`` (or ``decide_with_signed_link``), every read through the access
+``services.decide_approval`` (or ``decide_opened_link``), every read through the access
 helpers, so tenant scoping and the rules on who may decide are the API's.
 """
 
@@ -25,7 +25,7 @@ from approvals import links, services
 from approvals.forms import DecisionForm
 from approvals.models import Approval, ApprovalDecision, ApprovalStatus
 from config.errors import Conflict
-from executions.models import Log, TaskRunStatus
+from executions.models import Execution, Log, TaskRunStatus
 from executions.services import get_execution_for
 
 INBOX_PAGE_SIZE = 25
@@ -60,7 +60,7 @@ def inbox(request):
     if caller is None:
         return _no_tenant(request)
     show = "decided" if request.GET.get("show") == "decided" else "pending"
-    visible = Approval.objects.for_caller(caller).select_related("execution", "execution__workflow", "task_run")
+    visible = Approval.objects.for_caller(caller).select_related("execution", "execution__workflow")
     pending = services.decidable_by(visible, caller)
     if show == "pending":
         rows = pending
@@ -69,8 +69,10 @@ def inbox(request):
         rows = visible.exclude(status=ApprovalStatus.PENDING).filter(
             services.decidable_filter(caller) | Exists(voted))
     page = Paginator(rows.order_by("-requested_at", "-id"), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    # The pending tab's paginator has counted the pending approvals already.
+    pending_count = page.paginator.count if show == "pending" else pending.count()
     return render(request, "approvals/inbox.html", {
-        "show": show, "page": page, "pending_count": pending.count(), "tenant": caller.tenant,
+        "show": show, "page": page, "pending_count": pending_count, "tenant": caller.tenant,
     })
 
 
@@ -78,6 +80,7 @@ def _detail_context(approval: Approval, caller, form: DecisionForm | None = None
     execution = approval.execution
     task_runs = list(execution.task_runs.all())
     refusal = services.decide_refusal(approval, caller) if approval.is_pending else None
+    decisions = list(approval.decisions.order_by("created_at", "id"))
     return {
         "approval": approval,
         "execution": execution,
@@ -85,11 +88,11 @@ def _detail_context(approval: Approval, caller, form: DecisionForm | None = None
         "input_json": _pretty(execution.input),
         "outputs": [(tr, _pretty(tr.output)) for tr in task_runs
                     if tr.status == TaskRunStatus.SUCCEEDED and tr.pk != approval.task_run_id],
-        "decisions": list(approval.decisions.order_by("created_at", "id")),
+        "decisions": decisions,
         "form": form or DecisionForm(approval),
         "can_decide": approval.is_pending and refusal is None,
         "refusal": refusal,
-        "voted": caller is not None and approval.is_pending and services.has_voted(approval, caller),
+        "voted": caller is not None and approval.is_pending and services.has_voted(approval, caller, decisions),
         "form_values_json": _pretty(approval.form_values) if approval.form_values else "",
         "execution_url": reverse("approvals:execution", kwargs={"execution_id": execution.pk}),
         "execution_api_url": f"/api/v1/executions/{execution.pk}/",
@@ -106,7 +109,7 @@ def detail(request, approval_id):
     return render(request, "approvals/detail.html", _detail_context(approval, caller))
 
 
-def _outcome_message(approval: Approval, decision: str) -> str:
+def _outcome_message(approval: Approval) -> str:
     if approval.is_pending:
         return (f"Your approval is recorded; {approval.approvals_needed} more approval(s) from other approvers "
                 "are needed.")
@@ -140,9 +143,9 @@ def decide(request, approval_id):
         except ValidationError as exc:
             form.add_service_errors(exc.detail)
         else:
-            messages.success(request, _outcome_message(approval, decision))
+            messages.success(request, _outcome_message(approval))
             return redirect("approvals:detail", approval_id=approval.pk)
-    approval = _approval_or_404(caller, approval_id)
+    # decide_approval works on its own locked copy: ``approval`` is still the one read above.
     return render(request, "approvals/detail.html", _detail_context(approval, caller, form), status=status)
 
 
@@ -154,7 +157,7 @@ def execution_status(request, execution_id):
     if caller is None:
         return _no_tenant(request)
     try:
-        execution = get_execution_for(caller, execution_id)
+        execution = get_execution_for(caller, execution_id, Execution.objects.select_related("workflow"))
     except NotFound:
         raise Http404("Execution not found.") from None
     logs = list(Log.objects.filter(execution=execution).order_by("-timestamp", "-id")[:EXECUTION_PAGE_LOGS])
@@ -179,7 +182,7 @@ def _link_error(request, error: links.LinkError):
 def signed_link(request, token):
     """A signed link from an approval email: GET shows the approval and asks; only the POST decides."""
     try:
-        approval, caller, _ = services.open_signed_link(token)
+        approval, caller, nonce = services.open_signed_link(token)
     except links.LinkError as exc:
         return _link_error(request, exc)
     context = {"approval": approval, "execution": approval.execution, "workflow": approval.execution.workflow,
@@ -197,8 +200,8 @@ def signed_link(request, token):
     decision = request.POST.get("decision", "")
     if form.is_valid():
         try:
-            decided = services.decide_with_signed_link(token, decision, comment=form.cleaned_data["comment"],
-                                                       form_values=form.form_values())
+            decided = services.decide_opened_link(approval, caller, nonce, decision,
+                                                  comment=form.cleaned_data["comment"], form_values=form.form_values())
         except links.LinkError as exc:
             return _link_error(request, exc)
         except Conflict as exc:
@@ -209,5 +212,5 @@ def signed_link(request, token):
             form.add_service_errors(exc.detail)
         else:
             return render(request, "approvals/link.html", {
-                **context, "approval": decided, "done": _outcome_message(decided, decision)})
+                **context, "approval": decided, "done": _outcome_message(decided)})
     return render(request, "approvals/link.html", {**context, "form": form}, status=400)

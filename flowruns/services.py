@@ -57,10 +57,18 @@ def actor_for(caller: Caller | None) -> str | None:
     """How a caller is stored in ``created_by``/``updated_by``: ``user:<id>``, ``key:<name>`` or None."""
     if caller is None:
         return None
-    if caller.user_id is not None:
-        return f"user:{caller.user_id}"
-    if caller.api_key is not None:
-        return f"key:{caller.api_key.name}"
+    return stored_actor(caller.user_id, caller.api_key.name if caller.api_key is not None else None)
+
+
+def stored_actor(user_id: int | None, key_name: str | None) -> str | None:
+    """``user:<id>`` for a person, else ``key:<name>`` for an API key, else None (the system).
+
+    For who wrote a run (``actor_for``) and who reviewed it (an approval's decider) alike.
+    """
+    if user_id is not None:
+        return f"user:{user_id}"
+    if key_name is not None:
+        return f"key:{key_name}"
     return None
 
 
@@ -83,7 +91,11 @@ class IdTaken(Conflict):
     """A project-bound key names an id that a run outside its project uses."""
 
     def __init__(self, run_id: str) -> None:
-        super().__init__(f"The flow run id {run_id!r} is taken in this tenant; choose another id.")
+        super().__init__(self.message(run_id))
+
+    @staticmethod
+    def message(run_id: str) -> str:
+        return f"The flow run id {run_id!r} is taken in this tenant; choose another id."
 
 
 def _reachable(caller: Caller, run: FlowRun) -> bool:
@@ -95,7 +107,6 @@ class FlowRunExists(Conflict):
 
     def __init__(self, run_id: str) -> None:
         super().__init__(f"A flow run with id {run_id!r} already exists; PUT /api/v1/flow-runs/{run_id} replaces it.")
-        self.run_id = run_id
 
 
 # -- reading ------------------------------------------------------------------------------------------
@@ -122,6 +133,14 @@ def check_flow_run_id(run_id: Any, field: str = "flow_run") -> str:
 
 
 # -- writing -------------------------------------------------------------------------------------------
+def _new_run_fields(caller: Caller) -> dict[str, Any]:
+    """What every new run of the caller's starts with: its project, and created and updated now by it."""
+    now = timezone.now()
+    actor = actor_for(caller)
+    return {"project_id": caller.project_id, "created_at": now, "created_by": actor, "updated_at": now,
+            "updated_by": actor}
+
+
 def _write_tag_index(run: FlowRun, *, replace: bool) -> None:
     if replace:
         FlowRunTag.objects.filter(flow_run=run).delete()
@@ -137,12 +156,9 @@ def create_flow_run(caller: Caller, *, flow_id: str, run_id: str | None = None,
 
     Raises ``FlowRunExists`` (409) when the id is taken; ``upsert_flow_run`` replaces a run instead.
     """
-    now = timezone.now()
-    actor = actor_for(caller)
     run = FlowRun(
-        tenant_id=caller.tenant_id, project_id=caller.project_id, run_id=run_id or str(uuid.uuid4()),
-        flow_id=flow_id, flow_type=flow_type,
-        args=args, tags=tags or [], created_at=now, created_by=actor, updated_at=now, updated_by=actor,
+        tenant_id=caller.tenant_id, run_id=run_id or str(uuid.uuid4()), flow_id=flow_id, flow_type=flow_type,
+        args=args, tags=tags or [], **_new_run_fields(caller),
     )
     try:
         with transaction.atomic():
@@ -172,13 +188,10 @@ def upsert_flow_run(caller: Caller, run_id: str, values: dict[str, Any]) -> tupl
     if run is not None and not _reachable(caller, run):
         raise IdTaken(run_id)
     if run is None:
-        now = timezone.now()
-        actor = actor_for(caller)
         try:
             with transaction.atomic():
-                run = FlowRun.objects.create(tenant_id=caller.tenant_id, project_id=caller.project_id,
-                                             run_id=run_id, created_at=now,
-                                             created_by=actor, updated_at=now, updated_by=actor, **values)
+                run = FlowRun.objects.create(tenant_id=caller.tenant_id, run_id=run_id, **_new_run_fields(caller),
+                                             **values)
                 _write_tag_index(run, replace=False)
             return run, True
         except IntegrityError:
@@ -217,16 +230,13 @@ def flow_run_for_execution(caller: Caller, run_id: str, *, flow_id: str, args: d
     An existing run is returned as it is.
     """
     check_flow_run_id(run_id)
-    now = timezone.now()
-    actor = actor_for(caller)
     run, _ = FlowRun.objects.get_or_create(
         tenant_id=caller.tenant_id, run_id=run_id,
-        defaults={"project_id": caller.project_id, "flow_id": flow_id_for(flow_id), "flow_type": flow_type, "args": args,
-                  "phase": Phase.QUEUED, "created_at": now, "created_by": actor, "updated_at": now,
-                  "updated_by": actor},
+        defaults={"flow_id": flow_id_for(flow_id), "flow_type": flow_type, "args": args, "phase": Phase.QUEUED,
+                  **_new_run_fields(caller)},
     )
     if not _reachable(caller, run):
-        raise ValidationError({"flow_run": [f"The flow run id {run_id!r} is taken in this tenant; choose another id."]})
+        raise ValidationError({"flow_run": [IdTaken.message(run_id)]})
     return run
 
 
@@ -279,12 +289,9 @@ def sync_from_execution(execution) -> bool:
             "updated_at": timezone.now(),
         }
         if review is not None:
-            if review["decided_by_id"] is not None:
-                fields["reviewed_by"] = f"user:{review['decided_by_id']}"
-            elif review["decided_by_key__name"] is not None:
-                fields["reviewed_by"] = f"key:{review['decided_by_key__name']}"
-            else:  # someone who decided through an emailed link, without an account
-                fields["reviewed_by"] = review["decided_by_label"] or None
+            # Someone who decided through an emailed link, without an account, is stored by name.
+            fields["reviewed_by"] = (stored_actor(review["decided_by_id"], review["decided_by_key__name"])
+                                     or review["decided_by_label"] or None)
             fields["reviewed_at"] = review["decided_at"]
         FlowRun.objects.filter(pk=flow_run_id).update(**fields)
     return True

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django.urls import reverse
 from rest_framework import serializers
 
-from approvals import services
-from approvals.emails import absolute_url
+from approvals import links, services
 from approvals.models import Approval, ApprovalDecision, TimeoutOutcome
 
 
@@ -71,7 +69,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
         return services.can_decide(approval, getattr(request, "auth", None))
 
     def get_url(self, approval) -> str:
-        return absolute_url(reverse("approvals:detail", kwargs={"approval_id": approval.pk}))
+        return links.detail_url(approval)
 
 
 class DecideSerializer(serializers.Serializer):

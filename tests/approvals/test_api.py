@@ -1,13 +1,16 @@
 """The native approval endpoints: /api/v1/approvals/ and /api/v1/executions/{id}/approvals/."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.urls import include, path
+from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 
 from approvals.models import Approval
+from executions.models import Execution, TaskRun
 from tests.approvals.factories import approval_workflow, caller_of, start_waiting
 from tests.conftest import key_client
 from tests.support.openapi import matches_schema
@@ -209,3 +212,34 @@ def test_it_describes_the_approval_endpoints_without_warnings():
     assert set(schema["paths"]) == {LIST, ITEM, APPROVE, REJECT, OF_EXECUTION}
     for template in (APPROVE, REJECT):
         assert set(schema["paths"][template]["post"]["responses"]) >= {"200", "400", "403", "404", "409"}
+
+
+@pytest.mark.parametrize("number", ["inf", "-Infinity", "nan", "1e400"])
+def test_it_answers_400_for_a_number_that_is_not_finite(admin_api, project_a, walter, number,
+                                                        django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, form=[{"name": "budget", "type": "number"}])
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval, {"form_values": {"budget": number}})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "form_values.budget", "message": "Must be a finite number."}]
+    assert Approval.objects.get(pk=approval.pk).status == "pending"
+
+
+@pytest.mark.parametrize("ending", ["ended", "cancel requested"])
+def test_it_cancels_an_overdue_approval_of_an_ending_execution_instead_of_deciding(
+        admin_api, project_a, walter, ending, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, expires_in=60, on_timeout="approve")
+    execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    Approval.objects.filter(pk=approval.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    if ending == "ended":  # the execution ended while its approval was still pending
+        Execution.objects.filter(pk=execution.pk).update(status="failed", ended_at=timezone.now())
+        TaskRun.objects.filter(execution=execution, status="waiting").update(status="cancelled")
+    else:  # cancelled while another branch still runs: the approval waits for the engine to end it
+        Execution.objects.filter(pk=execution.pk).update(status="running", cancel_requested=True)
+    response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval)
+    assert response.status_code == 409
+    assert matches_schema(response) == []
+    assert response.json()["detail"] == ("This approval was cancelled (its execution ended or was cancelled) and can "
+                                         "no longer be decided.")
+    approval.refresh_from_db()
+    assert (approval.status, approval.decisions.count()) == ("cancelled", 0)

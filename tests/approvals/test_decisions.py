@@ -16,6 +16,7 @@ from tests.approvals.factories import (
     routing_workflow,
     start_waiting,
 )
+from tests.executions.factories import run_now
 
 pytestmark = pytest.mark.django_db
 
@@ -237,6 +238,16 @@ def test_it_names_every_form_problem(project_a, alice, april, django_capture_on_
     assert (approval.status, approval.decisions.count()) == ("pending", 0)
 
 
+@pytest.mark.parametrize("number", [float("inf"), float("nan"), "-inf", "1e400"])
+def test_it_refuses_a_number_that_is_not_finite(project_a, alice, april, number, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, form=FORM)
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
+    with pytest.raises(ValidationError) as caught:
+        decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve",
+               form_values={"cost_center": "ops", "amount": number})
+    assert caught.value.detail == {"form_values": {"amount": ["Must be a finite number."]}}
+
+
 def test_it_needs_only_the_comment_to_reject(project_a, alice, april, django_capture_on_commit_callbacks):
     workflow = approval_workflow(project_a, form=FORM, require_comment=True)
     _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
@@ -293,3 +304,34 @@ def test_its_inbox_filter_agrees_with_the_decision_rules(tenant_a, project_a, al
 
         found = set(services.decidable_by(Approval.objects.for_caller(caller), caller).values_list("id", flat=True))
         assert found == expected, caller.label
+
+
+@pytest.mark.parametrize(("said", "allowed"), [("false", False), ("No", False), ("0", False), ("off", False),
+                                               ("true", True), ("yes", True)])
+def test_it_reads_a_templated_self_approval_flag_as_true_or_false(project_a, walter, said, allowed,
+                                                                   django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, approvers={"users": ["walter"]}, allow_self_approval="{{ input.self_ok }}")
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter),
+                                {"amount": 5, "self_ok": said})
+    assert approval.allow_self_approval is allowed
+    assert (services.decide_refusal(approval, caller_of(walter)) is None) is allowed
+
+
+def test_it_reads_a_templated_required_flag_as_true_or_false(project_a, walter, april,
+                                                             django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, form=[{"name": "receipt", "type": "boolean",
+                                                   "required": "{{ input.strict }}"}])
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter),
+                                {"amount": 5, "strict": "false"})
+    assert approval.form[0]["required"] is False
+    assert decide(django_capture_on_commit_callbacks, approval, caller_of(april), "approve").status == "approved"
+
+
+@pytest.mark.parametrize("flag", ["allow_self_approval", "require_comment"])
+def test_it_fails_the_task_when_a_flag_is_neither_true_nor_false(project_a, walter, flag,
+                                                                 django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, **{flag: "{{ input.flag }}"})
+    execution = run_now(django_capture_on_commit_callbacks, workflow, {"amount": 5, "flag": "maybe"},
+                        caller=caller_of(walter))
+    assert execution.status == "failed"
+    assert f"{flag} must be true or false, not 'maybe'" in execution.errors[0]

@@ -38,6 +38,17 @@ def test_it_emails_each_approver_after_commit(settings, project_a, alice, april,
     assert Log.objects.filter(execution=execution, message="Emailed 2 approver(s) about approval 'Expense of 120'.")
 
 
+def test_it_matches_listed_addresses_to_accounts_whatever_their_case(tenant_a, project_a, walter,
+                                                                     django_capture_on_commit_callbacks):
+    carl = create_user("carl", PASSWORD, email="Carl.Berg@Example.com", tenant=tenant_a, role=Role.APPROVER)
+    create_user("vera", PASSWORD, email="Vera.Lind@Example.com", tenant=tenant_a, role=Role.VIEWER)
+    workflow = approval_workflow(project_a, approvers={"emails": ["carl.berg@example.com", "vera.lind@example.com"]})
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    # carl may decide; vera has an account but only reads, so she is not told to ask for one.
+    assert services.approval_recipients(approval) == [services.Recipient("carl.berg@example.com", carl)]
+    assert [m.to for m in mail.outbox] == [["carl.berg@example.com"]]
+
+
 def test_it_emails_nobody_twice(project_a, alice, april, django_capture_on_commit_callbacks):
     _, approval = start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a), caller_of(alice))
     sent = len(mail.outbox)

@@ -157,6 +157,17 @@ def test_it_shows_form_errors_on_the_page(project_a, walter, april, django_captu
     assert Approval.objects.get(pk=approval.pk).status == "pending"
 
 
+def test_it_shows_a_number_that_is_not_finite_as_a_form_error(project_a, walter, april,
+                                                                django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, form=[{"name": "budget", "type": "number", "label": "Budget"}])
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    page = f"/approvals/{approval.id}/"
+    response = csrf_post(browser(april), page, f"{page}decide/", {"decision": "approve", "form_budget": "1e400"})
+    assert response.status_code == 400
+    assert "Must be a finite number." in response.content.decode()
+    assert Approval.objects.get(pk=approval.pk).status == "pending"
+
+
 def test_it_hides_other_tenants_approvals_and_executions(waiting, oscar):
     execution, approval = waiting
     client = browser(oscar)
