@@ -52,6 +52,16 @@ def flatten_errors(detail, field: str | None = None) -> list[dict]:
     return [{"field": field, "message": str(detail)}]
 
 
+def error_lines(errors: list[dict]) -> list[str]:
+    """Flattened problems (``flatten_errors``) one line each: ``"field: message"``, or the message alone."""
+    return [f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors]
+
+
+def body_lines(body: dict) -> list[str]:
+    """The lines of a native error body: each problem it lists, or its detail when it lists none."""
+    return error_lines(body.get("errors") or []) or [body.get("detail") or "Error."]
+
+
 def error_body(detail: str, errors: list[dict] | None = None) -> dict:
     return {"detail": detail, "errors": errors or []}
 
@@ -74,10 +84,7 @@ def native_exception_handler(exc, context):
 
     if isinstance(exc, exceptions.ValidationError):
         errors = flatten_errors(exc.detail)
-        detail = "Invalid request: " + "; ".join(
-            f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors[:5]
-        )
-        response.data = error_body(detail, errors)
+        response.data = error_body("Invalid request: " + "; ".join(error_lines(errors[:5])), errors)
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         if isinstance(detail, dict | list):

@@ -13,9 +13,17 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+# Keys json.dumps turns into text; any other key cannot be written.
+JSON_KEYS = (str, int, float, bool, type(None))
+
 
 def unstorable(value: Any) -> str | None:
-    """Why a JSON-like value cannot be stored (a NUL character, NaN or an infinity), or None."""
+    """Why a value cannot be stored as JSON, or None.
+
+    A JSON column takes text, numbers, booleans, null, lists and objects, nothing else: not the
+    NUL character, NaN or an infinity, nor another Python type (a set, a range, a date) that a
+    template or a deployment's task may produce.
+    """
     pending = [value]
     while pending:  # a loop, not recursion: the value may be as deep as the parser allowed
         item = pending.pop()
@@ -26,10 +34,15 @@ def unstorable(value: Any) -> str | None:
             if not math.isfinite(item):
                 return f"numbers must be finite, not {item}"
         elif isinstance(item, dict):
+            for key in item:
+                if not isinstance(key, JSON_KEYS):
+                    return f"object keys must be text or numbers, not {type(key).__name__}"
             pending.extend(item.keys())
             pending.extend(item.values())
         elif isinstance(item, list | tuple):
             pending.extend(item)
+        elif not isinstance(item, int | None):  # int covers bool
+            return f"values must be text, numbers, booleans, null, lists or objects, not {type(item).__name__}"
     return None
 
 

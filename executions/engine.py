@@ -25,7 +25,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from executions.models import (
     EXECUTION_TRANSITIONS,
     TASK_TERMINAL_STATUSES,
     TASK_TRANSITIONS,
+    TERMINAL_STATUSES,
     Execution,
     ExecutionStatus,
     Log,
@@ -242,7 +243,9 @@ def advance(execution_id) -> None:
                      .filter(pk=execution_id).first())
         if execution is None or execution.is_terminal:
             return
-        runs = {tr.name: tr for tr in TaskRun.objects.filter(execution=execution).order_by("position")}
+        # Outputs stay in the database: only conditions' are read (see ``_chosen_skips``).
+        runs = {tr.name: tr
+                for tr in TaskRun.objects.filter(execution=execution).defer("output").order_by("position")}
         logs = LogBuffer(execution.id)
         now = timezone.now()
         if execution.status == ExecutionStatus.QUEUED:
@@ -281,11 +284,7 @@ def _advance_running(execution: Execution, runs: dict[str, TaskRun], logs: LogBu
         finish(execution, ExecutionStatus.FAILED, runs, logs, errors=errors)
         return
 
-    skip_set: set[str] = set()
-    for tr in runs.values():
-        if tr.status == TaskRunStatus.SUCCEEDED and isinstance(tr.output, dict) and tr.task_type == "condition":
-            skip_set.update(tr.output.get("skipped") or [])
-
+    skip_set = _chosen_skips(runs)
     ready: list[TaskRun] = []
     progressed = True
     while progressed:  # skipping one task can make its dependants skippable
@@ -336,6 +335,18 @@ def _advance_running(execution: Execution, runs: dict[str, TaskRun], logs: LogBu
     _announce(execution, finished=False)
 
 
+def _chosen_skips(runs: dict[str, TaskRun]) -> set[str]:
+    """The tasks that succeeded conditions chose not to run (read from those conditions' outputs only)."""
+    conditions = [tr.pk for tr in runs.values()
+                  if tr.status == TaskRunStatus.SUCCEEDED and tr.task_type == "condition"]
+    skipped: set[str] = set()
+    if conditions:
+        for output in TaskRun.objects.filter(pk__in=conditions).values_list("output", flat=True):
+            if isinstance(output, dict):
+                skipped.update(output.get("skipped") or [])
+    return skipped
+
+
 def finish(execution: Execution, status: str, runs: dict[str, TaskRun], logs: LogBuffer,
            errors: list[str] | None = None) -> bool:
     """End the execution: close leftover task runs and approvals, notify the parent."""
@@ -361,10 +372,11 @@ def finish(execution: Execution, status: str, runs: dict[str, TaskRun], logs: Lo
         message += " " + "; ".join(errors)
     logs.add(LogLevel.ERROR if status == ExecutionStatus.FAILED else LogLevel.INFO, message)
     if status != ExecutionStatus.SUCCEEDED:
-        for child in execution.children.exclude(status__in=[ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED,
-                                                            ExecutionStatus.CANCELLED]):
-            Execution.objects.filter(pk=child.pk).update(cancel_requested=True)
-            send_advance(child.id)
+        children = list(execution.children.exclude(status__in=TERMINAL_STATUSES).values_list("id", flat=True))
+        if children:
+            Execution.objects.filter(pk__in=children).update(cancel_requested=True)
+            for child_id in children:
+                send_advance(child_id)
     if execution.parent_task_run_id:
         _complete_parent_on_commit(execution)
     _announce(execution, finished=True)
@@ -421,12 +433,19 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(self.lease_seconds / 3):
-                TaskRun.objects.filter(pk=self.task_run_id, status=TaskRunStatus.RUNNING, attempts=self.attempt).update(
-                    lease_expires_at=timezone.now() + timedelta(seconds=self.lease_seconds))
-        except Exception:
-            logger.exception("heartbeat for task run %s failed", self.task_run_id)
+                self.beat()
         finally:
             connections.close_all()
+
+    def beat(self) -> None:
+        """Renew the lease once; a failed write is logged and the next beat tries again."""
+        try:
+            TaskRun.objects.filter(pk=self.task_run_id, status=TaskRunStatus.RUNNING, attempts=self.attempt).update(
+                lease_expires_at=timezone.now() + timedelta(seconds=self.lease_seconds))
+        except Exception:
+            logger.exception("heartbeat for task run %s failed; trying again at the next beat", self.task_run_id)
+            # A broken connection stays broken: the next beat opens a new one.
+            connection.close()
 
     def stop(self) -> None:
         self.stopped.set()
@@ -521,10 +540,10 @@ def _execute(execution: Execution, tr: TaskRun, task: dict | None, logs: LogBuff
 
 
 def _storable(tr: TaskRun, outcome):
-    """The outcome, or a failure when its output cannot be stored (NUL characters, NaN, infinity).
+    """The outcome, or a failure when its output cannot be stored (not plain JSON, NUL, NaN, infinity).
 
-    An answer from elsewhere (an HTTP body, a deployment's task) may hold them; storing it would
-    fail, the worker would give up the task run and the sweeper would run it again, forever.
+    An answer from elsewhere (an HTTP body, a deployment's task, a template) may hold them; storing
+    it would fail, the worker would give up the task run and the sweeper would run it again, forever.
     """
     if isinstance(outcome, Done):
         problem = unstorable(outcome.output)
@@ -567,7 +586,8 @@ def _record_outcome(execution: Execution, tr: TaskRun, task: dict, outcome, logs
         else:
             retries = int(task.get("retries") or 0)
             if execution.sync and task.get("skip_on_error"):
-                # Refold: with sync execution, a skip-on-error node is not retried.
+                # Refold's sync_execution: true (only Refold sets ``sync``): a skip-on-error node is
+                # not retried.
                 retries = 0
             if outcome.retryable and tr.attempts <= retries:
                 delay = retry_delay(task, tr.attempts)

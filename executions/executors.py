@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from executions.engine import Done, Fail, Park, TaskContext
 from workflows.registry import get_task_type
-from workflows.templating import TemplateError, evaluate, render
+from workflows.templating import TemplateError, bare_expression, evaluate, render
 
 MAX_HTTP_BODY_BYTES = 1024 * 1024  # outputs are stored in the database; keep them bounded
 MAX_GROUP_CONCURRENCY = 16
@@ -49,14 +49,11 @@ def run_fail(ctx: TaskContext):
 
 
 def run_condition(ctx: TaskContext):
-    expression = ctx.task["config"]["if"]
+    expression = ctx.config["if"]  # not rendered beforehand (a raw field): evaluated once, here
     if isinstance(expression, bool):
         result = expression
     else:
-        text = expression.strip()
-        if text.startswith("{{") and text.endswith("}}"):
-            text = text[2:-2]
-        result = bool(evaluate(text, ctx.template_context))
+        result = bool(evaluate(bare_expression(expression), ctx.template_context))
     then, otherwise = ctx.config.get("then") or [], ctx.config.get("else") or []
     skipped = list(otherwise if result else then)
     ctx.log("info", f"Condition is {'true' if result else 'false'}" + (f"; skipping {', '.join(skipped)}." if skipped else "."))

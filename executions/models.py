@@ -83,7 +83,8 @@ class Execution(models.Model):
     errors = models.JSONField(default=list, blank=True)
     tags = models.JSONField(default=dict, blank=True)
     linked_account_id = models.CharField(max_length=200, blank=True, default="", db_index=True)
-    sync = models.BooleanField(default=False, help_text="Started as a synchronous run.")
+    sync = models.BooleanField(default=False, help_text="Started by Refold with sync_execution: true (its "
+                                                        "skip_on_error tasks are not retried).")
     attempt = models.PositiveIntegerField(default=1, help_text="Incremented by each retry of the execution.")
     cancel_requested = models.BooleanField(default=False)
 

@@ -18,12 +18,20 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
 from accounts.caller import Caller
 from accounts.scoping import get_for_caller
 from config.errors import Conflict, Unprocessable
 from executions import engine
-from executions.engine import LogBuffer, send_advance, send_run_task, task_definitions, transition_execution
+from executions.engine import (
+    LogBuffer,
+    send_advance,
+    send_run_task,
+    task_definitions,
+    transition_execution,
+    transition_task_run,
+)
 from executions.models import (
     TERMINAL_STATUSES,
     Execution,
@@ -33,6 +41,7 @@ from executions.models import (
     TaskRunStatus,
 )
 from workflows.models import Workflow, WorkflowVersion
+from workflows.services import get_workflow_for, version_for
 
 logger = logging.getLogger("flowgate.executions")
 
@@ -51,14 +60,22 @@ def request_fingerprint(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _started_by(caller: Caller | None) -> dict:
+def _started_by(caller: Caller | None, label: str | None = None) -> dict:
     if caller is None:
-        return {"started_by_label": "system"}
+        return {"started_by_label": label or "system"}
     return {
         "started_by_user": caller.person,
         "started_by_key": caller.api_key,
-        "started_by_label": caller.label,
+        "started_by_label": label or caller.label,
     }
+
+
+def check_idempotency_key(key: str) -> None:
+    """400 for a key longer than the column holds (it would fail at the INSERT, as a 500)."""
+    limit = Execution._meta.get_field("idempotency_key").max_length
+    if len(key) > limit:
+        raise ValidationError({"Idempotency-Key": [
+            f"Must be at most {limit} characters; this one has {len(key)}. Use a shorter key."]})
 
 
 def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, project=None,
@@ -66,13 +83,17 @@ def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, 
                     linked_account_id: str = "", idempotency_key: str | None = None,
                     fingerprint_payload: Any = None, performed_by=None, action=None, record=None,
                     flow_run=None, parent_task_run: TaskRun | None = None, sync: bool = False,
-                    version: WorkflowVersion | None = None) -> tuple[Execution, bool]:
+                    version: WorkflowVersion | None = None,
+                    started_by_label: str | None = None) -> tuple[Execution, bool]:
     """Queue an execution of a workflow's current version (or of an action's steps).
 
     Returns ``(execution, created)``; with an Idempotency-Key already used for the same request,
     the first execution comes back with ``created`` False. The row is committed before any
-    message is sent.
+    message is sent. ``sync`` is Refold's ``sync_execution: true`` (its skip_on_error tasks are
+    not retried); ``started_by_label`` names the starter instead of the caller (or "system").
     """
+    if idempotency_key:
+        check_idempotency_key(idempotency_key)
     if workflow is not None and not workflow.enabled:
         raise Conflict(f"Workflow {workflow.name!r} is disabled; enable it to start executions.")
     tenant_id = workflow.tenant_id if workflow is not None else project.tenant_id
@@ -84,7 +105,7 @@ def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, 
         if existing is not None:
             return _idempotent_replay(existing, fingerprint, idempotency_key)
     if definition is None:
-        version = version or workflow.versions.get(number=workflow.current_version)
+        version = version or version_for(workflow)
         tasks = version.definition.get("tasks", [])
     else:
         tasks = definition.get("tasks", [])
@@ -98,7 +119,7 @@ def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, 
                 idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
                 performed_by=performed_by, action=action, record=record, flow_run=flow_run,
                 parent=parent_task_run.execution if parent_task_run else None, parent_task_run=parent_task_run,
-                sync=sync, enqueued_at=now, **_started_by(caller),
+                sync=sync, enqueued_at=now, **_started_by(caller, started_by_label),
             )
             TaskRun.objects.bulk_create([
                 TaskRun(execution=execution, name=task["name"], task_type=task["type"], position=index)
@@ -127,21 +148,34 @@ def _idempotent_replay(existing: Execution, fingerprint: str, key: str) -> tuple
 
 def start_child_execution(ctx, workflow_ref: str, input: dict) -> Execution:
     """Start a subworkflow's child execution from a running task (same tenant and project)."""
-    from workflows.services import get_workflow_for
-
     parent = ctx.execution
     caller = Caller(tenant=parent.tenant, role="workflow", project_id=parent.project_id)
     workflow = get_workflow_for(caller, workflow_ref)
     child, _ = start_execution(caller=None, workflow=workflow, input=input, parent_task_run=ctx.task_run,
-                               linked_account_id=parent.linked_account_id, tags=parent.tags)
-    Execution.objects.filter(pk=child.pk).update(started_by_label=f"execution:{parent.id}")
+                               linked_account_id=parent.linked_account_id, tags=parent.tags,
+                               started_by_label=f"execution:{parent.id}")
     return child
 
 
+def lock_execution(execution: Execution) -> Execution:
+    """Lock the execution's row and bring ``execution`` up to date with it; returns ``execution``.
+
+    The object keeps the related rows it holds (its workflow and version, say), so an answer
+    built from it after the change reads nothing again.
+    """
+    row = Execution.objects.select_for_update().get(pk=execution.pk)
+    for field in Execution._meta.concrete_fields:
+        setattr(execution, field.attname, getattr(row, field.attname))
+    return execution
+
+
 def cancel_execution(execution: Execution, caller: Caller | None = None) -> Execution:
-    """Queued or waiting: cancelled now. Running: cancelled after the task in hand. Finished: 409."""
+    """Queued or waiting: cancelled now. Running: cancelled after the task in hand. Finished: 409.
+
+    Returns ``execution``, brought up to date.
+    """
     with transaction.atomic():
-        locked = Execution.objects.select_for_update().get(pk=execution.pk)
+        locked = lock_execution(execution)
         if locked.status in TERMINAL_STATUSES:
             raise Conflict(f"Execution {locked.id} has already ended ({locked.status}); only unfinished executions "
                            "can be cancelled.")
@@ -151,22 +185,22 @@ def cancel_execution(execution: Execution, caller: Caller | None = None) -> Exec
         locked.cancel_requested = True
         logs.flush()
         if locked.status in (ExecutionStatus.QUEUED, ExecutionStatus.WAITING):
-            runs = {tr.name: tr for tr in locked.task_runs.all()}
+            runs = {tr.name: tr for tr in locked.task_runs.defer("output")}
             engine._advance_cancelled(locked, runs, logs, timezone.now())
             logs.flush()
         else:
             send_advance(locked.id)
-    locked.refresh_from_db()
     return locked
 
 
 def retry_execution(execution: Execution, caller: Caller | None = None) -> Execution:
     """Run a failed execution again on the same row, from its failed, skipped and cancelled tasks.
 
-    Succeeded tasks keep their outputs; ``attempt`` counts the execution's runs.
+    Succeeded tasks keep their outputs; ``attempt`` counts the execution's runs. Returns
+    ``execution``, brought up to date.
     """
     with transaction.atomic():
-        locked = Execution.objects.select_for_update().get(pk=execution.pk)
+        locked = lock_execution(execution)
         if locked.status != ExecutionStatus.FAILED:
             raise Conflict(f"Execution {locked.id} is {locked.status}; only failed executions can be retried.")
         transition_execution(locked, ExecutionStatus.QUEUED, errors=[], ended_at=None, attempt=locked.attempt + 1,
@@ -182,16 +216,19 @@ def retry_execution(execution: Execution, caller: Caller | None = None) -> Execu
     return locked
 
 
-def wait_for_execution(execution_id, timeout: float) -> Execution:
-    """Poll until the execution ends or the timeout passes (short back-off, no fixed sleep)."""
+def wait_for_execution(execution_id, timeout: float, queryset=None) -> Execution:
+    """Poll until the execution ends or the timeout passes (short back-off, no fixed sleep).
+
+    The polls read the status only; the execution is then read once, through ``queryset`` when
+    given (with the related rows an answer shows, say).
+    """
     deadline = time.monotonic() + max(timeout, 0)
     pause = 0.02
-    while True:
-        execution = Execution.objects.get(pk=execution_id)
-        if execution.status in TERMINAL_STATUSES or time.monotonic() >= deadline:
-            return execution
+    status = Execution.objects.filter(pk=execution_id).values_list("status", flat=True)
+    while status.get() not in TERMINAL_STATUSES and time.monotonic() < deadline:
         time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
         pause = min(pause * 1.5, 0.25)
+    return (queryset if queryset is not None else Execution.objects).get(pk=execution_id)
 
 
 def clamp_wait(seconds: Any) -> float:
@@ -224,13 +261,12 @@ def sweep(now=None) -> dict[str, int]:
     for tr in TaskRun.objects.filter(status=TaskRunStatus.RUNNING, lease_expires_at__lt=now).select_related(
             "execution", "execution__workflow_version")[:SWEEP_BATCH]:
         with transaction.atomic():
-            if TaskRun.objects.filter(pk=tr.pk, status=TaskRunStatus.RUNNING, attempts=tr.attempts).update(
-                    status=TaskRunStatus.PENDING, dispatched_at=now, not_before=None, lease_expires_at=None):
+            if transition_task_run(tr, TaskRunStatus.PENDING, attempt=tr.attempts, dispatched_at=now,
+                                   not_before=None, lease_expires_at=None):
                 logs = LogBuffer(tr.execution_id, tr.id)
                 logs.add(LogLevel.WARNING, f"Task {tr.name} lost its worker during attempt {tr.attempts}; "
                                            "running it again.")
                 logs.flush()
-                tr.status, tr.not_before = TaskRunStatus.PENDING, None
                 task = task_definitions(tr.execution).get(tr.name, {})
                 send_run_task(tr, task)
                 counts["recovered"] += 1

@@ -24,6 +24,8 @@ document (only ``running`` appears); the words above are the ones Flowgate's flo
 
 from __future__ import annotations
 
+from executions.models import ExecutionStatus
+
 SURFACES = ("flowdash", "refold", "mindzie", "flowsynx", "port")
 
 _COLUMNS = {surface: index for index, surface in enumerate(SURFACES)}
@@ -41,7 +43,7 @@ _TABLE: dict[str, tuple[str, str, str, str, str]] = {
     "skipped": ("Success", "COMPLETED", "Completed", "Skipped", "skipped"),
 }
 
-EXECUTION_STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "cancelled")
+EXECUTION_STATUSES = tuple(ExecutionStatus.values)
 
 
 def status_word(surface: str, status: str) -> str:
@@ -63,11 +65,3 @@ def surface_words(surface: str, *, executions_only: bool = True) -> list[str]:
     statuses = EXECUTION_STATUSES if executions_only else tuple(_TABLE)
     return list(dict.fromkeys(status_word(surface, s) for s in statuses))
 
-
-def internal_statuses(surface: str, word: str, *, executions_only: bool = True) -> list[str]:
-    """The internal statuses a surface word stands for (for filters); matching ignores case."""
-    if surface not in _COLUMNS:
-        raise ValueError(f"Unknown surface {surface!r}; use one of {', '.join(SURFACES)}.")
-    statuses = EXECUTION_STATUSES if executions_only else tuple(_TABLE)
-    wanted = word.lower()
-    return [s for s in statuses if status_word(surface, s).lower() == wanted]

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from rest_framework.exceptions import APIException, ValidationError
 
 from config.admin_views import ReadOnlyAdmin, ReadOnlyInline
+from config.errors import error_lines, flatten_errors
 from workflows import actions as action_services
 from workflows import records as record_services
 from workflows import services
@@ -22,9 +23,7 @@ from workflows.models import Action, FieldDefinition, Record, RecordEvent, Stage
 
 
 def _messages(exc: ValidationError) -> list[str]:
-    from config.errors import flatten_errors
-
-    return [f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in flatten_errors(exc.detail)]
+    return error_lines(flatten_errors(exc.detail))
 
 
 def _adopt(obj, saved) -> None:

@@ -10,11 +10,9 @@ missing one, and so does another tenant's object. Status words come from ``execu
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from datetime import UTC
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils import timezone
@@ -26,24 +24,21 @@ from drf_spectacular.utils import (
     extend_schema_field,
     inline_serializer,
 )
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.authentication import BearerKeyAuthentication, TenantBasicAuthentication
 from accounts.models import OPERATOR_ROLES
 from accounts.permissions import HasTenantRole
-from config.errors import flatten_errors
+from config.errors import body_lines, native_exception_handler
 from config.parsers import JSONParser
 from executions import services
 from executions.models import Execution, Log, TaskRun
 from executions.status_words import status_word, surface_words
 from workflows.models import Workflow
 from workflows.services import get_workflow_for
-
-logger = logging.getLogger("flowgate.flowsynx")
 
 SURFACE = "flowsynx"
 # Lists answer at most this many items per request; ``page`` (from 1) reaches the rest.
@@ -133,28 +128,14 @@ def log_item(log: Log) -> dict:
 
 
 # -- errors --------------------------------------------------------------------------------------------
-def error_messages(exc: exceptions.APIException) -> list[str]:
-    detail = exc.detail
-    if isinstance(detail, dict | list):
-        return [f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in flatten_errors(detail)]
-    return [str(detail)]
-
-
 def flowsynx_exception_handler(exc, context):
     """Every error in the envelope: ``data`` null, ``succeeded`` false, ``messages`` saying why."""
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or "Not found.")
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
-    elif isinstance(exc, DjangoValidationError):
+    if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.messages)
-    response = drf_exception_handler(exc, context)
+    response = native_exception_handler(exc, context)
     if response is None:
-        view = context.get("view")
-        logger.exception("Unhandled error in %s", view.__class__.__name__, exc_info=exc)
-        return Response(envelope(None, ["Internal server error. The failure was logged; retrying may help."], False),
-                        status=status.HTTP_500_INTERNAL_SERVER_ERROR)
-    response.data = envelope(None, error_messages(exc), succeeded=False)
+        return None
+    response.data = envelope(None, body_lines(response.data), succeeded=False)
     return response
 
 
@@ -344,12 +325,17 @@ class FlowSynxView(APIView):
         except exceptions.NotFound:
             raise exceptions.NotFound(WORKFLOW_NOT_FOUND.format(id=raw)) from None
 
-    def get_execution(self) -> Execution:
-        """The caller's execution in the path, which must belong to the path's workflow."""
+    def get_execution(self, *, with_definition: bool = False) -> Execution:
+        """The caller's execution in the path, which must belong to the path's workflow.
+
+        ``with_definition`` also reads its workflow and version, for the answer that shows them.
+        """
         raw_workflow, raw = self.kwargs["workflowId"], self.kwargs["executionId"]
         message = EXECUTION_NOT_FOUND.format(id=raw, workflow=raw_workflow)
         workflow_id, execution_id = parse_id(raw_workflow, message), parse_id(raw, message)
-        queryset = Execution.objects.filter(workflow_id=workflow_id).select_related("workflow", "workflow_version")
+        queryset = Execution.objects.filter(workflow_id=workflow_id)
+        if with_definition:
+            queryset = queryset.select_related("workflow", "workflow_version")
         try:
             return services.get_execution_for(self.request.auth, execution_id, queryset)
         except exceptions.NotFound:
@@ -402,7 +388,7 @@ class ExecutionDetailsView(FlowSynxView):
     @flowsynx_schema("Get workflow execution details", "flowsynx_get_execution", {200: DETAILS_ENVELOPE},
                      [WORKFLOW_ID, EXECUTION_ID])
     def get(self, request, workflowId, executionId):  # noqa: N803
-        return self.answer(execution_details(self.get_execution()))
+        return self.answer(execution_details(self.get_execution(with_definition=True)))
 
 
 class ExecutionLogsView(FlowSynxView):

@@ -13,32 +13,26 @@ reason phrase).
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.authentication import BearerKeyAuthentication, HeaderKeyAuthentication
 from accounts.models import OPERATOR_ROLES
 from accounts.permissions import ALL_ROLES, HasTenantRole
-from config.errors import flatten_errors
+from config.errors import body_lines, native_exception_handler
 from config.parsers import JSONParser
 from executions import services
 from executions.api.flowsynx import word_field
 from executions.models import ExecutionStatus
 from executions.status_words import status_word, surface_words
 from workflows.services import WORKFLOW_NOT_FOUND, get_workflow_for, version_for
-
-logger = logging.getLogger("flowgate.refold")
 
 SURFACE = "refold"
 GROUP_NOT_ALLOWED = "sync_execution = true is not allowed if the workflow contains a Group Node."
@@ -57,22 +51,10 @@ def error_body(code: int, message: str) -> dict:
 
 def refold_exception_handler(exc, context):
     """Every error as ``{"statusCode", "message", "error"}``."""
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or "Not found.")
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
-    response = drf_exception_handler(exc, context)
+    response = native_exception_handler(exc, context)
     if response is None:
-        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
-        return Response(error_body(500, "Internal server error. The failure was logged; retrying may help."),
-                        status=status.HTTP_500_INTERNAL_SERVER_ERROR)
-    detail = exc.detail
-    if isinstance(detail, dict | list):
-        message = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"]
-                            for e in flatten_errors(detail))
-    else:
-        message = str(detail)
-    response.data = error_body(response.status_code, message)
+        return None
+    response.data = error_body(response.status_code, "; ".join(body_lines(response.data)))
     return response
 
 

@@ -34,7 +34,7 @@ IDEMPOTENCY_PARAM = OpenApiParameter(
     description="The same key with the same body returns the first execution; with another body, 422.")
 
 
-def start_from_request(request, data: dict, *, wait: float | None):
+def start_from_request(request, data: dict):
     """Shared by the native start and the surfaces that start a workflow by id or alias."""
     caller = request.auth
     try:
@@ -53,7 +53,6 @@ def start_from_request(request, data: dict, *, wait: float | None):
         # The workflow's id, not the alias sent: keys are unique in the tenant, aliases only in a project.
         fingerprint_payload={"workflow": str(workflow.id),
                              **{k: data.get(k) for k in ("input", "tags", "linked_account_id", "flow_run")}},
-        sync=wait is not None,
     )
 
 
@@ -79,6 +78,16 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     def get_serializer_class(self):
         return ExecutionDetailSerializer if self.action == "retrieve" else ExecutionSerializer
 
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            # The list shows no definitions: they stay in the database.
+            return queryset.defer("definition", "workflow_version__definition")
+        if self.action in ("logs", "tasks", "task", "task_logs"):
+            # The execution is only looked up (for the caller's access): its id is all these use.
+            return queryset.select_related(None).only("id")
+        return queryset
+
     def get_object(self):
         execution = services.get_execution_for(self.request.auth, self.kwargs["pk"], self.get_queryset())
         self.check_object_permissions(self.request, execution)
@@ -92,13 +101,15 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         serializer = StartExecutionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         wait = parse_wait(request)
-        execution, created = start_from_request(request, serializer.validated_data, wait=wait)
+        execution, created = start_from_request(request, serializer.validated_data)
         if wait is not None:
-            execution = services.wait_for_execution(execution.id, wait)
+            execution = services.wait_for_execution(execution.id, wait, self.get_queryset())
             code = status.HTTP_200_OK if execution.is_terminal else status.HTTP_202_ACCEPTED
+        elif created:
+            code = status.HTTP_201_CREATED  # the new row holds its workflow, version and flow run already
         else:
-            code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        execution = self.get_queryset().get(pk=execution.pk)
+            code = status.HTTP_200_OK  # the Idempotency-Key's first execution, read with its related rows
+            execution = self.get_queryset().get(pk=execution.pk)
         return Response(ExecutionDetailSerializer(execution).data, status=code)
 
     @extend_schema(summary="Cancel an execution", request=None,
@@ -106,14 +117,14 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         execution = services.cancel_execution(self.get_object(), request.auth)
-        return Response(ExecutionDetailSerializer(self.get_queryset().get(pk=execution.pk)).data)
+        return Response(ExecutionDetailSerializer(execution).data)
 
     @extend_schema(summary="Retry a failed execution from its failed and skipped tasks", request=None,
                    responses={200: ExecutionDetailSerializer, 409: ErrorSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         execution = services.retry_execution(self.get_object(), request.auth)
-        return Response(ExecutionDetailSerializer(self.get_queryset().get(pk=execution.pk)).data)
+        return Response(ExecutionDetailSerializer(execution).data)
 
     @extend_schema(summary="An execution's logs, oldest first", filters=False,
                    parameters=[OpenApiParameter("level", OpenApiTypes.STR, many=True,
@@ -157,15 +168,9 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         return task_run
 
     def _paginated_logs(self, queryset):
-        queryset = self.filter_queryset_with(LogFilter, queryset)
-        page = self.paginate_queryset(queryset)
+        # The action's filterset_class (LogFilter); an invalid filter answers 400.
+        page = self.paginate_queryset(self.filter_queryset(queryset))
         return self.get_paginated_response(LogSerializer(page, many=True).data)
-
-    def filter_queryset_with(self, filterset_class, queryset):
-        filterset = filterset_class(self.request.query_params, queryset=queryset, request=self.request)
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        return filterset.qs
 
     @property
     def cursor_ordering(self):
@@ -174,8 +179,3 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         if self.action == "tasks":
             return ("position", "id")
         return ("-created_at", "-id")
-
-    def filter_queryset(self, queryset):
-        if self.action != "list":
-            return queryset
-        return super().filter_queryset(queryset)

@@ -50,6 +50,19 @@ def test_the_same_idempotency_key_returns_the_first_execution(workflow_api, work
     assert different.status_code == 422 and "Idempotency-Key" in different.json()["detail"]
 
 
+def test_an_idempotency_key_longer_than_200_characters_is_a_400_naming_the_header(
+        workflow_api, workflow, django_capture_on_commit_callbacks):
+    body = {"workflow": "simple", "input": {"who": "x"}}
+    response = start(workflow_api, django_capture_on_commit_callbacks, body, HTTP_IDEMPOTENCY_KEY="k" * 201)
+    assert response.status_code == 400, response.content
+    error = response.json()["errors"][0]
+    assert error["field"] == "Idempotency-Key" and "200 characters" in error["message"]
+    assert "Idempotency-Key" in response.json()["detail"]
+    assert Execution.objects.count() == 0
+    longest = start(workflow_api, django_capture_on_commit_callbacks, body, HTTP_IDEMPOTENCY_KEY="k" * 200)
+    assert longest.status_code == 201
+
+
 def test_a_viewer_cannot_start_anything(viewer_api, workflow):
     response = viewer_api.post("/api/v1/executions/", {"workflow": "simple"}, format="json")
     assert response.status_code == 403
@@ -128,6 +141,17 @@ def test_the_list_costs_the_same_queries_whatever_its_size(admin_api, workflow, 
     assert len(response.json()["items"]) == count
 
 
+def test_the_list_leaves_the_definitions_in_the_database(admin_api, workflow):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    start_execution(caller=None, workflow=workflow)
+    with CaptureQueriesContext(connection) as queries:
+        items = admin_api.get("/api/v1/executions/").json()["items"]
+    assert (items[0]["workflow_name"], items[0]["workflow_version"]) == (workflow.name, 1)
+    assert not [query["sql"] for query in queries if '"definition"' in query["sql"]]
+
+
 def test_cancelling_a_queued_execution_is_immediate_and_a_second_cancel_is_409(admin_api, workflow):
     execution, _ = start_execution(caller=None, workflow=workflow)
     response = admin_api.post(f"/api/v1/executions/{execution.id}/cancel/")
@@ -201,6 +225,22 @@ def test_wait_times_out_with_202_and_the_execution(tenant_a, project_a):
     response = client.post("/api/v1/executions/?wait=0.3", {"workflow": "held"}, format="json")
     assert response.status_code == 202
     assert response.json()["status"] == "waiting"
+
+
+def test_wait_still_retries_a_failing_skip_on_error_task(workflow_api, project_a, tmp_path,
+                                                         django_capture_on_commit_callbacks):
+    # Not retrying skip_on_error tasks is Refold's sync_execution rule; a native wait changes nothing.
+    make_workflow(project_a, [
+        {"name": "shaky", "type": "flaky", "retries": 2, "skip_on_error": True,
+         "retry_backoff": {"type": "fixed", "delay": 0},
+         "config": {"counter_file": str(tmp_path / "count"), "succeed_on_attempt": 2}},
+    ], alias="shaky")
+    response = start(workflow_api, django_capture_on_commit_callbacks, {"workflow": "shaky"},
+                     QUERY_STRING="wait=0")
+    assert response.status_code == 202
+    execution = Execution.objects.get(pk=response.json()["id"])
+    run = execution.task_runs.get()
+    assert (execution.sync, execution.status, run.status, run.attempts) == (False, "succeeded", "succeeded", 2)
 
 
 def test_wait_must_be_a_number(workflow_api, workflow):

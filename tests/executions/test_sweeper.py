@@ -1,5 +1,6 @@
 """The sweeper recovers what lost messages and dead workers leave behind."""
 
+import threading
 from datetime import timedelta
 from unittest import mock
 
@@ -96,3 +97,35 @@ def test_a_worker_presumed_lost_cannot_record_over_the_new_attempt(project_a):
     run.refresh_from_db()
     assert (run.status, run.attempts, run.output) == ("running", 2, None)
     assert execution.logs.filter(message__contains="its result was discarded").exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the heartbeat writes from a thread of its own, on its own connection
+def test_a_failed_heartbeat_write_does_not_stop_the_lease_renewals(project_a, monkeypatch):
+    from django.db import OperationalError
+    from django.db.models import QuerySet
+
+    from executions.engine import Heartbeat
+    from tests.conftest import wait_until
+
+    with mock.patch("executions.tasks.advance_message.apply_async"):
+        execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    run = TaskRun.objects.get(execution=execution)
+    expired = timezone.now() - LATER
+    TaskRun.objects.filter(pk=run.pk).update(status=TaskRunStatus.RUNNING, attempts=1, lease_expires_at=expired)
+    failed = []
+    real_update = QuerySet.update
+
+    def update(queryset, **kwargs):
+        if threading.current_thread().name.startswith("heartbeat-") and not failed:
+            failed.append(kwargs)
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_update(queryset, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "update", update)
+    heartbeat = Heartbeat(run.id, attempt=1, lease_seconds=1)
+    heartbeat.start()
+    try:
+        wait_until(lambda: TaskRun.objects.get(pk=run.pk).lease_expires_at > expired, timeout=10)
+    finally:
+        heartbeat.stop()
+    assert failed  # the first renewal failed; a later one renewed the lease

@@ -13,6 +13,7 @@ from executions.executors import PrivateAddressRefused, check_public_host
 from executions.models import Execution, ExecutionStatus, TaskRunStatus
 from executions.services import sweep
 from tests.executions.factories import make_workflow, run_now
+from workflows.registry import task_types
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +113,35 @@ def test_a_registered_python_callable_runs_with_config_and_input(project_a, djan
     assert execution.task_runs.get().output == {"config": {"greeting": "hey"}, "input": {"g": "hey"}}
 
 
+def returns_a_set(config, context):
+    """Return a Python set, which no JSON column can hold."""
+    return {"tags": {"a", "b"}}
+
+
+@pytest.fixture
+def set_returning_type(settings):
+    """A deployment's task type, ``returns_set``, whose output is not plain JSON."""
+    settings.FLOWGATE_TASK_TYPES = [*settings.FLOWGATE_TASK_TYPES,
+                                    "returns_set=tests.executions.test_task_types:returns_a_set"]
+    task_types.cache_clear()
+    yield
+    task_types.cache_clear()
+
+
+@pytest.mark.parametrize("task, kind", [
+    ({"name": "t", "type": "set", "config": {"values": {"r": "{{ range(3) }}"}}}, "range"),
+    ({"name": "t", "type": "returns_set", "config": {}}, "set"),
+])
+def test_a_value_that_is_not_plain_json_fails_the_task_instead_of_leaving_it_running(
+        project_a, set_returning_type, django_capture_on_commit_callbacks, task, kind):
+    wf = make_workflow(project_a, [task])
+    execution = run_now(django_capture_on_commit_callbacks, wf)
+    run = execution.task_runs.get()
+    assert (execution.status, run.status, run.attempts) == (ExecutionStatus.FAILED, TaskRunStatus.FAILED, 1)
+    assert "cannot be stored" in run.message and f"not {kind}" in run.message
+    assert run.lease_expires_at is None  # nothing for the sweeper to take back
+
+
 def test_delay_parks_the_execution_until_the_sweeper_wakes_it(project_a, django_capture_on_commit_callbacks):
     wf = make_workflow(project_a, [
         {"name": "pause", "type": "delay", "config": {"seconds": 3600}},
@@ -145,6 +175,17 @@ def test_subworkflow_runs_a_child_and_takes_its_return_value(project_a, django_c
     child = Execution.objects.get(parent=execution)
     assert child.status == ExecutionStatus.SUCCEEDED
     assert (execution.status, execution.return_value) == ("succeeded", 42)
+
+
+def test_a_subworkflow_child_names_its_parent_as_its_starter_from_its_first_log_line(
+        project_a, django_capture_on_commit_callbacks):
+    make_workflow(project_a, [{"name": "r", "type": "response", "config": {"value": 1}}], name="Child", alias="child")
+    parent = make_workflow(project_a, [{"name": "call", "type": "subworkflow", "config": {"workflow": "child"}}])
+    execution = run_now(django_capture_on_commit_callbacks, parent)
+    child = Execution.objects.get(parent=execution)
+    assert child.started_by_label == f"execution:{execution.id}"
+    first = child.logs.order_by("timestamp", "id").first()
+    assert first.message == f"Execution queued (workflow 'Child' v1) by execution:{execution.id}."
 
 
 def test_subworkflow_fails_when_the_child_fails(project_a, django_capture_on_commit_callbacks):

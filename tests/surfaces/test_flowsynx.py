@@ -362,7 +362,7 @@ def test_it_lists_in_a_constant_number_of_queries(admin_api, workflow, finished,
     task_run = finished.task_runs.get(name="note")
     expected = {
         f"/workflows/{workflow.id}/executions": 3,  # the key, the workflow, the executions
-        f"{base(finished)}/logs": 3,  # the key, the execution (with its workflow), the logs
+        f"{base(finished)}/logs": 3,  # the key, the execution, the logs
         f"{base(finished)}/tasks": 3,  # the key, the execution, the task runs
         f"{base(finished)}/tasks/{task_run.id}/logs": 4,  # the key, the execution, the task run, its logs
     }
@@ -378,6 +378,30 @@ def test_it_lists_in_a_constant_number_of_queries(admin_api, workflow, finished,
         run_now(django_capture_on_commit_callbacks, workflow)
     assert finished.logs.count() > 3
     assert_counts()
+
+
+def test_only_the_details_read_the_definition(admin_api, finished):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def reads_definition(path: str) -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_api.get(f"{base(finished)}{path}").status_code == 200
+        return any('"workflows_workflowversion"."definition"' in query["sql"] for query in queries)
+
+    assert reads_definition("")
+    assert not any(reads_definition(path) for path in ("/logs", "/tasks"))
+
+
+def test_it_answers_an_unexpected_error_with_a_500_in_the_envelope(admin_api, workflow, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("executions.services.start_execution", broken)
+    response = admin_api.post(f"/workflows/{workflow.id}/executions", {"workflowId": str(workflow.id)},
+                              format="json")
+    assert assert_envelope(response, 500)["messages"] == [
+        "Internal server error. The failure was logged; retrying may help."]
 
 
 # -- OpenAPI -------------------------------------------------------------------------------------------

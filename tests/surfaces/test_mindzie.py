@@ -12,7 +12,7 @@ from accounts import services as account_services
 from accounts.models import Role
 from executions.engine import advance
 from executions.models import Execution, ExecutionStatus
-from executions.status_words import SURFACES, internal_statuses, status_word, surface_words
+from executions.status_words import SURFACES, status_word, surface_words
 from tests.conftest import key_client
 from tests.workflows.records_support import assert_matches_schema, make_workflow, surface_schema
 from workflows import actions as action_services
@@ -266,7 +266,6 @@ def test_the_status_table_covers_every_surface_and_status():
     assert status_word("refold", "waiting") == "RUNNING"
     assert status_word("flowsynx", "queued") == "Pending"
     assert status_word("flowsynx", "cancelled") == "Cancelled"
-    assert internal_statuses("flowdash", "pending") == ["queued", "running", "waiting"]
     # Port's column holds the phases flow runs are written with.
     from flowruns.services import Phase
 

@@ -221,6 +221,15 @@ def test_it_answers_409_for_a_disabled_workflow(refold, project_a):
     assert "disabled" in assert_error(execute(refold, "off"), 409)
 
 
+def test_it_answers_an_unexpected_error_with_a_500_in_its_error_shape(refold, workflow, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("executions.services.start_execution", broken)
+    message = assert_error(execute(refold, workflow.alias), 500)
+    assert message == "Internal server error. The failure was logged; retrying may help."
+
+
 # -- /execute with a real worker -------------------------------------------------------------------------
 @pytest.mark.e2e
 @pytest.mark.postgres

@@ -20,7 +20,7 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 
 from accounts.permissions import ALL_ROLES
-from config.errors import native_exception_handler
+from config.errors import body_lines, native_exception_handler
 from executions.models import Execution
 from executions.services import get_execution_for, start_execution
 from executions.status_words import status_word, surface_words
@@ -50,9 +50,7 @@ def flowdash_exception_handler(exc, context):
     response = native_exception_handler(exc, context)
     if response is None:
         return None
-    body = response.data
-    errors = [f"{e['field']}: {e['message']}" if e.get("field") else e["message"] for e in body.get("errors", [])]
-    response.data = {"status": "Fail", "errors": errors or [body.get("detail") or "Error."]}
+    response.data = {"status": "Fail", "errors": body_lines(response.data)}
     return response
 
 
