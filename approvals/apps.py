@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class ApprovalsConfig(AppConfig):
     name = "approvals"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from approvals import tasks  # noqa: F401 (registers the Celery tasks)
+        from approvals.services import cancel_pending_approvals, expire_overdue_approvals
+        from approvals.task_types import APPROVAL
+        from executions.plugins import register_sweep_pass
+        from executions.signals import cancel_requested, execution_finished
+        from workflows.registry import register
+
+        register(APPROVAL)
+        # An execution that ends, or is being cancelled, waits for nobody any more.
+        execution_finished.connect(cancel_pending_approvals, dispatch_uid="approvals.cancel_on_finish")
+        cancel_requested.connect(cancel_pending_approvals, dispatch_uid="approvals.cancel_on_cancel")
+        register_sweep_pass("expired_approvals", expire_overdue_approvals)

@@ -28,6 +28,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from accounts.caller import Caller
 from accounts.models import DECIDER_ROLES, Membership, Role
 from accounts.scoping import get_for_caller
+from approvals import links
+from approvals.emails import approval_requested_messages
 from approvals.models import (
     Approval,
     ApprovalDecision,
@@ -41,10 +43,13 @@ from executions import engine
 from executions.engine import LogBuffer
 from executions.models import Execution, LogLevel
 from executions.queue import enqueue_on_commit
+from executions.signals import execution_reviewed
 
 logger = logging.getLogger("flowgate.approvals")
 
 APPROVAL_NOT_FOUND = "Approval not found."
+# The Celery task that emails the approvers (approvals.tasks).
+NOTIFY_APPROVERS = "flowgate.notify_approvers"
 # Who may decide when an approval task names nobody.
 DEFAULT_APPROVER_ROLES = (Role.ADMIN.value, Role.APPROVER.value)
 FORM_FIELD_TYPES = ("text", "number", "boolean", "choice")
@@ -204,9 +209,7 @@ def request_approval(ctx) -> Approval:
             on_reject=on_reject, timeout_outcome=on_timeout, requested_at=now,
             expires_at=now + timedelta(seconds=expires_in) if expires_in is not None else None,
         )
-        from approvals.tasks import notify_approvers_message
-
-        enqueue_on_commit(notify_approvers_message, str(approval.id))
+        enqueue_on_commit(NOTIFY_APPROVERS, str(approval.id))
     expiry = f"; expires at {approval.expires_at.isoformat()} ({on_timeout} then)" if approval.expires_at else ""
     ctx.log(LogLevel.INFO, f"Approval {approval.title!r} requested from {describe_approvers(approval)}"
                            f" ({required} approval{'s' if required > 1 else ''} needed){expiry}.")
@@ -516,6 +519,11 @@ def _conclude(approval: Approval, status: str, now: datetime, *, caller: Caller 
         raise Conflict(not_pending_message(Approval.objects.get(pk=approval.pk)))
     for name, value in fields.items():
         setattr(approval, name, value)
+    if status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED):
+        execution_reviewed.send(
+            execution_id=approval.execution_id, at=now, label=fields["decided_by_label"],
+            user_id=caller.user_id if caller is not None else None,
+            key_name=caller.api_key.name if caller is not None and caller.api_key is not None else None)
 
 
 def _output(approval: Approval, decision: str, *, expired: bool = False,
@@ -600,8 +608,11 @@ def expire_overdue_approvals(now: datetime) -> int:
     return sum(1 for approval_id in list(due) if expire_approval(approval_id, now))
 
 
-def cancel_pending_approvals(execution: Execution) -> int:
-    """End the pending approvals of an execution that ended or was cancelled (the engine calls this)."""
+def cancel_pending_approvals(execution: Execution, **kwargs) -> int:
+    """End the pending approvals of an execution that ended or is being cancelled.
+
+    The receiver of the engine's ``execution_finished`` and ``cancel_requested``, in their transaction.
+    """
     return Approval.objects.filter(execution=execution, status=ApprovalStatus.PENDING).update(
         status=ApprovalStatus.CANCELLED, decided_at=timezone.now())
 
@@ -613,8 +624,6 @@ def open_signed_link(token: str) -> tuple[Approval, Caller, str]:
     Raises ``links.LinkError`` (with a message for the page) when the link is tampered with,
     expired, already used, or its approver is no longer a member of the tenant.
     """
-    from approvals import links
-
     if not settings.FLOWGATE_APPROVAL_SIGNED_LINKS:
         raise links.LinkInvalid("Approval links are turned off on this server; sign in to decide from your inbox.")
     claim = links.read_token(token)
@@ -643,8 +652,6 @@ def decide_opened_link(approval: Approval, caller: Caller, nonce: str, decision:
 
     The link page has opened the link already; opening it again would only repeat its queries.
     """
-    from approvals import links
-
     with transaction.atomic():
         decided = decide_approval(approval, caller, decision, comment=comment, form_values=form_values)
         try:
@@ -702,8 +709,6 @@ def notify_approvers(approval_id) -> int:
 
     Runs from a Celery message sent after the approval's commit, outside any transaction.
     """
-    from approvals.emails import approval_requested_messages
-
     now = timezone.now()
     if not Approval.objects.filter(pk=approval_id, status=ApprovalStatus.PENDING, notified_at__isnull=True).update(
             notified_at=now):

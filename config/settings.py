@@ -54,11 +54,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Layers, lowest first (see README, Architecture): ground, definitions, the engine, then the
+    # features above it, which register their task types and listen to the engine.
     "accounts",
     "workflows",
     "executions",
-    "flowruns",
     "approvals",
+    "records",
+    "flowruns",
 ]
 
 MIDDLEWARE = [
@@ -286,7 +289,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "approvals.models.ApprovalStatus",
         "RoleEnum": "accounts.models.Role",
         "FlowTypeEnum": "flowruns.models.FlowType",
-        "FieldTypeEnum": "workflows.models.FieldType",
+        "FieldTypeEnum": "records.models.FieldType",
     },
 }
 

@@ -22,8 +22,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     # Documented surfaces at their exact paths.
-    path("", include("workflows.api.surface_urls")),
+    path("", include("records.api.urls")),
     path("", include("executions.api.surface_urls")),
+    path("", include("approvals.api.surface_urls")),
     path("", include("flowruns.api.urls")),
     # Native API.
     path("api/v1/", include("accounts.api.urls")),

@@ -16,6 +16,7 @@ finds nothing to do. The sweeper (``sweep``) re-sends what a lost message or a d
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import traceback
@@ -39,12 +40,14 @@ from executions.models import (
     ExecutionStatus,
     Log,
     LogLevel,
+    RetryPolicy,
     TaskRun,
     TaskRunStatus,
 )
+from executions.plugins import context_providers
 from executions.queue import enqueue_on_commit
-from executions.signals import execution_changed, execution_finished
-from workflows.registry import get_task_type
+from executions.signals import execution_changed, execution_finished, task_parked
+from workflows.registry import TaskType, get_task_type
 from workflows.templating import TemplateError, render
 
 logger = logging.getLogger("flowgate.engine")
@@ -162,22 +165,13 @@ def task_definitions(execution: Execution) -> dict[str, dict]:
     return {task["name"]: task for task in execution.get_definition().get("tasks", [])}
 
 
-def record_view(record) -> dict | None:
-    if record is None:
-        return None
-    return {
-        "id": str(record.id),
-        "unique_id": record.unique_id,
-        "fields": record.fields,
-        "checklist": record.checklist,
-        "stage": record.stage.name if record.stage_id else None,
-        "assignee": record.assignee.get_username() if record.assignee_id else None,
-        "assignee_email": record.assignee.email if record.assignee_id else None,
-    }
+def template_context(execution: Execution, task_runs, mentions: str | None = None) -> dict:
+    """What templates see: the input, the task runs, the execution and the features' names.
 
-
-def template_context(execution: Execution, task_runs) -> dict:
-    return {
+    A feature's name (``record``, see ``executions.plugins``) is looked up only when ``mentions``
+    (a task's config as text) holds it; with ``mentions`` None, every name is.
+    """
+    context = {
         "input": execution.input,
         "tasks": {tr.name: {"output": tr.output, "status": tr.status, "message": tr.message} for tr in task_runs},
         "execution": {
@@ -189,8 +183,10 @@ def template_context(execution: Execution, task_runs) -> dict:
             "attempt": execution.attempt,
             "started_by": execution.started_by_label,
         },
-        "record": record_view(execution.record) if execution.record_id else None,
     }
+    for name, provider in context_providers().items():
+        context[name] = provider(execution) if mentions is None or name in mentions else None
+    return context
 
 
 def _dispatch_options(task: dict, not_before: datetime | None) -> dict:
@@ -203,25 +199,22 @@ def _dispatch_options(task: dict, not_before: datetime | None) -> dict:
     return options
 
 
-def send_run_task(task_run: TaskRun, task: dict) -> None:
-    from executions.tasks import run_task_message
+# Celery task names (executions.tasks defines them).
+RUN_TASK = "flowgate.run_task"
+ADVANCE = "flowgate.advance_execution"
+WAKE = "flowgate.wake_task"
 
-    enqueue_on_commit(run_task_message, str(task_run.id), **_dispatch_options(task, task_run.not_before))
+
+def send_run_task(task_run: TaskRun, task: dict) -> None:
+    enqueue_on_commit(RUN_TASK, str(task_run.id), **_dispatch_options(task, task_run.not_before))
 
 
 def send_advance(execution_id) -> None:
-    from executions.tasks import advance_message
-
-    enqueue_on_commit(advance_message, str(execution_id))
+    enqueue_on_commit(ADVANCE, str(execution_id))
 
 
-def _announce(execution: Execution, finished: bool) -> None:
-    def send() -> None:
-        execution_changed.send(sender=Execution, execution=execution)
-        if finished:
-            execution_finished.send(sender=Execution, execution=execution)
-
-    transaction.on_commit(send, robust=True)
+def _announce(execution: Execution) -> None:
+    execution_changed.send(execution=execution)
 
 
 def _is_ok(task_run: TaskRun, task: dict) -> bool:
@@ -332,7 +325,7 @@ def _advance_running(execution: Execution, runs: dict[str, TaskRun], logs: LogBu
         stuck = [tr.name for tr in runs.values() if tr.status == TaskRunStatus.PENDING]
         finish(execution, ExecutionStatus.FAILED, runs, logs, errors=[f"Tasks cannot run: {', '.join(stuck)}"])
         return
-    _announce(execution, finished=False)
+    _announce(execution)
 
 
 def _chosen_skips(runs: dict[str, TaskRun]) -> set[str]:
@@ -349,7 +342,7 @@ def _chosen_skips(runs: dict[str, TaskRun]) -> set[str]:
 
 def finish(execution: Execution, status: str, runs: dict[str, TaskRun], logs: LogBuffer,
            errors: list[str] | None = None) -> bool:
-    """End the execution: close leftover task runs and approvals, notify the parent."""
+    """End the execution: close leftover task runs, tell the features (``execution_finished``) and the parent."""
     now = timezone.now()
     fields: dict[str, Any] = {"ended_at": now, "cancel_requested": False}
     if errors is not None:
@@ -362,9 +355,7 @@ def finish(execution: Execution, status: str, runs: dict[str, TaskRun], logs: Lo
             transition_task_run(tr, leftover, ended_at=now, dispatched_at=None)
         elif tr.status == TaskRunStatus.WAITING:
             transition_task_run(tr, TaskRunStatus.CANCELLED, ended_at=now)
-    from approvals.services import cancel_pending_approvals
-
-    cancel_pending_approvals(execution)
+    execution_finished.send(execution=execution)
     words = {ExecutionStatus.SUCCEEDED: "succeeded", ExecutionStatus.FAILED: "failed",
              ExecutionStatus.CANCELLED: "was cancelled"}
     message = f"Execution {words[status]}."
@@ -379,7 +370,7 @@ def finish(execution: Execution, status: str, runs: dict[str, TaskRun], logs: Lo
                 send_advance(child_id)
     if execution.parent_task_run_id:
         _complete_parent_on_commit(execution)
-    _announce(execution, finished=True)
+    _announce(execution)
     return True
 
 
@@ -464,9 +455,7 @@ def claim_task_run(task_run_id) -> TaskRun | None:
     )
     if not claimed:
         return None
-    return (TaskRun.objects.select_related("execution", "execution__workflow_version", "execution__record",
-                                           "execution__record__stage", "execution__record__assignee")
-            .get(pk=task_run_id))
+    return TaskRun.objects.select_related("execution", "execution__workflow_version").get(pk=task_run_id)
 
 
 # A retry later than this would overflow the date arithmetic (a backoff delay of 1e300 s, say).
@@ -508,8 +497,8 @@ def _execute(execution: Execution, tr: TaskRun, task: dict | None, logs: LogBuff
         return Fail(f"Task {tr.name}: unknown task type {task['type']!r}.", retryable=False)
     logs.add(LogLevel.INFO, f"Task {tr.name} started (attempt {tr.attempts}).")
     runs = list(TaskRun.objects.filter(execution=execution))
-    context = template_context(execution, runs)
     raw = task.get("config") or {}
+    context = template_context(execution, runs, mentions=_mentions(task_type, raw))
     try:
         config = render({k: v for k, v in raw.items() if k not in task_type.raw_fields}, context)
     except TemplateError as exc:
@@ -537,6 +526,11 @@ def _execute(execution: Execution, tr: TaskRun, task: dict | None, logs: LogBuff
     finally:
         if heartbeat is not None:
             heartbeat.stop()
+
+
+def _mentions(task_type: TaskType, config: dict) -> str | None:
+    """The text in which a task may name a feature's template value (None: it may read any)."""
+    return None if task_type.custom else json.dumps(config)
 
 
 def _storable(tr: TaskRun, outcome):
@@ -579,15 +573,12 @@ def _record_outcome(execution: Execution, tr: TaskRun, task: dict, outcome, logs
             if recorded:
                 logs.add(LogLevel.INFO, f"Task {tr.name} waiting" + (f": {outcome.message}" if outcome.message else "."))
                 if outcome.wake_at is not None:
-                    from executions.tasks import wake_message
-
                     delay = max((outcome.wake_at - now).total_seconds(), 0)
-                    enqueue_on_commit(wake_message, str(tr.id), countdown=delay)
+                    enqueue_on_commit(WAKE, str(tr.id), countdown=delay)
+                task_parked.send(execution=execution, task_run=tr)
         else:
             retries = int(task.get("retries") or 0)
-            if execution.sync and task.get("skip_on_error"):
-                # Refold's sync_execution: true (only Refold sets ``sync``): a skip-on-error node is
-                # not retried.
+            if execution.retry_policy == RetryPolicy.REQUIRED_ONLY and task.get("skip_on_error"):
                 retries = 0
             if outcome.retryable and tr.attempts <= retries:
                 delay = retry_delay(task, tr.attempts)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from executions.engine import Done, Fail, Park, TaskContext
+from executions.services import start_child_execution
 from workflows.registry import get_task_type
 from workflows.templating import TemplateError, bare_expression, evaluate, render
 
@@ -282,29 +283,11 @@ def _run_sub_dag(ctx: TaskContext, sub_tasks: list[dict], index: int, item: Any)
     return {"outputs": outputs, "error": None}
 
 
-# -- approval, subworkflow, update_record ----------------------------------------------------------------
-def run_approval(ctx: TaskContext):
-    from approvals.services import request_approval
-
-    approval = request_approval(ctx)
-    return Park(message=f"Waiting for approval {approval.id}")
-
-
+# -- subworkflow ----------------------------------------------------------------------------------------------
 def run_subworkflow(ctx: TaskContext):
-    from executions.services import start_child_execution
-
     child = start_child_execution(ctx, ctx.config["workflow"], ctx.config.get("input") or {})
     ctx.log("info", f"Started child execution {child.id}.")
     return Park(message=f"Waiting for child execution {child.id}")
-
-
-def run_update_record(ctx: TaskContext):
-    if ctx.execution.record_id is None:
-        return Fail("This execution has no record to update; run update_record from an action on a record.",
-                    retryable=False)
-    from workflows.records import apply_record_update
-
-    return apply_record_update(ctx)
 
 
 def run_custom(function, ctx: TaskContext):

@@ -35,6 +35,14 @@ EXECUTION_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+class RetryPolicy(models.TextChoices):
+    """How an execution's failed tasks are retried; set by the surface that starts it."""
+
+    AS_DEFINED = "as_defined", "Each task retries as its definition says"
+    # A caller waiting for the answer (Refold's sync_execution) does not wait for optional tasks.
+    REQUIRED_ONLY = "required_only", "Tasks marked skip_on_error fail at once, without retries"
+
+
 class TaskRunStatus(models.TextChoices):
     PENDING = "pending"
     RUNNING = "running"
@@ -62,7 +70,11 @@ TASK_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class Execution(models.Model):
-    """One run of one workflow version (or of an action's steps)."""
+    """One run of one workflow version (or of a definition of its own, such as an action's steps).
+
+    Features link their own rows to executions (records' actions and records, Port flow runs);
+    the execution itself names nothing above the engine.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="executions")
@@ -71,9 +83,6 @@ class Execution(models.Model):
     workflow_version = models.ForeignKey("workflows.WorkflowVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="executions")
     # The definition the engine runs when it is not a stored version (an action's steps).
     definition = models.JSONField(null=True, blank=True)
-    action = models.ForeignKey("workflows.Action", on_delete=models.SET_NULL, null=True, blank=True, related_name="executions")
-    record = models.ForeignKey("workflows.Record", on_delete=models.SET_NULL, null=True, blank=True, related_name="executions")
-    flow_run = models.ForeignKey("flowruns.FlowRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="executions")
     parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
     parent_task_run = models.ForeignKey("executions.TaskRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="child_executions")
 
@@ -83,8 +92,7 @@ class Execution(models.Model):
     errors = models.JSONField(default=list, blank=True)
     tags = models.JSONField(default=dict, blank=True)
     linked_account_id = models.CharField(max_length=200, blank=True, default="", db_index=True)
-    sync = models.BooleanField(default=False, help_text="Started by Refold with sync_execution: true (its "
-                                                        "skip_on_error tasks are not retried).")
+    retry_policy = models.CharField(max_length=20, choices=RetryPolicy.choices, default=RetryPolicy.AS_DEFINED)
     attempt = models.PositiveIntegerField(default=1, help_text="Incremented by each retry of the execution.")
     cancel_requested = models.BooleanField(default=False)
 

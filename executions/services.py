@@ -37,9 +37,12 @@ from executions.models import (
     Execution,
     ExecutionStatus,
     LogLevel,
+    RetryPolicy,
     TaskRun,
     TaskRunStatus,
 )
+from executions.plugins import start_option_handler, sweep_passes
+from executions.signals import cancel_requested
 from workflows.models import Workflow, WorkflowVersion
 from workflows.services import get_workflow_for, version_for
 
@@ -79,25 +82,25 @@ def check_idempotency_key(key: str) -> None:
 
 
 def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, project=None,
-                    definition: dict | None = None, input: dict | None = None, tags: dict | None = None,
-                    linked_account_id: str = "", idempotency_key: str | None = None,
-                    fingerprint_payload: Any = None, performed_by=None, action=None, record=None,
-                    flow_run=None, parent_task_run: TaskRun | None = None, sync: bool = False,
-                    version: WorkflowVersion | None = None,
-                    started_by_label: str | None = None) -> tuple[Execution, bool]:
-    """Queue an execution of a workflow's current version (or of an action's steps).
+                    definition: dict | None = None, version: WorkflowVersion | None = None,
+                    input: dict | None = None, tags: dict | None = None, linked_account_id: str = "",
+                    idempotency_key: str | None = None, fingerprint_payload: Any = None, performed_by=None,
+                    parent_task_run: TaskRun | None = None, started_by_label: str | None = None,
+                    retry_policy: str = RetryPolicy.AS_DEFINED, options: dict | None = None) -> tuple[Execution, bool]:
+    """Queue an execution of a workflow's version (its current one by default), or of ``definition``.
 
     Returns ``(execution, created)``; with an Idempotency-Key already used for the same request,
     the first execution comes back with ``created`` False. The row is committed before any
-    message is sent. ``sync`` is Refold's ``sync_execution: true`` (its skip_on_error tasks are
-    not retried); ``started_by_label`` names the starter instead of the caller (or "system").
+    message is sent. ``options`` are handled by the features that registered them
+    (``executions.plugins``), inside the same transaction: ``{"flow_run": ...}``, say.
+    ``started_by_label`` names the starter instead of the caller (or "system").
     """
     if idempotency_key:
         check_idempotency_key(idempotency_key)
     if workflow is not None and not workflow.enabled:
         raise Conflict(f"Workflow {workflow.name!r} is disabled; enable it to start executions.")
+    _check_options(options)
     tenant_id = workflow.tenant_id if workflow is not None else project.tenant_id
-    project_id = workflow.project_id if workflow is not None else project.id
     fingerprint = request_fingerprint(fingerprint_payload if fingerprint_payload is not None else
                                       {"workflow": str(getattr(workflow, "id", "")), "input": input, "tags": tags})
     if idempotency_key:
@@ -106,36 +109,48 @@ def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, 
             return _idempotent_replay(existing, fingerprint, idempotency_key)
     if definition is None:
         version = version or version_for(workflow)
-        tasks = version.definition.get("tasks", [])
-    else:
-        tasks = definition.get("tasks", [])
-    now = timezone.now()
+    execution = Execution(
+        tenant_id=tenant_id, project_id=workflow.project_id if workflow is not None else project.id,
+        workflow=workflow, workflow_version=version if definition is None else None, definition=definition,
+        input=input or {}, tags=tags or {}, linked_account_id=linked_account_id or "",
+        idempotency_key=idempotency_key or None, request_fingerprint=fingerprint, performed_by=performed_by,
+        parent=parent_task_run.execution if parent_task_run else None, parent_task_run=parent_task_run,
+        retry_policy=retry_policy, enqueued_at=timezone.now(), **_started_by(caller, started_by_label),
+    )
     try:
         with transaction.atomic():
-            execution = Execution.objects.create(
-                tenant_id=tenant_id, project_id=project_id, workflow=workflow,
-                workflow_version=version if definition is None else None, definition=definition,
-                input=input or {}, tags=tags or {}, linked_account_id=linked_account_id or "",
-                idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
-                performed_by=performed_by, action=action, record=record, flow_run=flow_run,
-                parent=parent_task_run.execution if parent_task_run else None, parent_task_run=parent_task_run,
-                sync=sync, enqueued_at=now, **_started_by(caller, started_by_label),
-            )
-            TaskRun.objects.bulk_create([
-                TaskRun(execution=execution, name=task["name"], task_type=task["type"], position=index)
-                for index, task in enumerate(tasks)
-            ])
-            logs = LogBuffer(execution.id)
-            where = f"workflow {workflow.name!r} v{version.number}" if workflow is not None and version else "action steps"
-            logs.add(LogLevel.INFO, f"Execution queued ({where}) by {execution.started_by_label}.")
-            logs.flush()
-            send_advance(execution.id)
+            _create_rows(execution, version, caller, options or {})
     except IntegrityError:
         if not idempotency_key:
             raise
         existing = Execution.objects.get(tenant_id=tenant_id, idempotency_key=idempotency_key)
         return _idempotent_replay(existing, fingerprint, idempotency_key)
     return execution, True
+
+
+def _check_options(options: dict | None) -> None:
+    unknown = [name for name in options or {} if start_option_handler(name) is None]
+    if unknown:
+        raise ValueError(f"Unknown start option(s) {', '.join(unknown)}; a feature registers each one "
+                         "with executions.plugins.register_start_option.")
+
+
+def _create_rows(execution: Execution, version: WorkflowVersion | None, caller: Caller | None, options: dict) -> None:
+    """Insert the execution, one task run per task and the first log line; send the first message on commit."""
+    execution.save(force_insert=True)
+    tasks = execution.get_definition().get("tasks", [])
+    TaskRun.objects.bulk_create([
+        TaskRun(execution=execution, name=task["name"], task_type=task["type"], position=index)
+        for index, task in enumerate(tasks)
+    ])
+    for name, value in options.items():
+        start_option_handler(name)(execution, value, caller)
+    logs = LogBuffer(execution.id)
+    workflow = execution.workflow
+    where = f"workflow {workflow.name!r} v{version.number}" if workflow is not None and version else "action steps"
+    logs.add(LogLevel.INFO, f"Execution queued ({where}) by {execution.started_by_label}.")
+    logs.flush()
+    send_advance(execution.id)
 
 
 def _idempotent_replay(existing: Execution, fingerprint: str, key: str) -> tuple[Execution, bool]:
@@ -155,6 +170,19 @@ def start_child_execution(ctx, workflow_ref: str, input: dict) -> Execution:
                                linked_account_id=parent.linked_account_id, tags=parent.tags,
                                started_by_label=f"execution:{parent.id}")
     return child
+
+
+def delete_workflow(workflow: Workflow) -> None:
+    """Delete a workflow with its versions and finished executions (409 while one is unfinished)."""
+    with transaction.atomic():
+        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        executions = Execution.objects.filter(Q(workflow=locked) | Q(workflow_version__workflow=locked))
+        unfinished = executions.exclude(status__in=TERMINAL_STATUSES).count()
+        if unfinished:
+            raise Conflict(f"Workflow {locked.name!r} has {unfinished} unfinished execution(s); cancel them or "
+                           f"wait for them to end before deleting it (or disable it with enabled: false).")
+        executions.delete()
+        locked.delete()
 
 
 def lock_execution(execution: Execution) -> Execution:
@@ -184,6 +212,7 @@ def cancel_execution(execution: Execution, caller: Caller | None = None) -> Exec
         Execution.objects.filter(pk=locked.pk).update(cancel_requested=True)
         locked.cancel_requested = True
         logs.flush()
+        cancel_requested.send(execution=locked)
         if locked.status in (ExecutionStatus.QUEUED, ExecutionStatus.WAITING):
             runs = {tr.name: tr for tr in locked.task_runs.defer("output")}
             engine._advance_cancelled(locked, runs, logs, timezone.now())
@@ -246,7 +275,7 @@ def sweep(now=None) -> dict[str, int]:
     """Recover what lost messages and dead workers left behind. Safe to run anywhere, any time."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.FLOWGATE_REDISPATCH_AFTER_SECONDS)
-    counts = {"requeued": 0, "recovered": 0, "redispatched": 0, "woken": 0, "nudged": 0, "expired_approvals": 0}
+    counts = {"requeued": 0, "recovered": 0, "redispatched": 0, "woken": 0, "nudged": 0}
 
     # 1. Queued executions whose start message never arrived.
     for execution in Execution.objects.filter(status=ExecutionStatus.QUEUED).filter(
@@ -294,10 +323,14 @@ def sweep(now=None) -> dict[str, int]:
             send_advance(execution.id)
         counts["nudged"] += 1
 
-    # 6. Approvals past their time-out.
-    from approvals.services import expire_overdue_approvals
-
-    counts["expired_approvals"] = expire_overdue_approvals(now)
+    # 6. The features' own passes (approvals past their time-out, say).
+    for name, sweep_pass in sweep_passes().items():
+        try:
+            counts[name] = sweep_pass(now)
+        except Exception:
+            # One feature's failure must not stop the others' passes, nor the next sweep.
+            logger.exception("sweep pass %s failed; the next sweep tries again", name)
+            counts[name] = 0
     if any(counts.values()):
         logger.info("sweep: %s", counts)
     return counts

@@ -6,7 +6,11 @@ class FlowrunsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from executions.signals import execution_changed
-        from flowruns.services import mirror_execution
+        from executions.plugins import register_start_option
+        from executions.signals import execution_changed, execution_reviewed
+        from flowruns.services import link_execution, mirror_execution, record_review
 
+        # start_execution(options={"flow_run": ...}) mirrors the new execution into a Port flow run.
+        register_start_option("flow_run", link_execution)
         execution_changed.connect(mirror_execution, dispatch_uid="flowruns.mirror_execution")
+        execution_reviewed.connect(record_review, dispatch_uid="flowruns.record_review")

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Project, Tenant, scoped_queryset
+from executions.models import Execution
 
 
 class FlowType(models.TextChoices):
@@ -67,3 +68,14 @@ class FlowRunTag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}:{self.value}"
+
+
+class FlowRunExecution(models.Model):
+    """An execution that reports to a flow run: its status, task runs and logs are mirrored onto it."""
+
+    execution = models.OneToOneField(Execution, on_delete=models.CASCADE, primary_key=True,
+                                     related_name="flow_run_link")
+    flow_run = models.ForeignKey(FlowRun, on_delete=models.CASCADE, related_name="execution_links")
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} -> {self.flow_run_id}"

@@ -23,8 +23,9 @@ from accounts.caller import Caller
 from accounts.scoping import get_for_caller
 from config.errors import Conflict
 from config.formats import iso
+from executions.models import Execution, Log, TaskRun
 from executions.status_words import status_word
-from flowruns.models import FlowRun, FlowRunTag, FlowType
+from flowruns.models import FlowRun, FlowRunExecution, FlowRunTag, FlowType
 
 logger = logging.getLogger("flowgate.flowruns")
 
@@ -240,72 +241,79 @@ def flow_run_for_execution(caller: Caller, run_id: str, *, flow_id: str, args: d
     return run
 
 
+def link_execution(execution: Execution, value: dict | str, caller: Caller | None) -> FlowRun:
+    """The ``flow_run`` start option: mirror the new execution into a flow run of the caller's.
+
+    ``value`` is the run id, or ``{"run_id", "flow_id", "flow_type", "args"}``; a new run gets the
+    workflow's alias (or id) as its flow id unless one is given. Registered in ``FlowrunsConfig``.
+    """
+    spec = {"run_id": value} if isinstance(value, str) else dict(value)
+    workflow = execution.workflow
+    flow_id = spec.get("flow_id") or (workflow.alias or str(workflow.id) if workflow is not None else "flow")
+    run = flow_run_for_execution(caller, spec["run_id"], flow_id=flow_id, args=spec.get("args"),
+                                 flow_type=spec.get("flow_type", FlowType.AUTOMATION))
+    FlowRunExecution.objects.create(execution=execution, flow_run=run)
+    return run
+
+
 # -- mirroring executions --------------------------------------------------------------------------------
-def sync_from_execution(execution) -> bool:
+def sync_from_execution(execution_id) -> bool:
     """Copy an execution's state onto the flow run it reports to; False when it reports to none.
 
-    ``execution`` is an Execution (only its ``pk`` and ``flow_run_id`` are used; the rest is re-read).
-
-    Six queries whatever the execution's size: lock the run, then read the execution, its task runs,
-    its newest ``MAX_LOGS`` log lines and its last decided approval, and write the run once. Reading
-    after taking the lock means concurrent mirrors of one execution always end with the newest state.
+    Six queries whatever the execution's size: find and lock the run, then read the execution, its
+    task runs and its newest ``MAX_LOGS`` log lines, and write the run once. Reading after taking the
+    lock means concurrent mirrors of one execution always end with the newest state.
     """
-    from approvals.models import Approval, ApprovalStatus
-    from executions.models import Execution, Log, TaskRun
-
-    flow_run_id, execution_id = execution.flow_run_id, execution.pk
+    flow_run_id = FlowRunExecution.objects.filter(execution_id=execution_id).values_list("flow_run_id", flat=True).first()
     if flow_run_id is None:
         return False
     with transaction.atomic():
         if not list(FlowRun.objects.select_for_update().filter(pk=flow_run_id).values_list("pk", flat=True)):
             return False
         state = (Execution.objects.filter(pk=execution_id)
-                 .values("status", "started_at", "ended_at", "return_value", "flow_run_id").first())
-        if state is None or state["flow_run_id"] != flow_run_id:
+                 .values("status", "started_at", "ended_at", "return_value").first())
+        if state is None:
             return False
         task_runs = (TaskRun.objects.filter(execution_id=execution_id).order_by("position", "name")
                      .values("name", "status", "started_at", "ended_at")[:MAX_ACTIONS])
         logs = list(Log.objects.filter(execution_id=execution_id).order_by("-timestamp", "-id")
                     .values("timestamp", "message", "level", "task_run__name")[:MAX_LOGS])
         logs.reverse()
-        review = (Approval.objects.filter(execution_id=execution_id, decided_at__isnull=False,
-                                          status__in=[ApprovalStatus.APPROVED, ApprovalStatus.REJECTED])
-                  .order_by("-decided_at").values("decided_at", "decided_by_id", "decided_by_key__name", "decided_by_label").first())
-        fields = {
-            "phase": status_word("port", state["status"]),
-            "start_time": state["started_at"],
-            "end_time": state["ended_at"],
-            "outputs": state["return_value"],
-            "actions": [
+        FlowRun.objects.filter(pk=flow_run_id).update(
+            phase=status_word("port", state["status"]),
+            start_time=state["started_at"],
+            end_time=state["ended_at"],
+            outputs=state["return_value"],
+            actions=[
                 {"id": tr["name"], "phase": status_word("port", tr["status"]),
                  "startTime": iso(tr["started_at"]), "endTime": iso(tr["ended_at"])}
                 for tr in task_runs
             ],
-            "logs": [
+            logs=[
                 {"timestamp": iso(line["timestamp"]), "message": line["message"], "level": line["level"],
                  "action": line["task_run__name"]}
                 for line in logs
             ],
-            "updated_at": timezone.now(),
-        }
-        if review is not None:
-            # Someone who decided through an emailed link, without an account, is stored by name.
-            fields["reviewed_by"] = (stored_actor(review["decided_by_id"], review["decided_by_key__name"])
-                                     or review["decided_by_label"] or None)
-            fields["reviewed_at"] = review["decided_at"]
-        FlowRun.objects.filter(pk=flow_run_id).update(**fields)
+            updated_at=timezone.now(),
+        )
     return True
 
 
-def mirror_execution(sender=None, execution=None, **kwargs) -> None:
+def mirror_execution(execution=None, **kwargs) -> None:
     """``execution_changed`` receiver: mirror the execution onto its flow run, never raising.
 
-    The signal's other receivers (and ``execution_finished``) must still run if mirroring fails.
+    The announcement's other receivers must still run if mirroring fails.
     """
-    if execution is None or getattr(execution, "flow_run_id", None) is None:
-        return
     try:
-        sync_from_execution(execution)
+        sync_from_execution(execution.pk)
     except Exception:
-        logger.exception("could not mirror execution %s onto flow run %s", execution.pk, execution.flow_run_id)
+        logger.exception("could not mirror execution %s onto its flow run", execution.pk)
 
+
+def record_review(execution_id, user_id: int | None, key_name: str | None, label: str, at, **kwargs) -> None:
+    """``execution_reviewed`` receiver: the run an execution reports to shows who decided, and when.
+
+    Someone who decided through an emailed link, without an account, is stored by name.
+    """
+    FlowRun.objects.filter(execution_links__execution_id=execution_id).update(
+        reviewed_by=stored_actor(user_id, key_name) or label or None, reviewed_at=at)

@@ -3,8 +3,8 @@
 import pytest
 
 from accounts import services as account_services
+from records import actions as action_services
 from tests.conftest import key_client
-from workflows import actions as action_services
 
 pytestmark = pytest.mark.django_db
 

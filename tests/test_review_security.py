@@ -18,12 +18,12 @@ from accounts.models import Role
 from executions.executors import PrivateAddressRefused, check_public_host
 from executions.models import Execution, ExecutionStatus, TaskRunStatus
 from executions.services import clamp_wait
+from records import actions as action_services
+from records import services as record_services
+from records.models import Action
 from tests.conftest import key_client
 from tests.executions.factories import make_workflow, run_now
-from tests.workflows.records_support import hogwarts_board
-from workflows import actions as action_services
-from workflows import records as record_services
-from workflows.models import Action
+from tests.records.records_support import hogwarts_board
 from workflows.templating import TemplateError, evaluate
 
 pytestmark = pytest.mark.django_db

@@ -1,20 +1,32 @@
-"""The task-type registry: a type name maps to its config schema and its executor.
+"""The task-type registry: the plugin point through which apps add task types.
 
-Built-in executors live in ``executions.executors``. A deployment adds its own types with the
-``FLOWGATE_TASK_TYPES`` setting: ``"name=package.module:function"`` entries. Such a function is
-called as ``function(config, context)`` with the task's rendered config and the template context
-(``input``, ``tasks``, ``execution``, ``record``) and returns the task's output; raising fails
-the task with the exception's message.
+A task type is a name, a config schema and an executor (a dotted path, imported when the type
+first runs). The app that owns a type registers it from its ``AppConfig.ready()``; the engine
+(``executions``) registers the generic types, ``approvals`` the ``approval`` type, ``records``
+the ``update_record`` type::
+
+    from workflows.registry import ConfigField, TaskType, register
+
+    register(TaskType("notify", "myapp.executors.run_notify", {
+        "channel": ConfigField((str,), required=True, description="Where to post."),
+    }, "Post a message to a channel."))
+
+Types that depend on settings (a deployment's ``FLOWGATE_TASK_TYPES``) come from a *source*,
+``register_source(function)``: a function answering more types, called again whenever
+``task_types.cache_clear()`` runs (tests change the setting that way).
+
+Workflow validation (``workflows.validation``) reads the schema of each type, its ``check`` hook
+(rules over the type's own config) and its ``validate`` hook (rules over the whole definition,
+such as a condition naming its dependants); it knows no type by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
@@ -49,20 +61,40 @@ class ConfigField:
         return " or ".join(dict.fromkeys(names[t] for t in self.types))
 
 
+@dataclass
+class TaskPlace:
+    """Where a task sits in the definition being validated, for a task type's ``validate`` hook."""
+
+    path: str  # tasks[3]
+    label: str | None  # the task's name when it has a valid one
+    names: dict[str, int]  # task name -> index in the list
+    graph: dict[str, list[str]]  # task name -> its dependencies
+
+    def problem(self, field: str, message: str) -> dict:
+        """A problem on ``field`` of this task (``config.then``, say)."""
+        return {"task": self.label, "field": f"{self.path}.{field}", "message": message}
+
+
 @dataclass(frozen=True)
 class TaskType:
     name: str
     executor: str | Callable  # dotted path to, or the executor itself
     fields: dict[str, ConfigField] = field(default_factory=dict)
     description: str = ""
-    # Types that park the execution (wait for a person, a time, another execution).
+    # Types that park the execution (wait for a person, a time or another execution).
     parks: bool = False
     allow_extra_fields: bool = False
-    # Extra checks beyond field types: (config) -> list of (field, message).
+    # Rules over the type's own config beyond field types: (config) -> [(field path, message)].
     check: Callable[[dict], list[tuple[str, str]]] | None = None
+    # Rules over the task in its definition (names, dependencies): (task, place) -> problems.
+    validate: Callable[[dict, TaskPlace], list[dict]] | None = None
     custom: bool = False
-    # Config fields rendered by the executor itself, not before it runs (a group's sub-DAG).
+    # Config fields rendered by the executor itself, not before it runs (a condition's expression).
     raw_fields: tuple[str, ...] = ()
+    # A config field holding a sub-DAG of tasks (a group's ``tasks``), validated as tasks.
+    subtasks_field: str | None = None
+    # Whether the type may run inside a group's sub-DAG (no parking, no state of the execution).
+    in_group: bool = True
 
     def get_executor(self) -> Callable:
         return import_string(self.executor) if isinstance(self.executor, str) else self.executor
@@ -103,115 +135,42 @@ class TaskType:
         }
 
 
-def _check_condition(config: dict) -> list[tuple[str, str]]:
-    from workflows.templating import bare_expression, expression_syntax_error
-
-    expression = config.get("if", "")
-    if isinstance(expression, str):
-        problem = expression_syntax_error(bare_expression(expression))
-        if problem:
-            return [("config.if", problem)]
-    return []
+_registered: dict[str, TaskType] = {}
+_sources: list[Callable[[], Iterable[TaskType]]] = []
 
 
-def _check_http(config: dict) -> list[tuple[str, str]]:
-    statuses = config.get("expected_status")
-    if isinstance(statuses, list) and not all(isinstance(s, int) and 100 <= s <= 599 for s in statuses):
-        return [("config.expected_status", "must list HTTP status codes between 100 and 599")]
-    return []
+def register(task_type: TaskType) -> None:
+    """Add a task type; registering the same type again is harmless, another under its name is refused."""
+    existing = _registered.get(task_type.name)
+    if existing is not None and existing != task_type:
+        raise ImproperlyConfigured(f"Task type {task_type.name!r} is registered twice; task type names are unique.")
+    _registered[task_type.name] = task_type
+    task_types.cache_clear()
 
 
-BUILTIN_TYPES: list[TaskType] = [
-    TaskType("log", "executions.executors.run_log", {
-        "message": ConfigField((str,), required=True, description="The line to write; may be a template."),
-        "level": ConfigField((str,), choices=("debug", "info", "warning", "error")),
-    }, "Write a log line on the execution."),
-    TaskType("set", "executions.executors.run_set", {
-        "values": ConfigField((dict,), required=True, description="Names and (template) values; the task's output."),
-    }, "Compute values into the task's output."),
-    TaskType("http", "executions.executors.run_http", {
-        "url": ConfigField((str,), required=True),
-        "method": ConfigField((str,), choices=("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")),
-        "headers": ConfigField((dict,)),
-        "body": ConfigField(JSON, description="An object or list is sent as JSON, a string as is."),
-        "timeout": ConfigField(NUMBER, description="Seconds (default 10)."),
-        "expected_status": ConfigField((list,), description="Statuses counted as success (default 200-299)."),
-    }, "Make an HTTP request; output is status, headers and parsed body.", check=_check_http),
-    TaskType("delay", "executions.executors.run_delay", {
-        "seconds": ConfigField(NUMBER),
-        "until": ConfigField((str,), description="An ISO 8601 time."),
-    }, "Park the execution until a time; no worker waits.", parks=True),
-    TaskType("condition", "executions.executors.run_condition", {
-        "if": ConfigField((str, bool), required=True, description="An expression over input, tasks, execution, record."),
-        "then": ConfigField((list,), description="Dependants to run when true (the others in `else` are skipped)."),
-        "else": ConfigField((list,), description="Dependants to run when false."),
-    }, "Choose which dependants run; the others end as skipped.", check=_check_condition,
-        raw_fields=("if",)),  # run_condition evaluates it once, to its native value
-    TaskType("approval", "executions.executors.run_approval", {
-        "title": ConfigField((str,)),
-        "approvers": ConfigField((dict,), description='{"users": [usernames], "roles": [roles], "emails": [..] or a template}'),
-        "required_approvals": ConfigField((int,)),
-        "instructions": ConfigField((str,)),
-        "form": ConfigField((list,), description='[{"name", "type": text|number|boolean|choice, "required", "label", "choices"}]'),
-        "require_comment": ConfigField((bool,)),
-        "expires_in": ConfigField(NUMBER, description="Seconds until the approval times out."),
-        "on_timeout": ConfigField((str,), choices=("reject", "approve", "fail")),
-        "on_reject": ConfigField((str,), choices=("fail", "continue")),
-        "allow_self_approval": ConfigField((bool,)),
-    }, "Wait for a human decision.", parks=True),
-    TaskType("response", "executions.executors.run_response", {
-        "value": ConfigField(JSON, required=True),
-    }, "Set the execution's return value."),
-    TaskType("fail", "executions.executors.run_fail", {
-        "message": ConfigField((str,), required=True),
-    }, "Fail with a message."),
-    TaskType("group", "executions.executors.run_group", {
-        "items": ConfigField((list, str), required=True, description="A list, or a template giving one."),
-        "tasks": ConfigField((list,), required=True, description="The sub-DAG run for each item (`item`, `index` in templates)."),
-        "concurrency": ConfigField((int,), description="Items run at once (default 4, at most 16)."),
-    }, "For each item of a list, run a small sub-DAG.", raw_fields=("tasks",)),
-    TaskType("update_record", "executions.executors.run_update_record", {
-        "fields": ConfigField((dict,)),
-        "checklist": ConfigField((list, dict), description="Names to tick, or {name: done}."),
-        "assignee": ConfigField((str, type(None)), description="A username or email; null unassigns."),
-        "stage": ConfigField((str,)),
-    }, "Change the execution's record: fields, checklist, assignee, stage."),
-    TaskType("subworkflow", "executions.executors.run_subworkflow", {
-        "workflow": ConfigField((str,), required=True, description="Id or alias of a workflow in the same project."),
-        "input": ConfigField((dict, str)),
-    }, "Start another workflow as a child execution and wait for it.", parks=True),
-]
-
-# Types that may not appear inside a group's sub-DAG (they park, or need the execution's own state).
-NOT_IN_GROUP = frozenset({"approval", "delay", "subworkflow", "group", "response", "update_record", "condition"})
+def unregister(name: str) -> None:
+    """Remove a registered task type (a test's own, say); workflows that use it stop validating."""
+    _registered.pop(name, None)
+    task_types.cache_clear()
 
 
-def _custom_executor(function: Callable) -> Callable:
-    from executions.executors import run_custom
-
-    def executor(ctx):
-        return run_custom(function, ctx)
-
-    return executor
+def register_source(source: Callable[[], Iterable[TaskType]]) -> None:
+    """Add a function that answers task types (read again after ``task_types.cache_clear()``)."""
+    if source not in _sources:
+        _sources.append(source)
+    task_types.cache_clear()
 
 
 @cache
 def task_types() -> dict[str, TaskType]:
-    registry = {t.name: t for t in BUILTIN_TYPES}
-    for entry in settings.FLOWGATE_TASK_TYPES:
-        name, sep, target = entry.partition("=")
-        if not sep or not name.strip() or ":" not in target:
-            raise ImproperlyConfigured(
-                f"FLOWGATE_TASK_TYPES entry {entry!r} must look like name=package.module:function."
-            )
-        module, _, attr = target.strip().partition(":")
-        try:
-            function = import_string(f"{module}.{attr}")
-        except ImportError as exc:
-            raise ImproperlyConfigured(f"FLOWGATE_TASK_TYPES: cannot import {target!r}: {exc}") from exc
-        name = name.strip()
-        registry[name] = TaskType(name, _custom_executor(function), allow_extra_fields=True,
-                                  description=(function.__doc__ or "").strip().split("\n")[0], custom=True)
+    registry = dict(_registered)
+    for source in _sources:
+        for task_type in source():
+            if task_type.name in registry:
+                raise ImproperlyConfigured(
+                    f"Task type {task_type.name!r} already exists; give the deployment's type another name."
+                )
+            registry[task_type.name] = task_type
     return registry
 
 

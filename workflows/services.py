@@ -130,24 +130,6 @@ def get_workflow_for(caller: Caller | None, id_or_alias: str, queryset=None) -> 
     return matches[0]
 
 
-def delete_workflow(workflow: Workflow) -> None:
-    """Delete a workflow with its versions and finished executions (409 while one is unfinished)."""
-    from django.db.models import Q
-
-    from config.errors import Conflict
-    from executions.models import TERMINAL_STATUSES, Execution
-
-    with transaction.atomic():
-        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
-        executions = Execution.objects.filter(Q(workflow=locked) | Q(workflow_version__workflow=locked))
-        unfinished = executions.exclude(status__in=TERMINAL_STATUSES).count()
-        if unfinished:
-            raise Conflict(f"Workflow {locked.name!r} has {unfinished} unfinished execution(s); cancel them or "
-                           f"wait for them to end before deleting it (or disable it with enabled: false).")
-        executions.delete()
-        locked.delete()
-
-
 def version_for(workflow: Workflow, number: int | None = None) -> WorkflowVersion:
     number = workflow.current_version if number is None else number
     version = workflow.versions.filter(number=number).first()

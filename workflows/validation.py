@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from workflows.registry import NOT_IN_GROUP, get_task_type
+from workflows.registry import TaskPlace, get_task_type
 from workflows.templating import syntax_errors
 
 TASK_KEYS = {"name", "type", "config", "depends_on", "retries", "retry_backoff", "timeout_seconds",
@@ -91,6 +91,7 @@ def count_tasks(tasks: Any) -> int:
 
 
 def validate_tasks(tasks: Any, prefix: str = "tasks", *, in_group: bool = False) -> list[dict]:
+    """Every problem with a list of tasks: each task on its own, then the graph they form."""
     if not isinstance(tasks, list):
         return [problem(None, prefix, "must be a list of tasks")]
     found: list[dict] = []
@@ -101,52 +102,85 @@ def validate_tasks(tasks: Any, prefix: str = "tasks", *, in_group: bool = False)
         if not isinstance(task, dict):
             found.append(problem(None, path, "must be an object with name, type and config"))
             continue
-        name = task.get("name")
-        label = name if isinstance(name, str) else None
-        if not isinstance(name, str) or not NAME_PATTERN.match(name):
-            found.append(problem(label, f"{path}.name", "is required: letters, digits, _ and -, starting with a letter or _"))
-        elif name in names:
-            found.append(problem(name, f"{path}.name", f"duplicate task name {name!r} (also at {prefix}[{names[name]}])"))
-        else:
-            names[name] = index
-        for key in sorted(set(task) - TASK_KEYS):
-            found.append(problem(label, f"{path}.{key}", f"unknown field (allowed: {', '.join(sorted(TASK_KEYS))})"))
-
-        type_name = task.get("type")
-        task_type = get_task_type(type_name) if isinstance(type_name, str) else None
-        if task_type is None:
-            found.append(problem(label, f"{path}.type", f"unknown task type {type_name!r}"))
-        elif in_group and type_name in NOT_IN_GROUP:
-            found.append(problem(label, f"{path}.type", f"a {type_name} task cannot run inside a group"))
-        config = task.get("config", {})
-        if task_type is not None:
-            for field, message in task_type.config_problems(config if config is not None else {}):
-                found.append(problem(label, f"{path}.{field}", message))
-            if type_name == "group" and isinstance(config, dict) and isinstance(config.get("tasks"), list):
-                found.extend(validate_tasks(config["tasks"], f"{path}.config.tasks", in_group=True))
-        if type_name == "group" and isinstance(config, dict):
-            config = {k: v for k, v in config.items() if k != "tasks"}  # the sub-tasks were checked above
-        for field, message in syntax_errors(config, f"{path}.config"):
-            found.append(problem(label, field, message))
-
-        deps = task.get("depends_on", [])
-        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-            found.append(problem(label, f"{path}.depends_on", "must be a list of task names"))
-            deps = []
+        label = task.get("name") if isinstance(task.get("name"), str) else None
+        found.extend(_name_problems(task, index, prefix, names))
+        found.extend(_type_problems(task, label, path, in_group))
+        deps, dep_problems = _dependencies(task, label, path)
+        found.extend(dep_problems)
         if label is not None and label not in graph:
             graph[label] = deps
+        found.extend(_policy_problems(task, label, path))
+    found.extend(_graph_problems(graph, names, prefix))
+    found.extend(_type_rules(tasks, names, graph, prefix))
+    return found
 
-        retries = task.get("retries", 0)
-        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
-            found.append(problem(label, f"{path}.retries", f"must be a whole number from 0 to {MAX_RETRIES}"))
-        if "retry_backoff" in task:
-            found.extend(_check_backoff(label, path, task["retry_backoff"]))
-        timeout = task.get("timeout_seconds")
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
-            found.append(problem(label, f"{path}.timeout_seconds", "must be a positive number of seconds"))
-        if "skip_on_error" in task and not isinstance(task["skip_on_error"], bool):
-            found.append(problem(label, f"{path}.skip_on_error", "must be true or false"))
 
+def _name_problems(task: dict, index: int, prefix: str, names: dict[str, int]) -> list[dict]:
+    """The name (valid, unique; recorded in ``names``) and the task's keys."""
+    path = f"{prefix}[{index}]"
+    name = task.get("name")
+    label = name if isinstance(name, str) else None
+    found = []
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        found.append(problem(label, f"{path}.name", "is required: letters, digits, _ and -, starting with a letter or _"))
+    elif name in names:
+        found.append(problem(name, f"{path}.name", f"duplicate task name {name!r} (also at {prefix}[{names[name]}])"))
+    else:
+        names[name] = index
+    for key in sorted(set(task) - TASK_KEYS):
+        found.append(problem(label, f"{path}.{key}", f"unknown field (allowed: {', '.join(sorted(TASK_KEYS))})"))
+    return found
+
+
+def _type_problems(task: dict, label: str | None, path: str, in_group: bool) -> list[dict]:
+    """The type exists (and may run where it is); its config fits the type's schema and compiles."""
+    type_name = task.get("type")
+    task_type = get_task_type(type_name) if isinstance(type_name, str) else None
+    found = []
+    if task_type is None:
+        found.append(problem(label, f"{path}.type", f"unknown task type {type_name!r}"))
+    elif in_group and not task_type.in_group:
+        found.append(problem(label, f"{path}.type", f"a {type_name} task cannot run inside a group"))
+    config = task.get("config", {})
+    nested = task_type.subtasks_field if task_type is not None else None
+    if task_type is not None:
+        for field, message in task_type.config_problems(config if config is not None else {}):
+            found.append(problem(label, f"{path}.{field}", message))
+        if nested and isinstance(config, dict) and isinstance(config.get(nested), list):
+            found.extend(validate_tasks(config[nested], f"{path}.config.{nested}", in_group=True))
+    if nested and isinstance(config, dict):
+        config = {k: v for k, v in config.items() if k != nested}  # the sub-tasks were checked above
+    for field, message in syntax_errors(config, f"{path}.config"):
+        found.append(problem(label, field, message))
+    return found
+
+
+def _dependencies(task: dict, label: str | None, path: str) -> tuple[list[str], list[dict]]:
+    deps = task.get("depends_on", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        return [], [problem(label, f"{path}.depends_on", "must be a list of task names")]
+    return deps, []
+
+
+def _policy_problems(task: dict, label: str | None, path: str) -> list[dict]:
+    """Retries, back-off, time-out and skip-on-error."""
+    found = []
+    retries = task.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
+        found.append(problem(label, f"{path}.retries", f"must be a whole number from 0 to {MAX_RETRIES}"))
+    if "retry_backoff" in task:
+        found.extend(_check_backoff(label, path, task["retry_backoff"]))
+    timeout = task.get("timeout_seconds")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
+        found.append(problem(label, f"{path}.timeout_seconds", "must be a positive number of seconds"))
+    if "skip_on_error" in task and not isinstance(task["skip_on_error"], bool):
+        found.append(problem(label, f"{path}.skip_on_error", "must be true or false"))
+    return found
+
+
+def _graph_problems(graph: dict[str, list[str]], names: dict[str, int], prefix: str) -> list[dict]:
+    """Dependencies on missing tasks or on the task itself, and cycles."""
+    found = []
     for name, deps in graph.items():
         index = names.get(name)
         for dep in deps:
@@ -157,21 +191,17 @@ def validate_tasks(tasks: Any, prefix: str = "tasks", *, in_group: bool = False)
     cycle = _find_cycle({n: [d for d in deps if d != n] for n, deps in graph.items()})
     if cycle:
         found.append(problem(cycle[0], prefix, "dependency cycle: " + " -> ".join(cycle)))
-    # Condition branches must name dependants of the condition.
+    return found
+
+
+def _type_rules(tasks: list, names: dict[str, int], graph: dict[str, list[str]], prefix: str) -> list[dict]:
+    """Each task type's own rules over the definition (its ``validate`` hook)."""
+    found = []
     for name, index in names.items():
         task = tasks[index]
-        if task.get("type") == "condition" and isinstance(task.get("config"), dict):
-            for branch in ("then", "else"):
-                targets = task["config"].get(branch) or []
-                if not isinstance(targets, list):
-                    continue
-                for target in targets:
-                    if not isinstance(target, str):
-                        found.append(problem(name, f"{prefix}[{index}].config.{branch}", "must be a list of task names"))
-                        continue
-                    if target not in names or name not in (graph.get(target) or []):
-                        found.append(problem(name, f"{prefix}[{index}].config.{branch}",
-                                             f"{target!r} must be a task that depends on {name!r}"))
+        task_type = get_task_type(task.get("type")) if isinstance(task.get("type"), str) else None
+        if task_type is not None and task_type.validate is not None:
+            found.extend(task_type.validate(task, TaskPlace(f"{prefix}[{index}]", name, names, graph)))
     return found
 
 

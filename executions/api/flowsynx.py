@@ -14,7 +14,6 @@ import uuid
 from datetime import UTC
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -50,12 +49,9 @@ LOG_LEVELS = {"debug": "Debug", "info": "Info", "warning": "Warning", "error": "
 
 STARTED = "Workflow execution started."
 CANCELED = "The workflow execution has been canceled."
-APPROVED = "The workflow execution step has been approved."
-REJECTED = "The workflow execution step has been rejected."
 WORKFLOW_NOT_FOUND = "Workflow {id} not found."
 EXECUTION_NOT_FOUND = "Workflow execution {id} not found for workflow {workflow}."
 TASK_NOT_FOUND = "Task execution {id} not found in workflow execution {execution}."
-APPROVAL_NOT_FOUND = "Approval {id} not found in workflow execution {execution}."
 
 
 # -- shapes --------------------------------------------------------------------------------------------
@@ -228,14 +224,13 @@ ERRORS = {
 }
 
 
-def _path(name: str, description: str) -> OpenApiParameter:
+def path_parameter(name: str, description: str) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH, description=description)
 
 
-WORKFLOW_ID = _path("workflowId", "The workflow's id.")
-EXECUTION_ID = _path("executionId", "The workflow execution's id.")
-TASK_ID = _path("taskExecutionId", "The task execution's id.")
-APPROVAL_ID = _path("approvalId", "The pending approval's id.")
+WORKFLOW_ID = path_parameter("workflowId", "The workflow's id.")
+EXECUTION_ID = path_parameter("executionId", "The workflow execution's id.")
+TASK_ID = path_parameter("taskExecutionId", "The task execution's id.")
 PAGING = [
     OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1 (default 1)."),
     OpenApiParameter("pageSize", OpenApiTypes.INT,
@@ -257,12 +252,6 @@ class FlowSynxExecute(serializers.Serializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object.")
         return value
-
-
-class FlowSynxDecision(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-    formValues = serializers.DictField(required=False, default=None, allow_null=True,  # noqa: N815
-                                       help_text="Values for the approval's form, when it has one.")
 
 
 def parse_id(raw: str, message: str) -> uuid.UUID:
@@ -435,54 +424,3 @@ class CancelView(FlowSynxView):
     def post(self, request, workflowId, executionId):  # noqa: N803
         services.cancel_execution(self.get_execution(), request.auth)
         return self.answer({}, CANCELED)
-
-
-class DecisionView(FlowSynxView):
-    """Approve or reject a pending approval of the execution (``decision`` set per URL)."""
-
-    decision = "approve"
-    messages = {"approve": APPROVED, "reject": REJECTED}
-
-    def post(self, request, workflowId, executionId, approvalId):  # noqa: N803
-        from approvals import services as approval_services
-
-        execution = self.get_execution()
-        message = APPROVAL_NOT_FOUND.format(id=approvalId, execution=execution.id)
-        approval_id = parse_id(approvalId, message)
-        body = FlowSynxDecision(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            approval = approval_services.get_approval_for(request.auth, approval_id, execution=execution)
-        except (exceptions.NotFound, Http404):
-            raise exceptions.NotFound(message) from None
-        approval_services.decide_approval(approval, request.auth, self.decision,
-                                          comment=body.validated_data["comment"],
-                                          form_values=body.validated_data["formValues"])
-        return self.answer({}, self.messages[self.decision])
-
-
-_DECISION_ERRORS = {
-    200: EMPTY_ENVELOPE,
-    400: OpenApiResponse(ERROR_ENVELOPE, description="The approval's form or comment rules are not met."),
-    409: OpenApiResponse(ERROR_ENVELOPE, description="The approval has already been decided, expired or cancelled."),
-}
-
-
-class ApproveView(DecisionView):
-    decision = "approve"
-
-    @flowsynx_schema("Approve a workflow execution step", "flowsynx_approve", _DECISION_ERRORS,
-                     [WORKFLOW_ID, EXECUTION_ID, APPROVAL_ID], request=FlowSynxDecision,
-                     description="Body optional: a comment and form values, when the approval asks for them.")
-    def post(self, request, workflowId, executionId, approvalId):  # noqa: N803
-        return super().post(request, workflowId, executionId, approvalId)
-
-
-class RejectView(DecisionView):
-    decision = "reject"
-
-    @flowsynx_schema("Reject a workflow execution step", "flowsynx_reject", _DECISION_ERRORS,
-                     [WORKFLOW_ID, EXECUTION_ID, APPROVAL_ID], request=FlowSynxDecision,
-                     description="Body optional: a comment, when the approval asks for one.")
-    def post(self, request, workflowId, executionId, approvalId):  # noqa: N803
-        return super().post(request, workflowId, executionId, approvalId)

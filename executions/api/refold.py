@@ -30,7 +30,7 @@ from config.errors import body_lines, native_exception_handler
 from config.parsers import JSONParser
 from executions import services
 from executions.api.flowsynx import word_field
-from executions.models import ExecutionStatus
+from executions.models import ExecutionStatus, RetryPolicy
 from executions.status_words import status_word, surface_words
 from workflows.services import WORKFLOW_NOT_FOUND, get_workflow_for, version_for
 
@@ -173,8 +173,10 @@ class ExecuteView(RefoldView):
         if sync and has_group_task(version.definition):
             raise exceptions.ValidationError(GROUP_NOT_ALLOWED)
 
-        execution, _ = services.start_execution(caller=caller, workflow=workflow, version=version, input=payload,
-                                                linked_account_id=linked_account_id, sync=sync)
+        # A caller waiting for the answer does not wait for retries of optional (skip_on_error) nodes.
+        execution, _ = services.start_execution(
+            caller=caller, workflow=workflow, version=version, input=payload, linked_account_id=linked_account_id,
+            retry_policy=RetryPolicy.REQUIRED_ONLY if sync else RetryPolicy.AS_DEFINED)
         if not sync:
             return Response({"execution_id": str(execution.id)})
         execution = services.wait_for_execution(

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+
+from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
 from executions.models import Execution, Log, TaskRun
+
+
+def _link(execution: Execution, name: str):
+    """A feature's link row of the execution (read with it by the view's select_related), or None."""
+    try:
+        return getattr(execution, name)
+    except (ObjectDoesNotExist, AttributeError):
+        return None
 
 
 class ExecutionSerializer(serializers.ModelSerializer):
@@ -13,7 +24,9 @@ class ExecutionSerializer(serializers.ModelSerializer):
                                                 allow_null=True)
     started_by = serializers.CharField(source="started_by_label", read_only=True)
     performed_by = serializers.SerializerMethodField()
-    flow_run = serializers.CharField(source="flow_run.run_id", read_only=True, default=None, allow_null=True)
+    action = serializers.SerializerMethodField(help_text="The action it was started for (records' actions).")
+    record = serializers.SerializerMethodField(help_text="The record it runs on (an action on a record).")
+    flow_run = serializers.SerializerMethodField(help_text="The id of the Port flow run it reports to.")
 
     class Meta:
         model = Execution
@@ -21,6 +34,18 @@ class ExecutionSerializer(serializers.ModelSerializer):
                   "errors", "tags", "linked_account_id", "started_by", "performed_by", "attempt", "parent",
                   "action", "record", "flow_run", "created_at", "started_at", "ended_at"]
         read_only_fields = fields
+
+    def get_action(self, execution) -> uuid.UUID | None:
+        link = _link(execution, "action_link")
+        return link.action_id if link is not None else None
+
+    def get_record(self, execution) -> uuid.UUID | None:
+        link = _link(execution, "action_link")
+        return link.record_id if link is not None else None
+
+    def get_flow_run(self, execution) -> str | None:
+        link = _link(execution, "flow_run_link")
+        return link.flow_run.run_id if link is not None else None
 
     def get_performed_by(self, execution) -> str | None:
         user = execution.performed_by

@@ -21,8 +21,6 @@ urlpatterns = [
     path(f"{EXECUTION}/tasks/<str:taskExecutionId>/logs", flowsynx.TaskLogsView.as_view(),
          name="flowsynx-task-logs"),
     path(f"{EXECUTION}/cancel", flowsynx.CancelView.as_view(), name="flowsynx-cancel"),
-    path(f"{EXECUTION}/approvals/<str:approvalId>/approve", flowsynx.ApproveView.as_view(), name="flowsynx-approve"),
-    path(f"{EXECUTION}/approvals/<str:approvalId>/reject", flowsynx.RejectView.as_view(), name="flowsynx-reject"),
     # Refold
     path("api/v1/workflow/<str:workflow_id>/execute", refold.ExecuteView.as_view(), name="refold-execute"),
     path("api/v1/execution/<str:execution_id>/response", refold.ResponseView.as_view(), name="refold-response"),

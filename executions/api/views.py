@@ -41,14 +41,10 @@ def start_from_request(request, data: dict):
         workflow = get_workflow_for(caller, data["workflow"])
     except NotFound:
         raise ValidationError({"workflow": [f"No workflow with id or alias {data['workflow']!r}."]}) from None
-    flow_run = None
-    if data.get("flow_run"):
-        from flowruns.services import flow_run_for_execution
-
-        flow_run = flow_run_for_execution(caller, data["flow_run"], flow_id=workflow.alias or str(workflow.id))
     return services.start_execution(
         caller=caller, workflow=workflow, input=data.get("input") or {}, tags=data.get("tags") or {},
-        linked_account_id=data.get("linked_account_id", ""), flow_run=flow_run,
+        linked_account_id=data.get("linked_account_id", ""),
+        options={"flow_run": data["flow_run"]} if data.get("flow_run") else None,
         idempotency_key=request.headers.get("Idempotency-Key") or None,
         # The workflow's id, not the alias sent: keys are unique in the tenant, aliases only in a project.
         fingerprint_payload={"workflow": str(workflow.id),
@@ -71,7 +67,9 @@ def parse_wait(request) -> float | None:
     retrieve=extend_schema(summary="Get an execution", responses={200: ExecutionDetailSerializer, **ERRORS}),
 )
 class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = Execution.objects.select_related("workflow", "workflow_version", "performed_by", "flow_run")
+    # The links of the features (records' actions, Port flow runs) are read with the row.
+    queryset = Execution.objects.select_related("workflow", "workflow_version", "performed_by", "action_link",
+                                                "flow_run_link__flow_run")
     serializer_class = ExecutionSerializer
     filterset_class = ExecutionFilter
 

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.settings import api_settings
 
+from config.formats import iso
 from flowruns.models import FlowType
 from flowruns.services import ID_MAX_LENGTH, ID_PATTERN, MAX_ACTIONS, MAX_LOGS, Phase, actor_value
 
@@ -272,8 +273,6 @@ class PortFlowRunUpsertSerializer(PortSerializer):
     tags = PortTagSerializer(many=True, required=False, allow_null=True, max_length=MAX_TAGS)
 
     def model_values(self, now) -> dict:
-        from config.formats import iso
-
         data = self.validated_data
         return {
             "flow_id": data["flowId"], "flow_type": data["flowType"], "args": data.get("args"),

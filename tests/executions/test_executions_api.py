@@ -240,7 +240,7 @@ def test_wait_still_retries_a_failing_skip_on_error_task(workflow_api, project_a
     assert response.status_code == 202
     execution = Execution.objects.get(pk=response.json()["id"])
     run = execution.task_runs.get()
-    assert (execution.sync, execution.status, run.status, run.attempts) == (False, "succeeded", "succeeded", 2)
+    assert (execution.retry_policy, execution.status, run.status, run.attempts) == ("as_defined", "succeeded", "succeeded", 2)
 
 
 def test_wait_must_be_a_number(workflow_api, workflow):

@@ -39,11 +39,10 @@ def run_to_the_end(caller, django_capture_on_commit_callbacks, definition, run_i
                    name="Deploy Service") -> tuple[Execution, FlowRun]:
     workflow = create_workflow(project=caller.tenant.projects.get(), name=name, definition=definition)
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.flow_run_for_execution(caller, run_id, flow_id=workflow.name, args={"who": "Ada"})
-        execution, _ = start_execution(caller=caller, workflow=workflow, input={"who": "Ada"}, flow_run=run)
+        execution, _ = start_execution(caller=caller, workflow=workflow, input={"who": "Ada"}, options={
+            "flow_run": {"run_id": run_id, "flow_id": workflow.name, "args": {"who": "Ada"}}})
     execution.refresh_from_db()
-    run.refresh_from_db()
-    return execution, run
+    return execution, FlowRun.objects.get(run_id=run_id)
 
 
 def test_it_mirrors_a_finished_execution(caller, django_capture_on_commit_callbacks):
@@ -97,10 +96,10 @@ def test_it_mirrors_in_a_fixed_number_of_queries(caller, django_capture_on_commi
                                                   django_assert_num_queries):
     execution, _ = run_to_the_end(caller, django_capture_on_commit_callbacks, PIPELINE)
 
-    # 1. lock the flow run  2. the execution  3. its task runs  4. its newest logs (with task names)
-    # 5. its last decided approval  6. write the flow run  (+ the savepoint pair around them in a test)
+    # 1. the execution's flow run  2. lock it  3. the execution  4. its task runs  5. its newest logs
+    # (with task names)  6. write the flow run  (+ the savepoint pair around them in a test)
     with django_assert_num_queries(8):
-        assert services.sync_from_execution(execution)
+        assert services.sync_from_execution(execution.pk)
 
 
 def test_it_mirrors_who_reviewed(caller, tenant_a, alice, django_capture_on_commit_callbacks):
@@ -130,20 +129,19 @@ def test_it_leaves_an_execution_without_a_flow_run_alone(caller, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         execution, _ = start_execution(caller=caller, workflow=workflow, input={"who": "x"})
 
-    assert not services.sync_from_execution(execution)
+    assert not services.sync_from_execution(execution.pk)
     assert not FlowRun.objects.exists()
 
 
 def test_it_never_lets_a_mirror_failure_escape(caller, monkeypatch, caplog):
-    run = services.flow_run_for_execution(caller, "r1", flow_id="f")
-    execution = Execution(flow_run=run)
+    execution = Execution()
 
-    def broken(execution):
+    def broken(execution_id):
         raise RuntimeError("database gone")
 
     monkeypatch.setattr(services, "sync_from_execution", broken)
     with caplog.at_level(logging.ERROR, logger="flowgate.flowruns"):
-        services.mirror_execution(sender=Execution, execution=execution)
+        services.mirror_execution(execution=execution)
 
     assert "could not mirror execution" in caplog.text
 

@@ -25,3 +25,10 @@ def flaky(config, context):
 def echo(config, context):
     """Return the config and the execution input."""
     return {"config": config, "input": context["input"]}
+
+
+def run_shout(ctx):
+    """The executor of the ``shout`` type a test registers: its text in capitals."""
+    from executions.engine import Done
+
+    return Done(output={"text": str(ctx.config["text"]).upper()})

@@ -2,9 +2,9 @@
 
 import pytest
 
+from records import actions as action_services
 from tests.conftest import key_client, wait_until
 from tests.executions.factories import make_workflow
-from workflows import actions as action_services
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -14,17 +14,17 @@ from accounts.models import Role
 from executions.models import Execution, ExecutionStatus
 from executions.services import cancel_execution
 from executions.status_words import status_word
+from records import actions as action_services
+from records import services as record_services
+from records.models import ActionExecution, Record, RecordEvent
 from tests.conftest import key_client, wait_until
-from tests.workflows.records_support import (
+from tests.records.records_support import (
     ALL_REQUIREMENTS,
     HONORABLE,
     assert_matches_schema,
     hogwarts_board,
     surface_schema,
 )
-from workflows import actions as action_services
-from workflows import records as record_services
-from workflows.models import Record, RecordEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,8 @@ def test_it_executes_an_action_asynchronously_as_documented(board, workflow_api)
     assert set(body) == {"id", "status"} and body["status"] == "Pending"
     assert_matches_schema(response, "flowdash_execution_create")
     execution = Execution.objects.get(pk=body["id"])
-    assert (execution.action, execution.record, execution.workflow) == (board.approve, board.record, board.workflow)
+    link = execution.action_link
+    assert (link.action, link.record, execution.workflow) == (board.approve, board.record, board.workflow)
     assert execution.performed_by == board.harry
     assert execution.status == ExecutionStatus.QUEUED
     # Nothing has run yet (asynchronous): the task is still in its stage.
@@ -260,7 +261,8 @@ def test_it_starts_the_workflow_itself_without_task_and_action(board, workflow_a
     assert response.status_code == 201
     assert response.json()["status"] == "Pending"
     execution = Execution.objects.get(pk=response.json()["id"])
-    assert (execution.workflow, execution.action, execution.input) == (board.workflow, None, {"applicant": "Hermione"})
+    assert (execution.workflow, execution.input) == (board.workflow, {"applicant": "Hermione"})
+    assert not ActionExecution.objects.filter(execution=execution).exists()
     response = execute(viewer_api, {"input": {}})
     assert response.status_code == 403 and response.json()["status"] == "Fail"
 
@@ -312,7 +314,7 @@ def test_it_reports_a_cancelled_execution_as_fail(board, workflow_api):
 
 
 def test_it_hides_executions_of_other_workflows_and_tenants(board, project_a, workflow_api, outsider_api):
-    from tests.workflows.records_support import make_workflow
+    from tests.records.records_support import make_workflow
 
     execution_id = execute(workflow_api).json()["id"]
     other = make_workflow(project_a, alias="other")

@@ -13,10 +13,10 @@ from accounts.models import Role
 from executions.engine import advance
 from executions.models import Execution, ExecutionStatus
 from executions.status_words import SURFACES, status_word, surface_words
+from records import actions as action_services
+from records.services import create_stage
 from tests.conftest import key_client
-from tests.workflows.records_support import assert_matches_schema, make_workflow, surface_schema
-from workflows import actions as action_services
-from workflows.records import create_stage
+from tests.records.records_support import assert_matches_schema, make_workflow, surface_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_it_queues_the_action_and_answers_as_documented(tenant_a, project_a, rep
     assert body["dateStarted"].endswith("Z")
     assert_matches_schema(response, "mindzie_action_execute")
     execution = Execution.objects.get(pk=body["actionExecutionId"])
-    assert (execution.action, execution.project, execution.record) == (report, project_a, None)
+    assert (execution.action_link.action, execution.project, execution.action_link.record) == (report, project_a, None)
     assert execution.get_definition()["tasks"][0]["name"] == "build"
 
 

@@ -74,8 +74,8 @@ def test_it_replays_the_documents_execute_example(refold, workflow):
     assert_matches_schema(response, "refold_execute_workflow")
     assert list(response.json()) == ["execution_id"]
     execution = Execution.objects.get(pk=response.json()["execution_id"])
-    assert (execution.workflow_id, execution.input, execution.linked_account_id, execution.sync) == (
-        workflow.id, DOC_PAYLOAD, "john@acme.io", False)
+    assert (execution.workflow_id, execution.input, execution.linked_account_id, execution.retry_policy) == (
+        workflow.id, DOC_PAYLOAD, "john@acme.io", "as_defined")
 
 
 def test_it_executes_by_alias(refold, workflow):
@@ -141,7 +141,8 @@ def test_it_answers_the_execution_id_with_202_when_a_sync_run_outlasts_the_wait(
     assert_matches_schema(response, "refold_execute_workflow")
     assert list(response.json()) == ["execution_id"]
     execution = Execution.objects.get(pk=response.json()["execution_id"])
-    assert (execution.status, execution.sync) == (ExecutionStatus.QUEUED, True)
+    # A synchronous run does not wait for retries of skip_on_error nodes.
+    assert (execution.status, execution.retry_policy) == (ExecutionStatus.QUEUED, "required_only")
 
 
 def test_it_bounds_the_sync_wait_by_the_maximum(refold, workflow, settings, monkeypatch):
@@ -245,7 +246,8 @@ def test_it_answers_the_return_value_of_a_sync_run_done_by_a_worker(live_worker,
     assert list(response.json()) == ["return_value", "execution_id"]
     assert response.json()["return_value"] == DOC_RETURN_VALUE
     execution = Execution.objects.get(pk=response.json()["execution_id"])
-    assert (execution.status, execution.sync, execution.linked_account_id) == ("succeeded", True, "john@acme.io")
+    assert (execution.status, execution.retry_policy, execution.linked_account_id) == (
+        "succeeded", "required_only", "john@acme.io")
 
     answer = client.get(f"/api/v1/execution/{execution.id}/response", HTTP_LINKED_ACCOUNT_ID="john@acme.io")
     assert answer.json() == {"response": DOC_RETURN_VALUE, "status": "COMPLETED"}

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from accounts.models import Project
 from workflows.models import Workflow, WorkflowVersion
-from workflows.services import DefinitionInvalid, default_project
+from workflows.services import DefinitionInvalid, current_definition, default_project
 from workflows.validation import validate_definition
 
 
@@ -105,8 +105,6 @@ class WorkflowDetailSerializer(WorkflowSerializer):
         fields = [*WorkflowSerializer.Meta.fields, "current_definition"]
 
     def get_current_definition(self, workflow) -> dict:
-        from workflows.services import current_definition
-
         return current_definition(workflow)
 
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from accounts.scoping import TenantScopedMixin
 from config.errors import ErrorSerializer
+from executions import services as execution_services
 from workflows import services
 from workflows.api.filters import WorkflowFilter
 from workflows.api.serializers import WorkflowDetailSerializer, WorkflowSerializer, WorkflowVersionSerializer
@@ -53,7 +54,7 @@ class WorkflowViewSet(TenantScopedMixin, viewsets.ModelViewSet):
         serializer.instance = services.update_workflow(serializer.instance, user=self.request.auth.person, **data)
 
     def perform_destroy(self, instance):
-        services.delete_workflow(instance)
+        execution_services.delete_workflow(instance)
 
     @extend_schema(summary="List a workflow's versions", responses={200: WorkflowVersionSerializer(many=True), **ERRORS})
     @action(detail=True, methods=["get"])

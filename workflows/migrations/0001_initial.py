@@ -3,9 +3,17 @@
 import django.db.models.deletion
 import django.utils.timezone
 import uuid
-import workflows.models
 from django.conf import settings
 from django.db import migrations, models
+
+
+def new_short_id() -> str:
+    """The default of Action.short_id when this migration was written (the model lives in records now)."""
+    import secrets
+    import string
+
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(6))
 
 
 class Migration(migrations.Migration):
@@ -34,7 +42,7 @@ class Migration(migrations.Migration):
             name='Action',
             fields=[
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('short_id', models.CharField(default=workflows.models.new_short_id, help_text='Flowdash-style id, e.g. edHR10.', max_length=16, unique=True)),
+                ('short_id', models.CharField(default=new_short_id, help_text='Flowdash-style id, e.g. edHR10.', max_length=16, unique=True)),
                 ('name', models.CharField(max_length=200)),
                 ('description', models.TextField(blank=True, default='')),
                 ('enabled', models.BooleanField(default=True)),

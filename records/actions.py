@@ -21,17 +21,21 @@ from rest_framework.exceptions import NotFound, ValidationError
 from accounts.caller import Caller
 from accounts.models import OPERATOR_ROLES, Membership, Project, Role
 from accounts.scoping import get_for_caller
-from flowruns.models import FlowType
-from workflows.models import Action, FieldDefinition, Record, RecordEvent, Workflow
-from workflows.records import (
+from executions.models import Execution, ExecutionStatus, TaskRunStatus
+from executions.services import start_execution
+from records.models import Action, ActionExecution, FieldDefinition, Record, RecordEvent
+from records.services import (
     UNSET,
     RecordEventKind,
     _save_changes,
     actor_label,
     find_member,
+    record_view,
     resolve_stage,
     user_label,
 )
+from workflows.models import Workflow
+from workflows.services import check_definition
 from workflows.templating import TemplateError, bare_expression, evaluate, expression_syntax_error
 
 logger = logging.getLogger("flowgate.actions")
@@ -149,8 +153,6 @@ def _member_role(tenant_id, user) -> str | None:
 
 # -- requirements ----------------------------------------------------------------------------------------
 def requirement_context(record: Record | None) -> dict:
-    from executions.engine import record_view
-
     return {"record": record_view(record)}
 
 
@@ -207,9 +209,6 @@ def perform_action(*, caller: Caller, action: Action, record: Record | None = No
     With an Idempotency-Key already used for the same action and record, the first execution
     comes back with ``created`` False.
     """
-    from executions.models import Execution
-    from executions.services import start_execution
-
     fingerprint = {"action": str(action.id), "record": str(record.id) if record is not None else None,
                    "input": input or {}}
     # Before the replay too: a caller who may not start the action gets no execution back either.
@@ -258,9 +257,11 @@ def perform_action(*, caller: Caller, action: Action, record: Record | None = No
                                 reason=ActionRefused.NOT_RUNNABLE, status_code=409)
         execution, created = start_execution(
             caller=caller, project=action.project, workflow=workflow, definition=steps, input=input or {},
-            action=action, record=record, performed_by=performer, idempotency_key=idempotency_key,
-            fingerprint_payload=fingerprint, flow_run=_report_flow_run(caller, action, input),
+            performed_by=performer, idempotency_key=idempotency_key, fingerprint_payload=fingerprint,
+            options=_report_options(action, input),
         )
+        if created:
+            ActionExecution.objects.create(execution=execution, action=action, record=record)
         if created and record is not None:
             RecordEvent.objects.create(
                 record=record, kind=RecordEventKind.ACTION, action=action, execution=execution,
@@ -270,42 +271,40 @@ def perform_action(*, caller: Caller, action: Action, record: Record | None = No
     return execution, created
 
 
-def _report_flow_run(caller: Caller, action: Action, input: dict | None):
-    """A new Port flow run for an action that reports to flow runs (its flowId is the action's id)."""
+def _report_options(action: Action, input: dict | None) -> dict:
+    """The start options of an action that reports to Port flow runs: a new run whose flowId is the action's id."""
     if not action.report_to_flow_runs:
-        return None
-    from flowruns.services import flow_run_for_execution
-
-    run_id = f"{action.short_id.lower()}-{uuid.uuid4().hex[:12]}"
-    return flow_run_for_execution(caller, run_id, flow_id=action.short_id.lower(), args=input or {},
-                                  flow_type=FlowType.SELF_SERVICE_ACTION)
+        return {}
+    flow_id = action.short_id.lower()
+    return {"flow_run": {"run_id": f"{flow_id}-{uuid.uuid4().hex[:12]}", "flow_id": flow_id, "args": input or {},
+                         "flow_type": "selfServiceAction"}}
 
 
-def finish_action_execution(execution) -> None:
+def finish_action_execution(execution: Execution, **kwargs) -> None:
     """After an action's execution ends: on success move its record to the target stage; note the outcome.
 
-    On failure (or cancellation) the record stays where it is.
+    On failure (or cancellation) the record stays where it is. The receiver of the engine's
+    ``execution_finished``, inside the transaction that ends the execution.
     """
-    from executions.models import Execution, ExecutionStatus
-
-    if not execution.action_id or not execution.record_id:
+    link = (ActionExecution.objects.filter(execution_id=execution.pk, record__isnull=False, action__isnull=False)
+            .select_related("action__target_stage").first())
+    if link is None:
         return
-    with transaction.atomic():
-        record = Record.objects.select_for_update().filter(pk=execution.record_id).first()
-        current = Execution.objects.filter(pk=execution.pk).select_related("performed_by").first()
-        if record is None or current is None or not current.is_terminal:
-            return
-        action = Action.objects.select_related("target_stage").filter(pk=current.action_id).first()
-        actor = user_label(current.performed_by) if current.performed_by_id else current.started_by_label
-        detail: dict[str, Any] = {"action": action.name if action else None}
-        if current.status != ExecutionStatus.SUCCEEDED:
-            detail["errors"] = failure_messages(current)
-        RecordEvent.objects.create(record=record, kind=RecordEventKind.ACTION, action=action, execution=current,
-                                   actor=actor, outcome=current.status, detail=detail)
-        target = action.target_stage if action is not None else None
-        if (current.status == ExecutionStatus.SUCCEEDED and target is not None
-                and target.workflow_id == record.workflow_id and record.stage_id != target.id):
-            _save_changes(record, {"stage": target}, actor=actor, execution=current, action=action)
+    record = Record.objects.select_for_update().filter(pk=link.record_id).first()
+    if record is None:
+        return
+    action = link.action
+    performer = execution.performed_by if execution.performed_by_id else None
+    actor = user_label(performer) if performer is not None else execution.started_by_label
+    detail: dict[str, Any] = {"action": action.name if action else None}
+    if execution.status != ExecutionStatus.SUCCEEDED:
+        detail["errors"] = failure_messages(execution)
+    RecordEvent.objects.create(record=record, kind=RecordEventKind.ACTION, action=action, execution=execution,
+                               actor=actor, outcome=execution.status, detail=detail)
+    target = action.target_stage if action is not None else None
+    if (execution.status == ExecutionStatus.SUCCEEDED and target is not None
+            and target.workflow_id == record.workflow_id and record.stage_id != target.id):
+        _save_changes(record, {"stage": target}, actor=actor, execution=execution, action_id=action.pk)
 
 
 def failure_messages(execution) -> list[str]:
@@ -314,8 +313,6 @@ def failure_messages(execution) -> list[str]:
     The failed task runs' own messages (``foo is not a valid email``), in step order; else the
     execution's errors (a step that could never run); else a note that it was cancelled.
     """
-    from executions.models import ExecutionStatus, TaskRunStatus
-
     messages = [m for m in execution.task_runs.filter(status=TaskRunStatus.FAILED).order_by("position", "name")
                 .values_list("message", flat=True) if m]
     if not messages:
@@ -323,12 +320,6 @@ def failure_messages(execution) -> list[str]:
     if not messages and execution.status == ExecutionStatus.CANCELLED:
         messages = ["The execution was cancelled."]
     return messages or ["The execution failed."]
-
-
-def on_execution_finished(sender, execution, **kwargs) -> None:
-    """Receiver of ``executions.signals.execution_finished``."""
-    if execution.action_id and execution.record_id:
-        finish_action_execution(execution)
 
 
 # -- writing actions ---------------------------------------------------------------------------------------
@@ -380,8 +371,6 @@ def _problems_of_requirements(requirements: Any, field_names: list[str] | None) 
 
 
 def _check_steps(steps: Any) -> dict:
-    from workflows.services import check_definition
-
     if steps in (None, {}, ""):
         return {"tasks": []}
     return check_definition(steps, prefix="steps")

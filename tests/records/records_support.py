@@ -14,11 +14,12 @@ from drf_spectacular.generators import SchemaGenerator
 
 from accounts import services as account_services
 from accounts.models import Role
+from records import actions as action_services
+from records import services as record_services
+from records.models import Action, Record, Stage
 from tests.conftest import PASSWORD
 from tests.support.openapi import assert_matches_schema  # noqa: F401  (re-exported for the tests)
-from workflows import actions as action_services
-from workflows import records as record_services
-from workflows.models import Action, Record, Stage, Workflow
+from workflows.models import Workflow
 from workflows.services import create_workflow
 
 HONORABLE = {"expression": "record.fields.Name.startswith('Hon.')", "message": "Name must include honorable prefix"}
@@ -79,10 +80,10 @@ def hogwarts_board(tenant, project, *, approve_steps: list | None = None, requir
 @cache
 def surface_schema() -> tuple[dict, dict]:
     """The OpenAPI document of the records, actions, Flowdash and mindzie endpoints, and its warnings."""
-    from workflows.api import surface_urls
+    from records.api import urls
 
     GENERATOR_STATS.reset()
-    schema = SchemaGenerator(patterns=surface_urls.urlpatterns).get_schema(request=None, public=True)
+    schema = SchemaGenerator(patterns=urls.urlpatterns).get_schema(request=None, public=True)
     warnings = dict(GENERATOR_STATS._warn_cache) | dict(GENERATOR_STATS._error_cache)
     GENERATOR_STATS.reset()
     return schema, warnings

@@ -18,9 +18,9 @@ from rest_framework.response import Response
 
 from accounts.models import OPERATOR_ROLES, Project, Role
 from config.errors import ErrorSerializer
-from workflows import actions as action_services
-from workflows import records as record_services
-from workflows.models import Action, FieldDefinition, FieldType, Record, RecordEvent, Stage
+from records import actions as action_services
+from records import services as record_services
+from records.models import Action, FieldDefinition, FieldType, Record, RecordEvent, Stage
 from workflows.services import default_project, get_workflow_for
 
 ERRORS = {

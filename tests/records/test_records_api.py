@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.workflows.records_support import (
+from records import services as records
+from tests.records.records_support import (
     assert_matches_schema,
     hogwarts_board,
     make_stages,
     make_workflow,
     surface_schema,
 )
-from workflows import records
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from tests.workflows.records_support import hogwarts_board
-from workflows.models import Action, Record, Workflow
+from records.models import Action, Record
+from tests.records.records_support import hogwarts_board
+from workflows.models import Workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -17,16 +18,17 @@ def board(tenant_a, project_a):
     return hogwarts_board(tenant_a, project_a)
 
 
-@pytest.mark.parametrize("model", ["workflow", "workflowversion", "stage", "fielddefinition", "record", "action"])
+@pytest.mark.parametrize("model", ["workflows/workflow", "workflows/workflowversion", "records/stage",
+                                   "records/fielddefinition", "records/record", "records/action"])
 def test_it_lists_each_model_and_shows_its_pages(admin_client, board, model):
-    assert admin_client.get(f"/admin/workflows/{model}/").status_code == 200
-    assert admin_client.get(f"/admin/workflows/{model}/?q=a").status_code == 200
+    assert admin_client.get(f"/admin/{model}/").status_code == 200
+    assert admin_client.get(f"/admin/{model}/?q=a").status_code == 200
     objects = {"workflow": board.workflow, "workflowversion": board.workflow.versions.get(), "stage": board.new,
                "fielddefinition": board.workflow.field_definitions.first(), "record": board.record,
                "action": board.approve}
-    assert admin_client.get(f"/admin/workflows/{model}/{objects[model].pk}/change/").status_code == 200
-    if model != "workflowversion":
-        assert admin_client.get(f"/admin/workflows/{model}/add/").status_code == 200
+    assert admin_client.get(f"/admin/{model}/{objects[model.split('/')[1]].pk}/change/").status_code == 200
+    if model != "workflows/workflowversion":
+        assert admin_client.get(f"/admin/{model}/add/").status_code == 200
 
 
 def _inline_management(prefix: str, total: int = 0, initial: int = 0) -> dict:
@@ -60,7 +62,7 @@ def test_it_refuses_an_invalid_definition(admin_client, project_a):
 
 
 def test_changing_a_record_checks_its_fields_and_writes_history(admin_client, board):
-    url = f"/admin/workflows/record/{board.record.pk}/change/"
+    url = f"/admin/records/record/{board.record.pk}/change/"
     base = {"stage": str(board.approved.pk), "checklist": json.dumps([{"name": "Letter sent", "done": True}]),
             "assignee": str(board.harry.pk), **_inline_management("history", initial=0)}
     response = admin_client.post(url, {**base, "fields": json.dumps({"Name": "Hon. Harry", "Email": "foo"})})
@@ -78,10 +80,10 @@ def test_it_validates_and_saves_an_action(admin_client, board, project_a):
             "short_id": "Hold01", "enabled": "on", "stages": [str(board.new.pk)], "target_stage": "",
             "allowed_roles": "[]", "requirements": json.dumps({"must_be_assigned": "yes"}),
             "steps": json.dumps({"tasks": []})}
-    response = admin_client.post("/admin/workflows/action/add/", data)
+    response = admin_client.post("/admin/records/action/add/", data)
     assert response.status_code == 200
     assert "Must be true or false." in response.content.decode()
-    response = admin_client.post("/admin/workflows/action/add/", {**data, "requirements": "{}"})
+    response = admin_client.post("/admin/records/action/add/", {**data, "requirements": "{}"})
     assert response.status_code == 302
     action = Action.objects.get(short_id="Hold01")
     assert list(action.stages.all()) == [board.new]
@@ -89,10 +91,10 @@ def test_it_validates_and_saves_an_action(admin_client, board, project_a):
 
 def test_the_action_list_costs_the_same_queries_for_many_actions(admin_client, board, project_a,
                                                                  django_assert_max_num_queries):
-    from workflows import actions as action_services
+    from records import actions as action_services
 
     for n in range(10):
         action_services.create_action(project=project_a, workflow=board.workflow, name=f"Escalate {n}",
                                       stages=["New"], target_stage="Approved")
     with django_assert_max_num_queries(8):
-        assert admin_client.get("/admin/workflows/action/").status_code == 200
+        assert admin_client.get("/admin/records/action/").status_code == 200

@@ -25,7 +25,9 @@ from rest_framework.exceptions import NotFound, ValidationError
 from accounts.caller import Caller
 from accounts.models import Membership
 from config.errors import Conflict
-from workflows.models import FieldDefinition, FieldType, Record, RecordEvent, Stage, Workflow
+from executions.engine import Done, Fail
+from records.models import ActionExecution, FieldDefinition, FieldType, Record, RecordEvent, Stage
+from workflows.models import Workflow
 
 RECORD_NOT_FOUND = "Task {unique_id} not found in this workflow."
 STAGE_NOT_FOUND = "Stage not found in this workflow."
@@ -251,6 +253,29 @@ def resolve_assignee(workflow: Workflow, assignee: Any):
     return user
 
 
+# -- what templates see ----------------------------------------------------------------------------------
+def record_view(record: Record | None) -> dict | None:
+    """A record as templates and outputs show it (``record.fields.Name``, ``record.stage``)."""
+    if record is None:
+        return None
+    return {
+        "id": str(record.id),
+        "unique_id": record.unique_id,
+        "fields": record.fields,
+        "checklist": record.checklist,
+        "stage": record.stage.name if record.stage_id else None,
+        "assignee": record.assignee.get_username() if record.assignee_id else None,
+        "assignee_email": record.assignee.email if record.assignee_id else None,
+    }
+
+
+def record_of_execution(execution) -> dict | None:
+    """The ``record`` templates see in an execution started on a record (``executions.plugins``)."""
+    link = (ActionExecution.objects.select_related("record__stage", "record__assignee")
+            .filter(execution_id=execution.pk).first())
+    return record_view(link.record) if link is not None else None
+
+
 # -- access ----------------------------------------------------------------------------------------------
 def get_record_for(caller: Caller | None, workflow: Workflow, unique_id: Any, queryset=None) -> Record:
     """The record with this per-workflow number in a workflow the caller reaches (or NotFound)."""
@@ -313,7 +338,7 @@ def _describe(name: str, value: Any) -> Any:
     return value
 
 
-def _save_changes(record: Record, changes: dict, *, actor: str, user=None, execution=None, action=None) -> Record:
+def _save_changes(record: Record, changes: dict, *, actor: str, user=None, execution=None, action_id=None) -> Record:
     """Write planned changes and their history entries (inside the caller's transaction)."""
     if not changes:
         return record
@@ -328,10 +353,10 @@ def _save_changes(record: Record, changes: dict, *, actor: str, user=None, execu
     events = []
     if other:
         events.append(RecordEvent(record=record, kind=RecordEventKind.UPDATED, actor=actor, execution=execution,
-                                  action=action, outcome="", detail={"changes": other}))
+                                  action_id=action_id, outcome="", detail={"changes": other}))
     if "stage" in changes:
         events.append(RecordEvent(record=record, kind=RecordEventKind.MOVED, actor=actor, execution=execution,
-                                  action=action, outcome="", detail={
+                                  action_id=action_id, outcome="", detail={
                                       "from": old_stage.name if old_stage else None,
                                       "to": record.stage.name if record.stage else None}))
     RecordEvent.objects.bulk_create(events)
@@ -402,7 +427,7 @@ def update_record(record: Record, *, fields: Any = UNSET, checklist: Any = UNSET
     _raise_problems(problems)
     person = _person(user, caller)
     return _save_changes(locked, changes, actor=actor_label(caller, person), user=person, execution=execution,
-                         action=action)
+                         action_id=action.pk if action is not None else None)
 
 
 @transaction.atomic
@@ -422,11 +447,13 @@ def apply_record_update(ctx):
     ``assignee`` (username or email; null unassigns), ``stage`` (a stage name). Every problem is
     reported at once and nothing changes then; the failure is not retried (it would fail again).
     """
-    from executions.engine import Done, Fail, record_view
-
     config = ctx.config
+    link = ActionExecution.objects.filter(execution=ctx.execution).values("record_id", "action_id").first()
+    if link is None or link["record_id"] is None:
+        return Fail("This execution has no record to update; run update_record from an action on a record.",
+                    retryable=False)
     with transaction.atomic():
-        record = Record.objects.select_for_update().get(pk=ctx.execution.record_id)
+        record = Record.objects.select_for_update().get(pk=link["record_id"])
         record.workflow = Workflow.objects.get(pk=record.workflow_id)
         checklist: Any = UNSET
         messages: list[str] = []
@@ -443,7 +470,7 @@ def apply_record_update(ctx):
         if messages:
             return Fail("; ".join(str(m).rstrip(".") for m in messages), retryable=False)
         actor = f"execution:{ctx.execution.id}"
-        _save_changes(record, changes, actor=actor, execution=ctx.execution, action=ctx.execution.action)
+        _save_changes(record, changes, actor=actor, execution=ctx.execution, action_id=link["action_id"])
         changed = sorted(changes)
     ctx.log("info", f"Task {record.unique_id} updated: {', '.join(changed)}." if changed else
             f"Task {record.unique_id} already as requested; nothing changed.")
@@ -516,7 +543,7 @@ def get_field_for(workflow: Workflow, field_id: Any) -> FieldDefinition:
         raise NotFound(FIELD_NOT_FOUND) from None
 
 
-def _check_choices(kind: str, choices: Any) -> list:
+def check_choices(kind: str, choices: Any) -> list:
     if kind != FieldType.CHOICE:
         if choices:
             raise ValidationError({"choices": ["Only choice fields have choices; leave choices empty."]})
@@ -555,7 +582,7 @@ def create_field(*, workflow: Workflow, name: str, type: str = FieldType.TEXT, r
     name = _check_name(workflow.field_definitions.all(), name, "field")
     if type not in FieldType.values:
         raise ValidationError({"type": [f"Use one of {', '.join(FieldType.values)}."]})
-    choices = _check_choices(type, choices)
+    choices = check_choices(type, choices)
     if position is None:
         position = _next_position(workflow.field_definitions.all())
     return FieldDefinition.objects.create(workflow=workflow, name=name, type=type, required=required,
@@ -581,7 +608,7 @@ def update_field(definition: FieldDefinition, **changes) -> FieldDefinition:
             setattr(definition, name, changes[name])
             fields.append(name)
     if "choices" in changes or "type" in changes:
-        definition.choices = _check_choices(definition.type, changes.get("choices", definition.choices))
+        definition.choices = check_choices(definition.type, changes.get("choices", definition.choices))
         fields.append("choices")
     if fields:
         definition.save(update_fields=list(dict.fromkeys(fields)))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from config.errors import Conflict
 from executions.models import ExecutionStatus
 from executions.services import start_execution
-from tests.workflows.records_support import make_stages, make_workflow
-from workflows import records
-from workflows.models import Record, RecordEvent
+from records import services as records
+from records.models import ActionExecution, Record, RecordEvent
+from tests.records.records_support import make_stages, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -150,9 +151,9 @@ def test_renaming_or_deleting_a_field_rewrites_the_records_values(workflow):
 
 # -- the update_record task type ------------------------------------------------------------------------------
 def run_steps(capture, record, tasks, caller=None):
-    with capture(execute=True):
-        execution, _ = start_execution(caller=caller, workflow=record.workflow, definition={"tasks": tasks},
-                                       record=record)
+    with capture(execute=True), transaction.atomic():
+        execution, _ = start_execution(caller=caller, workflow=record.workflow, definition={"tasks": tasks})
+        ActionExecution.objects.create(execution=execution, record=record)
     execution.refresh_from_db()
     record.refresh_from_db()
     return execution

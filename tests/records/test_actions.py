@@ -11,9 +11,10 @@ from accounts.caller import Caller
 from accounts.models import Role
 from executions.models import Execution, ExecutionStatus
 from executions.services import retry_execution
-from tests.workflows.records_support import ALL_REQUIREMENTS, HONORABLE, hogwarts_board, make_workflow
-from workflows import actions, records
-from workflows.models import RecordEvent
+from records import actions
+from records import services as records
+from records.models import RecordEvent
+from tests.records.records_support import ALL_REQUIREMENTS, HONORABLE, hogwarts_board, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -183,7 +184,7 @@ def test_a_project_action_runs_without_a_record(project_a, tenant_a, django_capt
     with django_capture_on_commit_callbacks(execute=True):
         execution, _ = actions.perform_action(caller=key_caller(tenant_a), action=action)
     execution.refresh_from_db()
-    assert (execution.status, execution.workflow, execution.record) == (ExecutionStatus.SUCCEEDED, None, None)
+    assert (execution.status, execution.workflow, execution.action_link.record) == (ExecutionStatus.SUCCEEDED, None, None)
 
 
 def test_an_action_of_another_workflow_is_not_offered(board, project_a, tenant_a):

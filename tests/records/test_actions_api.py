@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from accounts import services as account_services
-from tests.workflows.records_support import HONORABLE, assert_matches_schema, hogwarts_board, make_workflow
-from workflows import actions
-from workflows.models import Action
+from records import actions
+from records.models import Action
+from tests.records.records_support import HONORABLE, assert_matches_schema, hogwarts_board, make_workflow
 
 pytestmark = pytest.mark.django_db
 

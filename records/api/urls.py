@@ -7,7 +7,7 @@ slash; only the documented spelling appears in the OpenAPI document.
 
 from django.urls import re_path
 
-from workflows.api import flowdash, mindzie, records
+from records.api import flowdash, mindzie, records
 
 WORKFLOW = r"^api/v1/workflows/(?P<workflow_id>[^/]+)"
 # mindzie's tenant and project GUIDs; "v1" and the like belong to the native API, not a tenant.

@@ -29,8 +29,8 @@ from config.formats import iso
 from executions.models import TERMINAL_STATUSES, Execution, ExecutionStatus
 from executions.services import get_execution_for
 from executions.status_words import status_word, surface_words
-from workflows.actions import ActionRefused, failure_messages, get_action_for, perform_action
-from workflows.models import Action
+from records.actions import ActionRefused, failure_messages, get_action_for, perform_action
+from records.models import Action
 
 logger = logging.getLogger("flowgate.mindzie")
 
@@ -85,7 +85,7 @@ class MindzieErrorSerializer(serializers.Serializer):
 def execution_body(execution: Execution) -> dict:
     failed = execution.status in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
     return {
-        "actionId": str(execution.action_id) if execution.action_id else None,
+        "actionId": str(execution.action_link.action_id) if execution.action_link.action_id else None,
         "actionExecutionId": str(execution.id),
         "dateStarted": iso(execution.created_at),
         "dateEnded": iso(execution.ended_at) if execution.status in TERMINAL_STATUSES else None,
@@ -215,8 +215,8 @@ class MindzieActionExecutionView(MindzieView):
         project = self.get_project()
         pk = _guid(actionExecutionId)
         try:
-            execution = get_execution_for(request.auth, pk, Execution.objects.filter(project=project,
-                                                                                     action__isnull=False))
+            execution = get_execution_for(request.auth, pk, Execution.objects.select_related("action_link").filter(
+                project=project, action_link__action__isnull=False))
         except exceptions.NotFound:
             raise MindzieError(404, {"error": EXECUTION_NOT_FOUND, "actionExecutionId": actionExecutionId}) from None
         return Response(execution_body(execution))

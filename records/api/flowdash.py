@@ -24,7 +24,7 @@ from config.errors import body_lines, native_exception_handler
 from executions.models import Execution
 from executions.services import get_execution_for, start_execution
 from executions.status_words import status_word, surface_words
-from workflows.actions import (
+from records.actions import (
     ActionRefused,
     failure_messages,
     get_action_for,
@@ -32,8 +32,8 @@ from workflows.actions import (
     perform_action,
     resolve_performer,
 )
-from workflows.models import Record
-from workflows.records import get_record_for
+from records.models import Record
+from records.services import get_record_for
 from workflows.services import get_workflow_for
 
 FLOWDASH_WORDS = ", ".join(surface_words("flowdash"))

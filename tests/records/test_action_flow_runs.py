@@ -3,8 +3,8 @@
 import pytest
 
 from flowruns.models import FlowRun
-from tests.workflows.records_support import hogwarts_board
-from workflows import actions as action_services
+from records import actions as action_services
+from tests.records.records_support import hogwarts_board
 
 pytestmark = pytest.mark.django_db
 

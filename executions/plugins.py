@@ -1,0 +1,51 @@
+"""What the features above the engine plug into it, from their ``AppConfig.ready()``.
+
+* **Template names**: ``register_context(name, provider)``. ``provider(execution)`` answers the
+  value templates see under ``name`` (``record`` for an execution started on a record). It is
+  called only for tasks whose config mentions the name, and always for a deployment's Python
+  task types (they get the whole context).
+* **Start options**: ``register_start_option(name, handler)``. ``start_execution(options={name:
+  value})`` calls ``handler(execution, value, caller)`` inside the transaction that creates the
+  execution (a flow run to mirror it into, say); the handler raises ``ValidationError`` to refuse.
+* **Sweeper passes**: ``register_sweep_pass(name, function)``. The periodic sweeper calls
+  ``function(now)`` on every pass; it answers how many rows it handled (overdue approvals, say).
+
+The engine calls these without knowing the apps behind them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+ContextProvider = Callable[[Any], Any]
+StartOptionHandler = Callable[[Any, Any, Any], None]
+SweepPass = Callable[[Any], int]
+
+_context: dict[str, ContextProvider] = {}
+_start_options: dict[str, StartOptionHandler] = {}
+_sweep_passes: dict[str, SweepPass] = {}
+
+
+def register_context(name: str, provider: ContextProvider) -> None:
+    _context[name] = provider
+
+
+def register_start_option(name: str, handler: StartOptionHandler) -> None:
+    _start_options[name] = handler
+
+
+def register_sweep_pass(name: str, function: SweepPass) -> None:
+    _sweep_passes[name] = function
+
+
+def context_providers() -> dict[str, ContextProvider]:
+    return _context
+
+
+def start_option_handler(name: str) -> StartOptionHandler | None:
+    return _start_options.get(name)
+
+
+def sweep_passes() -> dict[str, SweepPass]:
+    return _sweep_passes
