@@ -5,7 +5,9 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
 
+    # After the executions' old link columns are gone (and, going back, before they return).
     dependencies = [
+        ('executions', '0004_links_move_out_retry_policy'),
         ('records', '0002_action_execution'),
     ]
 

@@ -1,0 +1,99 @@
+"""``manage.py migrate`` from the last released schema keeps every row.
+
+The database is taken back to the schema of the last release (records, stages, fields and actions
+still in the workflows app; executions holding their action, record and flow run themselves),
+filled the way that release filled it, and migrated forward again.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LAST_RELEASE = [
+    ("accounts", "0001_initial"),
+    ("approvals", "0003_approvers_notifications_votes"),
+    ("executions", "0003_sync_is_refolds"),
+    ("flowruns", "0003_flow_run_project"),
+    ("workflows", "0002_action_short_id_per_tenant"),
+    ("records", None),  # the app did not exist
+]
+
+
+def migrate_to(targets) -> object:
+    """Migrate the test database to ``targets``; answers the apps (historical models) of that state."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    executor.loader.build_graph()
+    return executor.loader.project_state([t for t in targets if t[1] is not None]).apps
+
+
+def fill_as_the_last_release(apps) -> dict:
+    Tenant, Project = apps.get_model("accounts", "Tenant"), apps.get_model("accounts", "Project")
+    Workflow, Version = apps.get_model("workflows", "Workflow"), apps.get_model("workflows", "WorkflowVersion")
+    Stage, Field = apps.get_model("workflows", "Stage"), apps.get_model("workflows", "FieldDefinition")
+    Record, Event = apps.get_model("workflows", "Record"), apps.get_model("workflows", "RecordEvent")
+    Action = apps.get_model("workflows", "Action")
+    FlowRun = apps.get_model("flowruns", "FlowRun")
+    Execution = apps.get_model("executions", "Execution")
+
+    tenant = Tenant.objects.create(name="Hogwarts", slug="hogwarts")
+    project = Project.objects.create(tenant=tenant, name="Main", slug="main")
+    workflow = Workflow.objects.create(tenant=tenant, project=project, name="Admissions", current_version=1)
+    Version.objects.create(workflow=workflow, number=1, definition={"tasks": []}, checksum="0" * 64)
+    new = Stage.objects.create(workflow=workflow, name="New", position=0)
+    done = Stage.objects.create(workflow=workflow, name="Done", position=1)
+    Field.objects.create(workflow=workflow, name="Name", type="text")
+    record = Record.objects.create(tenant=tenant, workflow=workflow, unique_id=678, stage=new,
+                                   fields={"Name": "Hermione"})
+    action = Action.objects.create(tenant=tenant, project=project, workflow=workflow, name="Admit",
+                                   short_id="edHR10", target_stage=done, steps={"tasks": []})
+    action.stages.add(new)
+    run = FlowRun.objects.create(tenant=tenant, run_id="admit-1", flow_id="edhr10")
+    linked = Execution.objects.create(id=uuid.uuid4(), tenant=tenant, project=project, workflow=workflow,
+                                      action=action, record=record, flow_run=run, sync=True, status="succeeded")
+    plain = Execution.objects.create(id=uuid.uuid4(), tenant=tenant, project=project, workflow=workflow,
+                                     status="queued")
+    Event.objects.create(record=record, kind="action", action=action, execution=linked, outcome="succeeded")
+    return {"record": record.pk, "action": action.pk, "run": run.pk, "linked": linked.pk, "plain": plain.pk,
+            "new": new.pk}
+
+
+@pytest.fixture
+def latest_schema_afterwards():
+    """Whatever happens in the test, the database ends on the latest schema for the tests after it."""
+    yield
+    migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def test_migrate_from_the_last_release_keeps_records_actions_and_links(latest_schema_afterwards):
+    call_command("flush", "--no-input")
+    old = fill_as_the_last_release(migrate_to(LAST_RELEASE))
+
+    apps = migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    Record, Action = apps.get_model("records", "Record"), apps.get_model("records", "Action")
+    ActionExecution = apps.get_model("records", "ActionExecution")
+    FlowRunExecution = apps.get_model("flowruns", "FlowRunExecution")
+    Execution = apps.get_model("executions", "Execution")
+
+    record = Record.objects.get(pk=old["record"])
+    assert (record.unique_id, record.fields, record.stage_id) == (678, {"Name": "Hermione"}, old["new"])
+    assert record.history.get().action_id == old["action"]
+    action = Action.objects.get(pk=old["action"])
+    assert (action.short_id, list(action.stages.values_list("pk", flat=True))) == ("edHR10", [old["new"]])
+    link = ActionExecution.objects.get(execution_id=old["linked"])
+    assert (link.action_id, link.record_id) == (old["action"], old["record"])
+    assert FlowRunExecution.objects.get(execution_id=old["linked"]).flow_run_id == old["run"]
+    assert not ActionExecution.objects.filter(execution_id=old["plain"]).exists()
+    assert dict(Execution.objects.values_list("pk", "retry_policy")) == {
+        old["linked"]: "required_only", old["plain"]: "as_defined"}
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+    assert {"records_record", "records_action", "records_action_stages"} <= tables
+    assert not {"workflows_record", "workflows_action"} & tables
