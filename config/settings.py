@@ -186,6 +186,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(FLOWGATE_HOME / "celerybeat-schedule")
+# Celery's Django fix-up closes the worker's database connection around every task unless this is
+# set; config.celery instead closes only unusable or expired ones, as Django does per request, so
+# DATABASE_CONN_MAX_AGE keeps one connection per worker process.
+CELERY_DB_REUSE_MAX = 2**31
 CELERY_TIMEZONE = "UTC"
 
 REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None)
@@ -303,6 +307,12 @@ FLOWGATE_MAX_SYNC_WAIT_SECONDS = env_int("FLOWGATE_MAX_SYNC_WAIT_SECONDS", 120, 
 FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS = env_int("FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS", 30, minimum=1)
 # A running task holds a lease that its worker renews; an expired lease means the worker died.
 FLOWGATE_TASK_LEASE_SECONDS = env_int("FLOWGATE_TASK_LEASE_SECONDS", 60, minimum=2)
+# A worker that finishes a task goes on with the next ready one itself (no broker round trip), at
+# most this many tasks and this many seconds per message; then the next task goes through the broker.
+FLOWGATE_CHAIN_MAX_STEPS = env_int("FLOWGATE_CHAIN_MAX_STEPS", 100, minimum=0)
+FLOWGATE_CHAIN_SECONDS = env_int("FLOWGATE_CHAIN_SECONDS", 10, minimum=0)
+# A synchronous wait is woken when its execution ends; it also reads the status this often (seconds).
+FLOWGATE_SYNC_POLL_SECONDS = env_int("FLOWGATE_SYNC_POLL_SECONDS", 1, minimum=1)
 # A queued execution or dispatched task whose message has not been picked up by then is re-sent.
 FLOWGATE_REDISPATCH_AFTER_SECONDS = env_int("FLOWGATE_REDISPATCH_AFTER_SECONDS", 60, minimum=1)
 FLOWGATE_SWEEP_INTERVAL_SECONDS = env_int("FLOWGATE_SWEEP_INTERVAL_SECONDS", 15, minimum=1)

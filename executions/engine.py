@@ -1,36 +1,47 @@
-"""The engine: advancing an execution through its DAG and running one task at a time.
+"""The engine: advancing an execution through its DAG and running its tasks.
 
-How an execution moves:
+How a step travels:
 
-* ``advance(execution_id)`` locks the execution row, decides which pending tasks are ready
-  (all dependencies done), marks them dispatched and, after commit, sends one ``run_task``
-  message per ready task, so independent branches run in parallel on any worker. It also
-  skips tasks that a condition did not choose, and ends the execution when nothing is left.
-* ``run_task(task_run_id)`` claims the task run with a guarded UPDATE (pending -> running),
-  runs the task type's executor outside any transaction while a heartbeat renews its lease,
-  records the outcome with another guarded UPDATE, and advances the execution.
+* ``advance(execution_id)`` locks the execution row, decides which pending tasks are ready (all
+  dependencies done), skips what conditions did not choose, and ends the execution when nothing
+  is left. Ready tasks go out as ``run_task`` messages after commit, so independent branches run
+  in parallel on any worker. In a worker (``inline``), one of them is claimed in that same
+  transaction and run by the worker at once, with no broker round trip.
+* ``run_task(task_run_id)`` claims a dispatched task run with a guarded UPDATE (pending ->
+  running), in one transaction with everything the task needs to read, and runs it.
+* Running a task: the executor runs outside any transaction, under its time-out, while the
+  process's lease keeper renews its lease. Then one transaction records the outcome, advances the
+  execution and, when a task became ready, claims it for this worker, which goes on with it: a
+  *chain*. A chain is bounded (``FLOWGATE_CHAIN_MAX_STEPS`` steps, ``FLOWGATE_CHAIN_SECONDS``
+  seconds, and the message's hard time limit); past a bound, the next task goes through the
+  broker like any other.
 
-Every state change is conditional on the expected old state, so a duplicate or late message
-finds nothing to do. The sweeper (``sweep``) re-sends what a lost message or a dead worker left.
+Every state change is conditional on the expected old state, so a duplicate or late message finds
+nothing to do. A task claimed inline is an ordinary running task with a lease: if its worker dies,
+the sweeper takes it back and runs it again (``executions.services.sweep``), as it re-sends what a
+lost message left. Locks are taken in one order everywhere: the execution, then its task runs.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
+import math
+import re
+import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from config.parsers import unstorable
+from executions.leases import TaskTimedOut, lease_keeper, time_limit
 from executions.models import (
     EXECUTION_TRANSITIONS,
     TASK_TERMINAL_STATUSES,
@@ -47,12 +58,21 @@ from executions.models import (
 from executions.plugins import context_providers
 from executions.queue import enqueue_on_commit
 from executions.signals import execution_changed, execution_finished, task_parked
+from executions.waiters import announce_end
+from workflows.models import WorkflowVersion
 from workflows.registry import TaskType, get_task_type
-from workflows.templating import TemplateError, render
+from workflows.templating import TemplateError, has_markup, render
 
 logger = logging.getLogger("flowgate.engine")
 
 _UNSET = object()
+
+# Celery task names (executions.tasks defines them).
+RUN_TASK = "flowgate.run_task"
+ADVANCE = "flowgate.advance_execution"
+WAKE = "flowgate.wake_task"
+# How long after a task's own time-out the message's hard limit kills a task that ignores it.
+HARD_LIMIT_GRACE_SECONDS = 30
 
 
 class IllegalTransition(Exception):
@@ -160,20 +180,81 @@ def transition_task_run(task_run: TaskRun, new: str, *, expected: str | None = N
     return bool(changed)
 
 
-# -- helpers ----------------------------------------------------------------------------------------
+# -- definitions -------------------------------------------------------------------------------------
+@lru_cache(maxsize=512)
+def _version_tasks(version_id) -> dict[str, dict]:
+    """A version's tasks by name; a version never changes, so each process reads it once."""
+    definition = WorkflowVersion.objects.filter(pk=version_id).values_list("definition", flat=True).first()
+    return {task["name"]: task for task in (definition or {}).get("tasks", [])}
+
+
 def task_definitions(execution: Execution) -> dict[str, dict]:
-    return {task["name"]: task for task in execution.get_definition().get("tasks", [])}
+    if execution.definition is not None:
+        return {task["name"]: task for task in execution.definition.get("tasks", [])}
+    if execution.workflow_version_id is None:
+        return {}
+    return _version_tasks(execution.workflow_version_id)
 
 
-def template_context(execution: Execution, task_runs, mentions: str | None = None) -> dict:
-    """What templates see: the input, the task runs, the execution and the features' names.
+def task_timeout(task: dict) -> float:
+    return float(task.get("timeout_seconds") or settings.FLOWGATE_DEFAULT_TASK_TIMEOUT_SECONDS)
+
+
+# -- what templates see ------------------------------------------------------------------------------
+_TASK_REFERENCE = re.compile(r"""\btasks\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*['"]([^'"]+)['"]\s*\])""")
+_TASKS_WORD = re.compile(r"\btasks\b")
+_DICT_METHODS = frozenset(dir(dict))
+
+
+def template_text(task_type: TaskType, config: Any) -> str:
+    """The parts of a task's config that templates are in: strings with markup, and raw fields."""
+    parts: list[str] = []
+
+    def walk(value: Any, raw: bool) -> None:
+        if isinstance(value, str):
+            if raw or has_markup(value):
+                parts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item, raw)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, raw)
+
+    if isinstance(config, dict):
+        for key, value in config.items():
+            walk(value, key in task_type.raw_fields)
+    return "\n".join(parts)
+
+
+def mentioned_tasks(text: str) -> set[str] | None:
+    """The task names a template text reads (``tasks.prepare``, ``tasks['a-b']``); None: it may read any."""
+    names = {a or b for a, b in _TASK_REFERENCE.findall(text)}
+    if len(_TASKS_WORD.findall(text)) != len(_TASK_REFERENCE.findall(text)) or names & _DICT_METHODS:
+        return None  # ``tasks`` used otherwise (a loop, a lookup by variable): give it every task
+    return names
+
+
+def task_views(execution_id, names: set[str] | None) -> dict[str, dict]:
+    """``tasks.<name>`` of the templates: output, status and message of the named task runs."""
+    if names is not None and not names:
+        return {}
+    rows = TaskRun.objects.filter(execution_id=execution_id)
+    if names is not None:
+        rows = rows.filter(name__in=names)
+    return {name: {"output": output, "status": status, "message": message}
+            for name, output, status, message in rows.values_list("name", "output", "status", "message")}
+
+
+def template_context(execution: Execution, tasks: dict[str, dict], mentions: str | None = None) -> dict:
+    """What templates see: the input, the tasks' outputs, the execution and the features' names.
 
     A feature's name (``record``, see ``executions.plugins``) is looked up only when ``mentions``
-    (a task's config as text) holds it; with ``mentions`` None, every name is.
+    (the task's template text) holds it; with ``mentions`` None, every name is.
     """
     context = {
         "input": execution.input,
-        "tasks": {tr.name: {"output": tr.output, "status": tr.status, "message": tr.message} for tr in task_runs},
+        "tasks": tasks,
         "execution": {
             "id": str(execution.id),
             "workflow_id": str(execution.workflow_id) if execution.workflow_id else None,
@@ -189,9 +270,45 @@ def template_context(execution: Execution, task_runs, mentions: str | None = Non
     return context
 
 
+@dataclass
+class Prepared:
+    """A claimed task run, with what its templates read loaded in the claiming transaction."""
+
+    task_run: TaskRun
+    execution: Execution
+    task: dict | None
+    task_type: TaskType | None
+    context: dict | None
+
+
+def prepare(task_run: TaskRun, execution: Execution) -> Prepared:
+    """Read what the task's templates need (the outputs they name, the features' names they use)."""
+    task = task_definitions(execution).get(task_run.name)
+    task_type = get_task_type(task["type"]) if task is not None else None
+    if task_type is None:
+        return Prepared(task_run, execution, task, None, None)
+    if task_type.custom:  # a deployment's Python function gets the whole context
+        return Prepared(task_run, execution, task, task_type,
+                        template_context(execution, task_views(execution.id, None)))
+    text = template_text(task_type, task.get("config") or {})
+    names = mentioned_tasks(text)
+    return Prepared(task_run, execution, task, task_type,
+                    template_context(execution, task_views(execution.id, names), mentions=text))
+
+
+# -- messages ---------------------------------------------------------------------------------------------
+def message_time_limit(task: dict | None) -> float:
+    """The hard time limit of a message that starts ``task`` (or, for None, an advance).
+
+    It leaves room for a chain (``FLOWGATE_CHAIN_SECONDS``) before the task's full time-out, so a
+    task run inline never outlives its own time-out by more than the grace period.
+    """
+    timeout = max(task_timeout(task or {}), float(settings.FLOWGATE_DEFAULT_TASK_TIMEOUT_SECONDS))
+    return timeout + float(settings.FLOWGATE_CHAIN_SECONDS) + HARD_LIMIT_GRACE_SECONDS
+
+
 def _dispatch_options(task: dict, not_before: datetime | None) -> dict:
-    timeout = task.get("timeout_seconds") or settings.FLOWGATE_DEFAULT_TASK_TIMEOUT_SECONDS
-    options: dict[str, Any] = {"soft_time_limit": timeout, "time_limit": timeout + 30}
+    options: dict[str, Any] = {"time_limit": message_time_limit(task)}
     if not_before is not None:
         delay = (not_before - timezone.now()).total_seconds()
         if delay > 0:
@@ -199,28 +316,41 @@ def _dispatch_options(task: dict, not_before: datetime | None) -> dict:
     return options
 
 
-# Celery task names (executions.tasks defines them).
-RUN_TASK = "flowgate.run_task"
-ADVANCE = "flowgate.advance_execution"
-WAKE = "flowgate.wake_task"
-
-
 def send_run_task(task_run: TaskRun, task: dict) -> None:
     enqueue_on_commit(RUN_TASK, str(task_run.id), **_dispatch_options(task, task_run.not_before))
 
 
 def send_advance(execution_id) -> None:
-    enqueue_on_commit(ADVANCE, str(execution_id))
+    enqueue_on_commit(ADVANCE, str(execution_id), time_limit=message_time_limit(None))
 
 
 def _announce(execution: Execution) -> None:
     execution_changed.send(execution=execution)
 
 
+# -- chains -----------------------------------------------------------------------------------------------
+@dataclass
+class Chain:
+    """The bounds of one message's work: how many tasks, and how long, it may run inline."""
+
+    time_limit: float | None = None  # the message's hard limit, in seconds from ``started``
+    started: float = field(default_factory=time.monotonic)
+    steps: int = 0
+
+    def allowance(self) -> float | None:
+        """The longest time-out a next task may have to run inline now; None: send it to the broker."""
+        elapsed = time.monotonic() - self.started
+        if self.steps >= settings.FLOWGATE_CHAIN_MAX_STEPS or elapsed >= settings.FLOWGATE_CHAIN_SECONDS:
+            return None
+        if self.time_limit is None:
+            return math.inf
+        return self.time_limit - elapsed - HARD_LIMIT_GRACE_SECONDS
+
+
 def _is_ok(task_run: TaskRun, task: dict) -> bool:
     """A dependency that lets dependants run: succeeded, skipped, or failed with skip_on_error.
 
-    A task whose dependencies were all skipped is skipped itself (see ``_advance_running``), so a
+    A task whose dependencies were all skipped is skipped itself (see ``_settle_pending``), so a
     join after a condition's branches runs when at least one branch ran.
     """
     return task_run.status in (TaskRunStatus.SUCCEEDED, TaskRunStatus.SKIPPED) or (
@@ -229,34 +359,50 @@ def _is_ok(task_run: TaskRun, task: dict) -> bool:
 
 
 # -- advance -----------------------------------------------------------------------------------------
-def advance(execution_id) -> None:
-    """Dispatch ready tasks, skip unchosen ones, and end the execution when nothing is left."""
+def lock_execution(execution_id) -> Execution | None:
+    return Execution.objects.select_for_update().filter(pk=execution_id).first()
+
+
+def load_runs(execution: Execution) -> dict[str, TaskRun]:
+    # Outputs stay in the database: only conditions' are read (see ``_chosen_skips``).
+    return {tr.name: tr for tr in TaskRun.objects.filter(execution=execution).defer("output").order_by("position")}
+
+
+def advance(execution_id, *, chain: Chain | None = None) -> Prepared | None:
+    """Dispatch ready tasks, skip unchosen ones, and end the execution when nothing is left.
+
+    With ``chain`` (a worker running a message), one ready task is claimed for the caller, who
+    runs it next: answered, prepared, or None.
+    """
     with transaction.atomic():
-        execution = (Execution.objects.select_for_update(of=("self",)).select_related("workflow_version")
-                     .filter(pk=execution_id).first())
+        execution = lock_execution(execution_id)
         if execution is None or execution.is_terminal:
-            return
-        # Outputs stay in the database: only conditions' are read (see ``_chosen_skips``).
-        runs = {tr.name: tr
-                for tr in TaskRun.objects.filter(execution=execution).defer("output").order_by("position")}
+            return None
         logs = LogBuffer(execution.id)
-        now = timezone.now()
-        if execution.status == ExecutionStatus.QUEUED:
-            if not transition_execution(execution, ExecutionStatus.RUNNING, started_at=execution.started_at or now):
-                return
-            logs.add(LogLevel.INFO, f"Execution started (attempt {execution.attempt}).")
-        was_waiting = execution.status == ExecutionStatus.WAITING
-        if execution.cancel_requested:
-            _advance_cancelled(execution, runs, logs, now)
-        else:
-            if was_waiting:
-                # Something it waited on finished: decide again as a running execution.
-                transition_execution(execution, ExecutionStatus.RUNNING)
-            _advance_running(execution, runs, logs, now, was_waiting=was_waiting)
+        claimed = advance_locked(execution, load_runs(execution), logs, timezone.now(),
+                                 allowance=chain.allowance() if chain is not None else None)
         logs.flush()
+    return claimed
 
 
-def _advance_cancelled(execution: Execution, runs: dict[str, TaskRun], logs: LogBuffer, now) -> None:
+def advance_locked(execution: Execution, runs: dict[str, TaskRun], logs: LogBuffer, now, *,
+                   allowance: float | None = None) -> Prepared | None:
+    """``advance`` with the execution locked and its task runs read (inside the caller's transaction)."""
+    if execution.status == ExecutionStatus.QUEUED:
+        if not transition_execution(execution, ExecutionStatus.RUNNING, started_at=execution.started_at or now):
+            return None
+        logs.add(LogLevel.INFO, f"Execution started (attempt {execution.attempt}).")
+    was_waiting = execution.status == ExecutionStatus.WAITING
+    if execution.cancel_requested:
+        advance_cancelled(execution, runs, logs, now)
+        return None
+    if was_waiting:
+        # Something it waited on finished: decide again as a running execution.
+        transition_execution(execution, ExecutionStatus.RUNNING)
+    return _advance_running(execution, runs, logs, now, was_waiting=was_waiting, allowance=allowance)
+
+
+def advance_cancelled(execution: Execution, runs: dict[str, TaskRun], logs: LogBuffer, now) -> None:
     for tr in runs.values():
         if tr.status in (TaskRunStatus.PENDING, TaskRunStatus.WAITING):
             if transition_task_run(tr, TaskRunStatus.CANCELLED, ended_at=now, dispatched_at=None):
@@ -268,15 +414,28 @@ def _advance_cancelled(execution: Execution, runs: dict[str, TaskRun], logs: Log
 
 
 def _advance_running(execution: Execution, runs: dict[str, TaskRun], logs: LogBuffer, now, *,
-                     was_waiting: bool = False) -> None:
+                     was_waiting: bool, allowance: float | None) -> Prepared | None:
     tasks = task_definitions(execution)
-    failed = [tr for tr in runs.values()
-              if tr.status == TaskRunStatus.FAILED and not tasks.get(tr.name, {}).get("skip_on_error")]
+    failed = _blocking_failures(runs, tasks)
     if failed:
-        errors = [f"{tr.name}: {tr.message}" if tr.message else f"{tr.name} failed" for tr in failed]
-        finish(execution, ExecutionStatus.FAILED, runs, logs, errors=errors)
-        return
+        finish(execution, ExecutionStatus.FAILED, runs, logs,
+               errors=[f"{tr.name}: {tr.message}" if tr.message else f"{tr.name} failed" for tr in failed])
+        return None
+    ready = _settle_pending(tasks, runs, logs, now)
+    claimed = _dispatch(execution, ready, tasks, logs, now, allowance)
+    if _conclude(execution, runs, logs, was_waiting=was_waiting):
+        _announce(execution)
+    return claimed
 
+
+def _blocking_failures(runs: dict[str, TaskRun], tasks: dict[str, dict]) -> list[TaskRun]:
+    """Failed task runs that fail the execution (those without skip_on_error)."""
+    return [tr for tr in runs.values()
+            if tr.status == TaskRunStatus.FAILED and not tasks.get(tr.name, {}).get("skip_on_error")]
+
+
+def _settle_pending(tasks: dict[str, dict], runs: dict[str, TaskRun], logs: LogBuffer, now) -> list[TaskRun]:
+    """Skip the pending tasks that will never run; answer those whose dependencies are all done."""
     skip_set = _chosen_skips(runs)
     ready: list[TaskRun] = []
     progressed = True
@@ -284,38 +443,62 @@ def _advance_running(execution: Execution, runs: dict[str, TaskRun], logs: LogBu
         progressed = False
         for name, task in tasks.items():
             tr = runs.get(name)
-            if tr is None or tr.status != TaskRunStatus.PENDING or tr.dispatched_at is not None:
+            if tr is None or tr.status != TaskRunStatus.PENDING or tr.dispatched_at is not None or tr in ready:
                 continue
             deps = [runs[d] for d in task.get("depends_on", []) if d in runs]
             if any(d.status not in TASK_TERMINAL_STATUSES for d in deps):
                 continue
             unchosen = name in skip_set
-            all_skipped = bool(deps) and all(d.status in (TaskRunStatus.SKIPPED, TaskRunStatus.CANCELLED) for d in deps)
-            if unchosen or all_skipped:
+            if unchosen or (deps and all(d.status in (TaskRunStatus.SKIPPED, TaskRunStatus.CANCELLED) for d in deps)):
                 reason = "not chosen by a condition" if unchosen else "all its dependencies were skipped"
                 if transition_task_run(tr, TaskRunStatus.SKIPPED, ended_at=now, message=f"Skipped: {reason}."):
                     logs.add(LogLevel.INFO, f"Task {name} skipped: {reason}.", task_run_id=tr.id)
                     progressed = True
-                continue
-            if not all(_is_ok(d, tasks.get(d.name, {})) for d in deps):
-                continue
-            if TaskRun.objects.filter(pk=tr.pk, status=TaskRunStatus.PENDING, dispatched_at__isnull=True).update(dispatched_at=now):
-                tr.dispatched_at = now
+            elif all(_is_ok(d, tasks.get(d.name, {})) for d in deps):
                 ready.append(tr)
+    return ready
 
+
+def _dispatch(execution: Execution, ready: list[TaskRun], tasks: dict[str, dict], logs: LogBuffer, now,
+              allowance: float | None) -> Prepared | None:
+    """Claim one ready task for the caller's chain (when its time-out fits), send the others."""
+    claimed = None
     for tr in ready:
-        send_run_task(tr, tasks[tr.name])
+        task = tasks[tr.name]
+        if claimed is None and allowance is not None and task_timeout(task) <= allowance and _claim_inline(tr, now):
+            logs.add(LogLevel.INFO, f"Task {tr.name} started (attempt {tr.attempts}).", task_run_id=tr.id)
+            claimed = prepare(tr, execution)
+        elif TaskRun.objects.filter(pk=tr.pk, status=TaskRunStatus.PENDING, dispatched_at__isnull=True).update(
+                dispatched_at=now):
+            tr.dispatched_at = now
+            send_run_task(tr, task)
+    return claimed
 
+
+def _claim_inline(tr: TaskRun, now) -> bool:
+    """pending -> running for the worker that holds the execution's lock (no message, same lease)."""
+    lease_until = now + timedelta(seconds=settings.FLOWGATE_TASK_LEASE_SECONDS)
+    if not TaskRun.objects.filter(pk=tr.pk, status=TaskRunStatus.PENDING, dispatched_at__isnull=True).update(
+            status=TaskRunStatus.RUNNING, started_at=now, ended_at=None, attempts=F("attempts") + 1, not_before=None,
+            lease_expires_at=lease_until):
+        return False
+    tr.status, tr.started_at, tr.ended_at, tr.not_before = TaskRunStatus.RUNNING, now, None, None
+    tr.attempts, tr.lease_expires_at = tr.attempts + 1, lease_until
+    return True
+
+
+def _conclude(execution: Execution, runs: dict[str, TaskRun], logs: LogBuffer, *, was_waiting: bool) -> bool:
+    """Finish the execution, park it, or leave it running; False when it finished (announced there)."""
     statuses = [tr.status for tr in runs.values()]
     if all(s in TASK_TERMINAL_STATUSES for s in statuses):
         finish(execution, ExecutionStatus.SUCCEEDED, runs, logs)
-        return
+        return False
     active = any(tr.status == TaskRunStatus.RUNNING or (tr.status == TaskRunStatus.PENDING and tr.dispatched_at)
                  for tr in runs.values())
     if active:
         if was_waiting:
             logs.add(LogLevel.INFO, "Execution resumed.")
-    elif any(s == TaskRunStatus.WAITING for s in statuses):
+    elif TaskRunStatus.WAITING in statuses:
         transition_execution(execution, ExecutionStatus.WAITING)
         if not was_waiting:
             waiting = ", ".join(tr.name for tr in runs.values() if tr.status == TaskRunStatus.WAITING)
@@ -324,8 +507,8 @@ def _advance_running(execution: Execution, runs: dict[str, TaskRun], logs: LogBu
         # Pending tasks whose dependencies can never finish: nothing can run any more.
         stuck = [tr.name for tr in runs.values() if tr.status == TaskRunStatus.PENDING]
         finish(execution, ExecutionStatus.FAILED, runs, logs, errors=[f"Tasks cannot run: {', '.join(stuck)}"])
-        return
-    _announce(execution)
+        return False
+    return True
 
 
 def _chosen_skips(runs: dict[str, TaskRun]) -> set[str]:
@@ -370,6 +553,7 @@ def finish(execution: Execution, status: str, runs: dict[str, TaskRun], logs: Lo
                 send_advance(child_id)
     if execution.parent_task_run_id:
         _complete_parent_on_commit(execution)
+    announce_end(execution.id)
     _announce(execution)
     return True
 
@@ -410,52 +594,31 @@ def complete_waiting_task(task_run_id, *, output: Any = None, failure: str | Non
     return True
 
 
-# -- run one task ---------------------------------------------------------------------------------------
-class Heartbeat(threading.Thread):
-    """Renews a running task's lease so the sweeper knows its worker is alive."""
+# -- run tasks ---------------------------------------------------------------------------------------------
+def claim_task_run(task_run_id) -> Prepared | None:
+    """pending (dispatched, due) -> running, counting the attempt; None when another worker has it.
 
-    def __init__(self, task_run_id, attempt: int, lease_seconds: int) -> None:
-        super().__init__(daemon=True, name=f"heartbeat-{task_run_id}")
-        self.task_run_id = task_run_id
-        self.attempt = attempt
-        self.lease_seconds = lease_seconds
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        try:
-            while not self.stopped.wait(self.lease_seconds / 3):
-                self.beat()
-        finally:
-            connections.close_all()
-
-    def beat(self) -> None:
-        """Renew the lease once; a failed write is logged and the next beat tries again."""
-        try:
-            TaskRun.objects.filter(pk=self.task_run_id, status=TaskRunStatus.RUNNING, attempts=self.attempt).update(
-                lease_expires_at=timezone.now() + timedelta(seconds=self.lease_seconds))
-        except Exception:
-            logger.exception("heartbeat for task run %s failed; trying again at the next beat", self.task_run_id)
-            # A broken connection stays broken: the next beat opens a new one.
-            connection.close()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join(timeout=5)
-
-
-def claim_task_run(task_run_id) -> TaskRun | None:
-    """pending (dispatched, due) -> running, counting the attempt; None when another worker has it."""
+    One transaction: the guarded UPDATE, then the task run with its execution and what the task's
+    templates read, and the "started" line.
+    """
     now = timezone.now()
     lease = settings.FLOWGATE_TASK_LEASE_SECONDS
-    claimed = (
-        TaskRun.objects.filter(pk=task_run_id, status=TaskRunStatus.PENDING, dispatched_at__isnull=False)
-        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now + timedelta(seconds=1)))
-        .update(status=TaskRunStatus.RUNNING, started_at=now, ended_at=None, attempts=F("attempts") + 1,
-                dispatched_at=None, not_before=None, lease_expires_at=now + timedelta(seconds=lease))
-    )
-    if not claimed:
-        return None
-    return TaskRun.objects.select_related("execution", "execution__workflow_version").get(pk=task_run_id)
+    with transaction.atomic():
+        claimed = (
+            TaskRun.objects.filter(pk=task_run_id, status=TaskRunStatus.PENDING, dispatched_at__isnull=False)
+            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now + timedelta(seconds=1)))
+            .update(status=TaskRunStatus.RUNNING, started_at=now, ended_at=None, attempts=F("attempts") + 1,
+                    dispatched_at=None, not_before=None, lease_expires_at=now + timedelta(seconds=lease))
+        )
+        if not claimed:
+            return None
+        tr = TaskRun.objects.select_related("execution").defer("output").get(pk=task_run_id)
+        execution = tr.execution
+        if execution.is_terminal or execution.cancel_requested:
+            return Prepared(tr, execution, None, None, None)
+        Log.objects.create(execution_id=execution.id, task_run_id=tr.id, level=LogLevel.INFO,
+                           message=f"Task {tr.name} started (attempt {tr.attempts}).", timestamp=now)
+        return prepare(tr, execution)
 
 
 # A retry later than this would overflow the date arithmetic (a backoff delay of 1e300 s, say).
@@ -472,35 +635,47 @@ def retry_delay(task: dict, attempt: int) -> float:
     return min(delay, MAX_RETRY_DELAY_SECONDS)
 
 
-def run_task(task_run_id) -> None:
-    """Claim and run one task run, record its outcome, then advance the execution."""
-    tr = claim_task_run(task_run_id)
-    if tr is None:
+def run_task(task_run_id, *, chain: Chain | None = None) -> None:
+    """Claim and run one task run, record its outcome and advance the execution; then go on with the chain."""
+    prepared = claim_task_run(task_run_id)
+    if prepared is None:
         return
-    execution = tr.execution
-    logs = LogBuffer(execution.id, tr.id)
+    execution = prepared.execution
     if execution.is_terminal or execution.cancel_requested:
+        tr = prepared.task_run
         transition_task_run(tr, TaskRunStatus.CANCELLED, ended_at=timezone.now(), lease_expires_at=None)
         advance(execution.id)
         return
-    task = task_definitions(execution).get(tr.name)
-    outcome = _storable(tr, _execute(execution, tr, task, logs))
-    _record_outcome(execution, tr, task or {}, outcome, logs)
-    advance(execution.id)
+    run_chain(prepared, chain or Chain())
 
 
-def _execute(execution: Execution, tr: TaskRun, task: dict | None, logs: LogBuffer):
+def advance_and_run(execution_id, *, chain: Chain | None = None) -> None:
+    """An advance message in a worker: advance, and run the task it claims (and the chain after it)."""
+    chain = chain or Chain()
+    prepared = advance(execution_id, chain=chain)
+    if prepared is not None:
+        run_chain(prepared, chain)
+
+
+def run_chain(prepared: Prepared | None, chain: Chain) -> None:
+    """Run a claimed task; while recording its outcome claims the next one, run that too."""
+    while prepared is not None:
+        logs = LogBuffer(prepared.execution.id, prepared.task_run.id)
+        outcome = _storable(prepared.task_run, _execute(prepared, logs))
+        chain.steps += 1
+        prepared = record_outcome(prepared, outcome, logs, allowance=chain.allowance())
+
+
+def _execute(prepared: Prepared, logs: LogBuffer):
+    execution, tr, task = prepared.execution, prepared.task_run, prepared.task
     if task is None:
         return Fail(f"Task {tr.name} is not in the execution's definition.", retryable=False)
-    task_type = get_task_type(task["type"])
+    task_type = prepared.task_type
     if task_type is None:
         return Fail(f"Task {tr.name}: unknown task type {task['type']!r}.", retryable=False)
-    logs.add(LogLevel.INFO, f"Task {tr.name} started (attempt {tr.attempts}).")
-    runs = list(TaskRun.objects.filter(execution=execution))
     raw = task.get("config") or {}
-    context = template_context(execution, runs, mentions=_mentions(task_type, raw))
     try:
-        config = render({k: v for k, v in raw.items() if k not in task_type.raw_fields}, context)
+        config = render({k: v for k, v in raw.items() if k not in task_type.raw_fields}, prepared.context)
     except TemplateError as exc:
         return Fail(f"Task {tr.name}: {exc}", retryable=False)
     problem = unstorable(config)
@@ -508,29 +683,22 @@ def _execute(execution: Execution, tr: TaskRun, task: dict | None, logs: LogBuff
         return Fail(f"Task {tr.name}: its config rendered to a value that cannot be stored: {problem}.",
                     retryable=False)
     config.update({k: raw[k] for k in task_type.raw_fields if k in raw})
-    ctx = TaskContext(execution=execution, task_run=tr, task=task, config=config, template_context=context, logs=logs)
-    heartbeat = None
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        heartbeat = Heartbeat(tr.id, tr.attempts, settings.FLOWGATE_TASK_LEASE_SECONDS)
-        heartbeat.start()
+    ctx = TaskContext(execution=execution, task_run=tr, task=task, config=config,
+                      template_context=prepared.context, logs=logs)
+    timeout = task_timeout(task)
+    lease_keeper.hold(tr.id, tr.attempts)
     try:
-        return task_type.get_executor()(ctx)
-    except SoftTimeLimitExceeded:
-        timeout = task.get("timeout_seconds") or settings.FLOWGATE_DEFAULT_TASK_TIMEOUT_SECONDS
-        return Fail(f"Task {tr.name} timed out after {timeout} s.")
+        with time_limit(timeout):
+            return task_type.get_executor()(ctx)
+    except (TaskTimedOut, SoftTimeLimitExceeded):
+        return Fail(f"Task {tr.name} timed out after {timeout:g} s.")
     except TemplateError as exc:
         return Fail(f"Task {tr.name}: {exc}", retryable=False)
     except Exception as exc:
         logger.info("task %s of execution %s raised", tr.name, execution.id, exc_info=True)
         return Fail(f"{exc.__class__.__name__}: {exc}", exception=traceback.format_exc())
     finally:
-        if heartbeat is not None:
-            heartbeat.stop()
-
-
-def _mentions(task_type: TaskType, config: dict) -> str | None:
-    """The text in which a task may name a feature's template value (None: it may read any)."""
-    return None if task_type.custom else json.dumps(config)
+        lease_keeper.release(tr.id)
 
 
 def _storable(tr: TaskRun, outcome):
@@ -554,51 +722,71 @@ def without_nul(text: str | None) -> str | None:
     return text.replace("\x00", "\ufffd") if isinstance(text, str) else text
 
 
-def _record_outcome(execution: Execution, tr: TaskRun, task: dict, outcome, logs: LogBuffer) -> None:
-    now = timezone.now()
-    # Only the claim that is still current may record: the attempt number pins it, so a worker
-    # whose lease was taken back (and whose task runs again elsewhere) changes nothing.
-    guard = {"expected": TaskRunStatus.RUNNING, "attempt": tr.attempts}
+def record_outcome(prepared: Prepared, outcome, logs: LogBuffer, *, allowance: float | None = None) -> Prepared | None:
+    """Record a task's outcome and advance its execution, in one transaction.
+
+    Only the claim that is still current may record: the attempt number pins it, so a worker whose
+    lease was taken back (and whose task runs again elsewhere) changes nothing. With ``allowance``,
+    a task that became ready is claimed for this worker and answered, prepared.
+    """
+    tr, task, now = prepared.task_run, prepared.task or {}, timezone.now()
     with transaction.atomic():
-        if isinstance(outcome, Done):
-            recorded = transition_task_run(tr, TaskRunStatus.SUCCEEDED, output=outcome.output, message=outcome.message,
-                                           ended_at=now, lease_expires_at=None, **guard)
-            if recorded:
-                if outcome.return_value is not _UNSET:
-                    Execution.objects.filter(pk=execution.pk).update(return_value=outcome.return_value)
-                logs.add(LogLevel.INFO, f"Task {tr.name} succeeded.")
-        elif isinstance(outcome, Park):
-            recorded = transition_task_run(tr, TaskRunStatus.WAITING, wake_at=outcome.wake_at, message=outcome.message,
-                                           lease_expires_at=None, **guard)
-            if recorded:
-                logs.add(LogLevel.INFO, f"Task {tr.name} waiting" + (f": {outcome.message}" if outcome.message else "."))
-                if outcome.wake_at is not None:
-                    delay = max((outcome.wake_at - now).total_seconds(), 0)
-                    enqueue_on_commit(WAKE, str(tr.id), countdown=delay)
-                task_parked.send(execution=execution, task_run=tr)
-        else:
-            retries = int(task.get("retries") or 0)
-            if execution.retry_policy == RetryPolicy.REQUIRED_ONLY and task.get("skip_on_error"):
-                retries = 0
-            if outcome.retryable and tr.attempts <= retries:
-                delay = retry_delay(task, tr.attempts)
-                not_before = now + timedelta(seconds=delay)
-                recorded = transition_task_run(tr, TaskRunStatus.PENDING, message=outcome.message, dispatched_at=now,
-                                               not_before=not_before, lease_expires_at=None, **guard)
-                if recorded:
-                    logs.add(LogLevel.WARNING,
-                             f"Task {tr.name} attempt {tr.attempts} failed: {outcome.message}; retrying in "
-                             f"{delay:g} s ({retries - tr.attempts + 1} retries left).", outcome.exception)
-                    send_run_task(tr, task)
-            else:
-                recorded = transition_task_run(tr, TaskRunStatus.FAILED, message=outcome.message, ended_at=now,
-                                               lease_expires_at=None, **guard)
-                if recorded:
-                    suffix = " (skip_on_error: dependants still run)" if task.get("skip_on_error") else ""
-                    logs.add(LogLevel.ERROR, f"Task {tr.name} failed after {tr.attempts} attempt(s): "
-                                             f"{outcome.message}{suffix}", outcome.exception)
-        if not recorded:
+        execution = lock_execution(tr.execution_id)
+        if execution is None:  # deleted meanwhile: nothing left to record on
+            return None
+        if not _record(execution, tr, task, outcome, logs, now):
             logger.warning("discarding a stale outcome of task run %s (attempt %s)", tr.pk, tr.attempts)
             logs.add(LogLevel.WARNING, f"Task {tr.name} attempt {tr.attempts} finished after its worker was "
                                        "presumed lost; its result was discarded (another attempt has the task).")
+            logs.flush()
+            return None
+        claimed = None
+        if not execution.is_terminal:
+            # The execution's own lines (started, skipped, finished) belong to no task run.
+            execution_logs = LogBuffer(execution.id)
+            claimed = advance_locked(execution, load_runs(execution), execution_logs, now, allowance=allowance)
+            logs.entries.extend(execution_logs.entries)
         logs.flush()
+    return claimed
+
+
+def _record(execution: Execution, tr: TaskRun, task: dict, outcome, logs: LogBuffer, now) -> bool:
+    """Write the outcome onto the task run (guarded by its attempt); False when the claim is stale."""
+    guard = {"expected": TaskRunStatus.RUNNING, "attempt": tr.attempts}
+    if isinstance(outcome, Done):
+        if not transition_task_run(tr, TaskRunStatus.SUCCEEDED, output=outcome.output, message=outcome.message,
+                                   ended_at=now, lease_expires_at=None, **guard):
+            return False
+        if outcome.return_value is not _UNSET:
+            Execution.objects.filter(pk=execution.pk).update(return_value=outcome.return_value)
+            execution.return_value = outcome.return_value
+        logs.add(LogLevel.INFO, f"Task {tr.name} succeeded.")
+        return True
+    if isinstance(outcome, Park):
+        if not transition_task_run(tr, TaskRunStatus.WAITING, wake_at=outcome.wake_at, message=outcome.message,
+                                   lease_expires_at=None, **guard):
+            return False
+        logs.add(LogLevel.INFO, f"Task {tr.name} waiting" + (f": {outcome.message}" if outcome.message else "."))
+        if outcome.wake_at is not None:
+            enqueue_on_commit(WAKE, str(tr.id), countdown=max((outcome.wake_at - now).total_seconds(), 0))
+        task_parked.send(execution=execution, task_run=tr)
+        return True
+    retries = int(task.get("retries") or 0)
+    if execution.retry_policy == RetryPolicy.REQUIRED_ONLY and task.get("skip_on_error"):
+        retries = 0
+    if outcome.retryable and tr.attempts <= retries:
+        delay = retry_delay(task, tr.attempts)
+        if not transition_task_run(tr, TaskRunStatus.PENDING, message=outcome.message, dispatched_at=now,
+                                   not_before=now + timedelta(seconds=delay), lease_expires_at=None, **guard):
+            return False
+        logs.add(LogLevel.WARNING, f"Task {tr.name} attempt {tr.attempts} failed: {outcome.message}; retrying in "
+                                   f"{delay:g} s ({retries - tr.attempts + 1} retries left).", outcome.exception)
+        send_run_task(tr, task)
+        return True
+    if not transition_task_run(tr, TaskRunStatus.FAILED, message=outcome.message, ended_at=now,
+                               lease_expires_at=None, **guard):
+        return False
+    suffix = " (skip_on_error: dependants still run)" if task.get("skip_on_error") else ""
+    logs.add(LogLevel.ERROR, f"Task {tr.name} failed after {tr.attempts} attempt(s): {outcome.message}{suffix}",
+             outcome.exception)
+    return True

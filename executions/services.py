@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import math
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -43,6 +42,7 @@ from executions.models import (
 )
 from executions.plugins import start_option_handler, sweep_passes
 from executions.signals import cancel_requested
+from executions.waiters import wait_until_ended
 from workflows.models import Workflow, WorkflowVersion
 from workflows.services import get_workflow_for, version_for
 
@@ -215,7 +215,7 @@ def cancel_execution(execution: Execution, caller: Caller | None = None) -> Exec
         cancel_requested.send(execution=locked)
         if locked.status in (ExecutionStatus.QUEUED, ExecutionStatus.WAITING):
             runs = {tr.name: tr for tr in locked.task_runs.defer("output")}
-            engine._advance_cancelled(locked, runs, logs, timezone.now())
+            engine.advance_cancelled(locked, runs, logs, timezone.now())
             logs.flush()
         else:
             send_advance(locked.id)
@@ -246,17 +246,12 @@ def retry_execution(execution: Execution, caller: Caller | None = None) -> Execu
 
 
 def wait_for_execution(execution_id, timeout: float, queryset=None) -> Execution:
-    """Poll until the execution ends or the timeout passes (short back-off, no fixed sleep).
+    """Wait until the execution ends or the timeout passes, then read it once.
 
-    The polls read the status only; the execution is then read once, through ``queryset`` when
-    given (with the related rows an answer shows, say).
+    The wait is woken by the engine's notification when the execution ends (``executions.waiters``);
+    the read goes through ``queryset`` when given (with the related rows an answer shows, say).
     """
-    deadline = time.monotonic() + max(timeout, 0)
-    pause = 0.02
-    status = Execution.objects.filter(pk=execution_id).values_list("status", flat=True)
-    while status.get() not in TERMINAL_STATUSES and time.monotonic() < deadline:
-        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
-        pause = min(pause * 1.5, 0.25)
+    wait_until_ended(execution_id, timeout)
     return (queryset if queryset is not None else Execution.objects).get(pk=execution_id)
 
 
@@ -288,7 +283,7 @@ def sweep(now=None) -> dict[str, int]:
 
     # 2. Running task runs whose worker stopped renewing the lease (killed, lost its node).
     for tr in TaskRun.objects.filter(status=TaskRunStatus.RUNNING, lease_expires_at__lt=now).select_related(
-            "execution", "execution__workflow_version")[:SWEEP_BATCH]:
+            "execution")[:SWEEP_BATCH]:
         with transaction.atomic():
             if transition_task_run(tr, TaskRunStatus.PENDING, attempt=tr.attempts, dispatched_at=now,
                                    not_before=None, lease_expires_at=None):
@@ -303,7 +298,7 @@ def sweep(now=None) -> dict[str, int]:
     # 3. Dispatched task runs whose message was lost before a worker claimed them.
     for tr in TaskRun.objects.filter(status=TaskRunStatus.PENDING, dispatched_at__lt=stale).filter(
             Q(not_before__isnull=True) | Q(not_before__lt=stale)).select_related(
-            "execution", "execution__workflow_version")[:SWEEP_BATCH]:
+            "execution")[:SWEEP_BATCH]:
         with transaction.atomic():
             if TaskRun.objects.filter(pk=tr.pk, status=TaskRunStatus.PENDING,
                                       dispatched_at=tr.dispatched_at).update(dispatched_at=now):

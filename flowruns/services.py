@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -257,6 +258,17 @@ def link_execution(execution: Execution, value: dict | str, caller: Caller | Non
 
 
 # -- mirroring executions --------------------------------------------------------------------------------
+@lru_cache(maxsize=4096)
+def reported_flow_run(execution_id) -> int | None:
+    """The flow run an execution reports to (its primary key), or None.
+
+    Remembered by each process: the link is made in the transaction that creates the execution,
+    before the engine announces any change of it, and never changes, so an execution that reports
+    to no run costs one read per process, not one per step.
+    """
+    return FlowRunExecution.objects.filter(execution_id=execution_id).values_list("flow_run_id", flat=True).first()
+
+
 def sync_from_execution(execution_id) -> bool:
     """Copy an execution's state onto the flow run it reports to; False when it reports to none.
 
@@ -264,7 +276,7 @@ def sync_from_execution(execution_id) -> bool:
     task runs and its newest ``MAX_LOGS`` log lines, and write the run once. Reading after taking the
     lock means concurrent mirrors of one execution always end with the newest state.
     """
-    flow_run_id = FlowRunExecution.objects.filter(execution_id=execution_id).values_list("flow_run_id", flat=True).first()
+    flow_run_id = reported_flow_run(execution_id)
     if flow_run_id is None:
         return False
     with transaction.atomic():

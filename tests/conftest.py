@@ -27,6 +27,7 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.models import Role
 from config.celery import app as celery_app
+from executions.waiters import listener
 from workflows.registry import task_types
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +90,14 @@ def _test_task_types():
         task_types.cache_clear()
         yield
     task_types.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database; synchronous waits listen for executions' ends on a connection
+    of their own, which is closed before the database is dropped."""
+    yield
+    listener.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -136,3 +136,50 @@ def test_a_message_dropped_before_the_broker_is_resent_by_the_sweeper(live_worke
     assert sweep(now=timezone.now() + timedelta(minutes=5))["requeued"] == 1
     execution = finished(execution.id)
     assert (execution.status, execution.return_value) == ("succeeded", "delivered")
+
+
+def test_a_chain_runs_on_one_worker_without_a_message_per_task(start_worker, project_a):
+    worker = start_worker(concurrency=1)
+    wf = make_workflow(project_a, [
+        {"name": "one", "type": "set", "config": {"values": {"n": 1}}},
+        {"name": "two", "type": "set", "config": {"values": {"n": "{{ tasks.one.output.n + 1 }}"}}, "depends_on": ["one"]},
+        {"name": "three", "type": "response", "config": {"value": "{{ tasks.two.output.n + 1 }}"}, "depends_on": ["two"]},
+    ])
+    execution, _ = start_execution(caller=None, workflow=wf)
+    execution = finished(execution.id)
+    assert (execution.status, execution.return_value) == ("succeeded", 3)
+    received = worker.log_path.read_text()
+    # One advance message started the execution; the worker went on from task to task by itself.
+    assert received.count("flowgate.advance_execution[") >= 1 and "flowgate.run_task[" not in received
+
+
+def test_a_task_claimed_inline_is_recovered_when_its_worker_dies(start_worker, project_a):
+    lease = {"FLOWGATE_TASK_LEASE_SECONDS": 3}
+    doomed = start_worker(concurrency=1, **lease)
+    wf = make_workflow(project_a, [
+        {"name": "quick", "type": "set", "config": {"values": {"ok": True}}},
+        # Claimed by the worker that finished "quick", in the same transaction; killed mid-sleep.
+        {"name": "long", "type": "sleep", "config": {"seconds": 8}, "depends_on": ["quick"]},
+        {"name": "after", "type": "response", "config": {"value": "{{ tasks.long.output.ended > 0 }}"},
+         "depends_on": ["long"]},
+    ])
+    execution, _ = start_execution(caller=None, workflow=wf)
+    wait_until(lambda: TaskRun.objects.filter(execution=execution, name="long", status="running").exists())
+    assert "flowgate.run_task[" not in doomed.log_path.read_text()  # "long" came inline, not by message
+    killed_at = time.time()
+    doomed.kill()
+    start_worker(concurrency=1, **lease)
+
+    def recovered():
+        sweep()  # what celery beat runs every few seconds
+        execution.refresh_from_db()
+        return execution.is_terminal
+
+    wait_until(recovered, timeout=60, interval=0.5)
+    runs = {tr.name: tr for tr in execution.task_runs.all()}
+    assert (execution.status, execution.return_value) == ("succeeded", True)
+    assert (runs["quick"].attempts, runs["long"].attempts, runs["after"].attempts) == (1, 2, 1)
+    # The output is the second attempt's, written once: the killed attempt wrote nothing.
+    assert runs["long"].output["started"] > killed_at
+    assert execution.logs.filter(message__contains="Task long lost its worker during attempt 1").count() == 1
+    assert execution.logs.filter(message="Task long succeeded.").count() == 1

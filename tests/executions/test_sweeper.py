@@ -82,7 +82,7 @@ def test_a_duplicate_run_message_does_nothing(project_a, django_capture_on_commi
 
 
 def test_a_worker_presumed_lost_cannot_record_over_the_new_attempt(project_a):
-    from executions.engine import Done, LogBuffer, _record_outcome, claim_task_run
+    from executions.engine import Done, LogBuffer, claim_task_run, record_outcome
 
     execution, _ = start_execution(caller=None, workflow=one_task(project_a))
     run = TaskRun.objects.get(execution=execution)
@@ -92,21 +92,23 @@ def test_a_worker_presumed_lost_cannot_record_over_the_new_attempt(project_a):
     with mock.patch("executions.tasks.run_task_message.apply_async"):
         sweep()
     fresh = claim_task_run(run.id)  # attempt 2 on another worker
-    assert (slow.attempts, fresh.attempts) == (1, 2)
-    _record_outcome(slow.execution, slow, {}, Done(output="late"), LogBuffer(execution.id, run.id))
+    assert (slow.task_run.attempts, fresh.task_run.attempts) == (1, 2)
+    record_outcome(slow, Done(output="late"), LogBuffer(execution.id, run.id))
     run.refresh_from_db()
     assert (run.status, run.attempts, run.output) == ("running", 2, None)
     assert execution.logs.filter(message__contains="its result was discarded").exists()
 
 
-@pytest.mark.django_db(transaction=True)  # the heartbeat writes from a thread of its own, on its own connection
-def test_a_failed_heartbeat_write_does_not_stop_the_lease_renewals(project_a, monkeypatch):
+@pytest.mark.django_db(transaction=True)  # the lease keeper writes from a thread of its own, on its own connection
+def test_a_failed_lease_renewal_does_not_stop_the_next_ones(project_a, monkeypatch, settings):
     from django.db import OperationalError
     from django.db.models import QuerySet
 
-    from executions.engine import Heartbeat
+    from executions.leases import LeaseKeeper
     from tests.conftest import wait_until
 
+    settings.FLOWGATE_TASK_LEASE_SECONDS = 2  # a beat every 2/3 s
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as in a worker process
     with mock.patch("executions.tasks.advance_message.apply_async"):
         execution, _ = start_execution(caller=None, workflow=one_task(project_a))
     run = TaskRun.objects.get(execution=execution)
@@ -116,16 +118,32 @@ def test_a_failed_heartbeat_write_does_not_stop_the_lease_renewals(project_a, mo
     real_update = QuerySet.update
 
     def update(queryset, **kwargs):
-        if threading.current_thread().name.startswith("heartbeat-") and not failed:
+        if threading.current_thread().name == "lease-keeper" and not failed:
             failed.append(kwargs)
             raise OperationalError("server closed the connection unexpectedly")
         return real_update(queryset, **kwargs)
 
     monkeypatch.setattr(QuerySet, "update", update)
-    heartbeat = Heartbeat(run.id, attempt=1, lease_seconds=1)
-    heartbeat.start()
+    keeper = LeaseKeeper()
+    keeper.hold(run.id, attempt=1)
     try:
         wait_until(lambda: TaskRun.objects.get(pk=run.pk).lease_expires_at > expired, timeout=10)
     finally:
-        heartbeat.stop()
+        keeper.stop()
     assert failed  # the first renewal failed; a later one renewed the lease
+
+
+def test_the_lease_keeper_renews_only_the_attempts_it_holds(project_a):
+    from executions.leases import LeaseKeeper
+
+    with mock.patch("executions.tasks.advance_message.apply_async"):
+        execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    run = TaskRun.objects.get(execution=execution)
+    expired = timezone.now() - LATER
+    TaskRun.objects.filter(pk=run.pk).update(status=TaskRunStatus.RUNNING, attempts=2, lease_expires_at=expired)
+    keeper = LeaseKeeper()
+    keeper._held[run.id] = 1  # a stale attempt: the sweeper gave the task to another worker
+    assert keeper.renew() == 0
+    keeper._held[run.id] = 2
+    assert keeper.renew() == 1
+    assert TaskRun.objects.get(pk=run.pk).lease_expires_at > timezone.now()
