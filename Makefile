@@ -1,9 +1,10 @@
 # Flowgate's two commands; both create and update .venv themselves.
-.PHONY: run test lint constraints help
+.PHONY: run test bench lint constraints help
 
 help:
 	@echo "make run   install, migrate, create the demo tenant and key, serve web + worker (Ctrl-C stops)"
 	@echo "make test  run the whole test suite (PostgreSQL and Redis when present, else the embedded default)"
+	@echo "make bench Flowgate's engine against bare Celery, side by side (ARGS=--quick for a smoke run)"
 	@echo "make lint  ruff"
 
 run:
@@ -11,6 +12,9 @@ run:
 
 test:
 	@bash scripts/test.sh $(ARGS)
+
+bench:
+	@bash scripts/bench.sh $(ARGS)
 
 lint:
 	@.venv/bin/ruff check .

@@ -1,159 +1,580 @@
-"""Engine throughput and latency through real Celery workers, side by side with a baseline.
+"""Flowgate's engine against a bare Celery app on the same Redis, side by side in one run.
 
-Runs the same batch of executions twice in one run: first with one worker process (the
-baseline), then with the candidate concurrency (default 2), and prints medians and ratios.
-Also reports the worker processes' peak memory (VmHWM). Talks only to 127.0.0.1.
+Both sides run the same step body (``bench.steps.body``) on a prefork worker with the same Celery
+settings and process count; each measurement is repeated and the medians are printed in one
+table with the ratio, the target and whether it is met. Flowgate's side also reports commits,
+statements and new connections per task (from its own database's ``pg_stat_database``), a web
+process's synchronous waits and reads (gunicorn, as ``docs/deployment.md`` runs it), and the
+embedded default (SQLite and a broker folder) answering its demo. Talks only to 127.0.0.1.
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/flowgate_bench \\
-    CELERY_BROKER_URL=redis://127.0.0.1:6379/14 SECRET_KEY=bench-secret-key-0123456789abcdefghijklmnop \\
-    ALLOWED_HOSTS=127.0.0.1 .venv/bin/python bench/bench_engine.py --executions 60 --concurrency 2
+    make bench                  # everything (a few minutes)
+    make bench ARGS=--quick     # a smoke run of every measurement (what the test suite runs)
 
-The database named in DATABASE_URL is dropped and created again: never point it at real data.
+``scripts/bench.sh`` sets the environment: a throw-away PostgreSQL database whose name starts with
+``flowgate_bench`` (dropped and created again), a Redis database, and
+``DJANGO_SETTINGS_MODULE=bench.settings`` (Flowgate's settings plus the benchmark's task types).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
+import signal
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-# Five tasks, two of them parallel: a typical small workflow.
-DEFINITION = {"tasks": [
-    {"name": "prepare", "type": "set", "config": {"values": {"n": "{{ input.n }}"}}},
-    {"name": "left", "type": "set", "config": {"values": {"v": "{{ tasks.prepare.output.n * 2 }}"}}, "depends_on": ["prepare"]},
-    {"name": "right", "type": "log", "config": {"message": "n={{ tasks.prepare.output.n }}"}, "depends_on": ["prepare"]},
-    {"name": "join", "type": "set", "config": {"values": {"done": True}}, "depends_on": ["left", "right"]},
-    {"name": "answer", "type": "response", "config": {"value": "{{ tasks.left.output.v }}"}, "depends_on": ["join"]},
-]}
+SLEEP = 0.01  # seconds per step of the chain workload
 
 
-def recreate_database() -> None:
+@dataclass
+class Sizes:
+    repeats: int
+    chain_steps: int
+    batch: int
+    latency_runs: int
+    http_requests: int
+    read_seconds: float
+    embedded_requests: int
+
+
+FULL = Sizes(repeats=3, chain_steps=40, batch=300, latency_runs=25, http_requests=40, read_seconds=5,
+             embedded_requests=30)
+QUICK = Sizes(repeats=1, chain_steps=5, batch=20, latency_runs=3, http_requests=3, read_seconds=1,
+              embedded_requests=3)
+
+
+# -- processes -------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """A child process in its own process group, logging to a file; stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, log_dir: Path, ready: str | None = None) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        if ready:
+            self.wait_for(ready)
+
+    def wait_for(self, text: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"{self.name} exited early:\n{self.log_path.read_text()[-3000:]}")
+            if text in self.log_path.read_text():
+                return
+            time.sleep(0.2)
+        raise SystemExit(f"{self.name} not ready after {timeout} s:\n{self.log_path.read_text()[-3000:]}")
+
+    def peak_rss_mib(self) -> float:
+        """The largest VmHWM among the process and its children."""
+        pids = [self.process.pid]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    pids.append(int(entry.name))
+        peak = 0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+            except OSError:
+                continue
+        return peak / 1024
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+def celery_worker(name: str, app: str, concurrency: int, queue: str, log_dir: Path, **env) -> Process:
+    environment = dict(os.environ, CELERY_TASK_DEFAULT_QUEUE=queue, BARE_QUEUE=queue, PYTHONPATH=str(ROOT), **env)
+    return Process(name, [sys.executable, "-m", "celery", "-A", app, "worker", "--pool=prefork",
+                          f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
+                          "--without-heartbeat", "--loglevel=WARNING", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h",
+                          "-Q", queue],
+                   environment, log_dir, ready=None)
+
+
+def wait_worker_ready(worker: Process, ping) -> None:
+    """Until the worker has run one message of the given kind (``ping`` sends one and waits for it)."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if worker.process.poll() is not None:
+            raise SystemExit(f"{worker.name} exited:\n{worker.log_path.read_text()[-3000:]}")
+        if ping(timeout=2):
+            return
+    raise SystemExit(f"{worker.name} never answered:\n{worker.log_path.read_text()[-3000:]}")
+
+
+# -- the two sides ----------------------------------------------------------------------------------------
+def timestamp(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+class Bare:
+    """Bare Celery chains of ``bare.step``; the last step pushes its end time onto a Redis list."""
+
+    def __init__(self, queue: str) -> None:
+        from bench import bare
+
+        bare.app.conf.task_default_queue = queue
+        self.bare = bare
+        self.redis = bare.redis_client()
+
+    def submit(self, steps: int, seconds: float) -> str:
+        from celery import chain
+
+        key = f"bench:done:{uuid.uuid4().hex}"
+        signatures = [self.bare.step.si(seconds) for _ in range(steps - 1)] + [self.bare.step.si(seconds, key)]
+        chain(*signatures).apply_async()
+        return key
+
+    def wait(self, key: str, timeout: float = 120) -> float | None:
+        found = self.redis.blpop([key], timeout=timeout)
+        return float(found[1]) if found else None
+
+    def ping(self, timeout: float) -> bool:
+        return self.wait(self.submit(1, 0), timeout) is not None
+
+    def run_one(self, steps: int, seconds: float) -> float:
+        """Seconds from submitting a chain to the end of its last step."""
+        started = time.time()
+        ended = self.wait(self.submit(steps, seconds))
+        if ended is None:
+            raise SystemExit("a bare chain did not finish within 120 s")
+        return ended - started
+
+    def run_batch(self, count: int, steps: int) -> float:
+        """Chains per second, submitted all at once, until the last one ended."""
+        started = time.time()
+        keys = [self.submit(steps, 0) for _ in range(count)]
+        ends = [self.wait(key) for key in keys]
+        if None in ends:
+            raise SystemExit("bare chains did not finish within 120 s")
+        return count / (max(ends) - started)
+
+
+class Flowgate:
+    """Executions started in this process, as the API starts them; ends read from the rows."""
+
+    def __init__(self, queue: str, workflows: dict) -> None:
+        from config.celery import app
+
+        app.conf.task_default_queue = queue
+        self.workflows = workflows
+
+    def submit(self, name: str):
+        from executions.services import start_execution
+
+        return start_execution(caller=None, workflow=self.workflows[name])[0].id
+
+    def ended_at(self, execution_id, timeout: float = 120) -> float:
+        from executions.models import Execution
+        from executions.waiters import wait_until_ended
+
+        wait_until_ended(execution_id, timeout)
+        execution = Execution.objects.get(pk=execution_id)
+        if execution.status != "succeeded":
+            raise SystemExit(f"execution {execution_id} ended {execution.status}: {execution.errors}")
+        return timestamp(execution.ended_at)
+
+    def ping(self, timeout: float) -> bool:
+        from executions.models import Execution
+        from executions.waiters import wait_until_ended
+
+        execution_id = self.submit("noop1")
+        wait_until_ended(execution_id, timeout)
+        return Execution.objects.get(pk=execution_id).is_terminal
+
+    def run_one(self, name: str) -> float:
+        started = time.time()
+        return self.ended_at(self.submit(name)) - started
+
+    def run_batch(self, count: int, name: str, deadline: float = 180) -> tuple[float, list]:
+        from django.db.models import Max
+
+        from executions.models import Execution
+
+        started = time.time()
+        ids = [self.submit(name) for _ in range(count)]
+        limit = time.monotonic() + deadline
+        rows = Execution.objects.filter(id__in=ids)
+        while rows.filter(status__in=["queued", "running", "waiting"]).exists():
+            if time.monotonic() > limit:
+                raise SystemExit(f"executions did not finish within {deadline} s")
+            time.sleep(0.25)  # seldom: these reads are commits on the database being measured
+        if rows.exclude(status="succeeded").exists():
+            raise SystemExit("an execution of the batch did not succeed")
+        return count / (timestamp(rows.aggregate(end=Max("ended_at"))["end"]) - started), ids
+
+
+# -- database counters -----------------------------------------------------------------------------------
+def pg_counters() -> dict:
+    """Commits and sessions of the benchmark's database (after the backends have flushed their statistics)."""
+    from django.db import connection
+
+    time.sleep(1.2)  # idle backends report their statistics about once a second
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT xact_commit, sessions FROM pg_stat_database WHERE datname = current_database()")
+        commits, sessions = cursor.fetchone()
+    return {"commits": commits, "sessions": sessions}
+
+
+# -- HTTP ------------------------------------------------------------------------------------------------
+def request(conn: http.client.HTTPConnection, method: str, path: str, key: str | None = None, body=None,
+            headers: dict | None = None) -> tuple[int, bytes]:
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    if key:
+        all_headers["Authorization"] = f"Bearer {key}"
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=all_headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def read_rate(port: int, path: str, key: str | None, seconds: float, threads: int = 8) -> tuple[float, float]:
+    """Requests per second and p50 ms of ``GET path`` from ``threads`` keep-alive clients."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    stop_at = time.monotonic() + seconds
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        while time.monotonic() < stop_at:
+            began = time.perf_counter()
+            status, body = request(conn, "GET", path, key)
+            mine.append(time.perf_counter() - began)
+            if status != 200:
+                errors.append(f"{status} {body[:200]!r}")
+                break
+        latencies.extend(mine)
+        conn.close()
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    began = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise SystemExit(f"GET {path} failed: {errors[0]}")
+    return len(latencies) / (time.monotonic() - began), statistics.median(latencies) * 1000
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+# -- the run -----------------------------------------------------------------------------------------------
+@dataclass
+class Results:
+    values: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, name: str, value: float) -> None:
+        self.values.setdefault(name, []).append(value)
+
+    def median(self, name: str) -> float | None:
+        found = self.values.get(name)
+        return statistics.median(found) if found else None
+
+
+def setup_database():
+    import django
     import psycopg
 
     url = os.environ["DATABASE_URL"]
     name = url.rsplit("/", 1)[1]
-    if not name.startswith(("flowgate_bench", "bench")):
-        sys.exit("Refusing to drop a database whose name does not start with flowgate_bench or bench.")
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    if not name.startswith("flowgate_bench"):
+        raise SystemExit("Refusing to drop a database whose name does not start with flowgate_bench.")
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def peak_rss_kib(pid: int) -> int:
-    """The largest VmHWM among the worker's process tree."""
-    total = 0
-    pids = [pid]
-    try:
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-        pids += [int(c) for c in children]
-    except FileNotFoundError:
-        pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total = max(total, int(line.split()[1]))
-        except OSError:
-            continue
-    return total
-
-
-def run_batch(workflow, count: int, concurrency: int, queue: str) -> dict:
-    from executions.models import Execution
-    from executions.services import start_execution
-
-    env = dict(os.environ, CELERY_TASK_DEFAULT_QUEUE=queue, PYTHONPATH=str(ROOT))
-    log = open(f"/tmp/flowgate-bench-worker-{concurrency}.log", "w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", f"--concurrency={concurrency}",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING",
-         "-n", f"bench-{uuid.uuid4().hex[:6]}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        time.sleep(4)  # worker start-up is not what is measured
-        from config.celery import app
-
-        app.conf.task_default_queue = queue
-        started = time.monotonic()
-        ids = [start_execution(caller=None, workflow=workflow, input={"n": i})[0].id for i in range(count)]
-        deadline = started + 300
-        while time.monotonic() < deadline:
-            if Execution.objects.filter(id__in=ids, status="succeeded").count() == count:
-                break
-            if Execution.objects.filter(id__in=ids, status__in=["failed", "cancelled"]).exists():
-                raise SystemExit("an execution failed; see the worker log in /tmp")
-            time.sleep(0.05)
-        else:
-            raise SystemExit("executions did not finish within 300 s")
-        wall = time.monotonic() - started
-        rows = Execution.objects.filter(id__in=ids).values_list("created_at", "ended_at")
-        latencies = sorted((ended - created).total_seconds() for created, ended in rows)
-        rss = peak_rss_kib(worker.pid)
-    finally:
-        os.killpg(worker.pid, 15)
-        worker.wait(timeout=30)
-        log.close()
-    return {
-        "throughput": count / wall,
-        "p50": statistics.median(latencies),
-        "p95": latencies[int(len(latencies) * 0.95) - 1],
-        "rss_mib": rss / 1024,
-        "wall": wall,
-    }
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--executions", type=int, default=60)
-    parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3, help="alternate baseline and candidate this many times")
-    args = parser.parse_args()
-    if "DATABASE_URL" not in os.environ or not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
-        sys.exit("Set DATABASE_URL (PostgreSQL, a throw-away database) and CELERY_BROKER_URL (Redis).")
-    recreate_database()
-    import django
-
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from accounts.services import create_project, create_tenant
+
+
+def create_fixtures(sizes: Sizes) -> tuple[dict, str]:
+    from accounts.models import Role
+    from accounts.services import create_api_key, create_project, create_tenant
     from workflows.services import create_workflow
 
-    project = create_project(create_tenant("Bench", "bench"), "Bench", "bench")
-    workflow = create_workflow(project=project, name="bench", definition=DEFINITION)
+    tenant = create_tenant("Bench", "bench")
+    project = create_project(tenant, "Bench", "bench")
 
-    results: dict[str, list[dict]] = {"baseline": [], "candidate": []}
-    for round_number in range(args.rounds):
-        for label, concurrency in (("baseline", 1), ("candidate", args.concurrency)):
-            queue = f"bench-{uuid.uuid4().hex[:8]}"
-            result = run_batch(workflow, args.executions, concurrency, queue)
-            results[label].append(result)
-            print(f"round {round_number + 1} {label:9} concurrency={concurrency}: "
-                  f"{result['throughput']:.1f} exec/s, p50 {result['p50'] * 1000:.0f} ms", flush=True)
+    def line(name: str, steps: int, kind: str, seconds: float | None = None, **extra):
+        tasks = []
+        for index in range(steps):
+            task = {"name": f"s{index}", "type": kind, "config": {"seconds": seconds} if seconds is not None else {}}
+            if index:
+                task["depends_on"] = [f"s{index - 1}"]
+            tasks.append(task)
+        return create_workflow(project=project, name=name, definition={"tasks": tasks}, **extra)
 
-    def med(label, key):
-        return statistics.median(r[key] for r in results[label])
+    workflows = {
+        "chain": line("chain", sizes.chain_steps, "bench_sleep", SLEEP),
+        "noop3": line("noop3", 3, "bench_noop", alias="noop3", integration_slug="bench"),
+        "noop1": line("noop1", 1, "bench_noop"),
+    }
+    _, key = create_api_key(tenant, "bench", Role.WORKFLOW)
+    return workflows, key
 
+
+def measure_engine(sizes: Sizes, results: Results, flowgate: Flowgate, bare: Bare) -> None:
+    """Chain and no-op workloads, alternating sides in every repeat."""
+    for repeat in range(sizes.repeats):
+        for side in (("bare", bare), ("flowgate", flowgate)):
+            name, runner = side
+            if name == "bare":
+                walls = [runner.run_one(sizes.chain_steps, SLEEP) for _ in range(2)]
+                latencies = [runner.run_one(3, 0) for _ in range(sizes.latency_runs)]
+                throughput = runner.run_batch(sizes.batch, 3)
+            else:
+                walls = [runner.run_one("chain") for _ in range(2)]
+                latencies = [runner.run_one("noop3") for _ in range(sizes.latency_runs)]
+                before = pg_counters()
+                throughput, _ = runner.run_batch(sizes.batch, "noop3")
+                after = pg_counters()
+                tasks = sizes.batch * 3
+                results.add("commits_per_task", (after["commits"] - before["commits"]) / tasks)
+                results.add("sessions_per_task", (after["sessions"] - before["sessions"]) / tasks)
+            wall = statistics.median(walls)
+            results.add(f"{name}.chain_wall_ms", wall * 1000)
+            results.add(f"{name}.chain_overhead_ms", (wall - sizes.chain_steps * SLEEP) / sizes.chain_steps * 1000)
+            results.add(f"{name}.latency_ms", statistics.median(latencies) * 1000)
+            results.add(f"{name}.throughput", throughput)
+            print(f"  repeat {repeat + 1} {name:8} chain {wall * 1000:7.0f} ms, 3 no-op p50 "
+                  f"{statistics.median(latencies) * 1000:6.1f} ms, {throughput:6.1f} executions/s", flush=True)
+
+
+def measure_web(sizes: Sizes, results: Results, port: int, key: str, flowgate: Flowgate) -> None:
+    """Synchronous runs (native ?wait and Refold sync_execution) and single-execution reads."""
+    from executions.models import Execution
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for label, method, path, body, headers in (
+            ("wait", "POST", "/api/v1/executions/?wait=10", {"workflow": "noop3", "input": {}}, {}),
+            ("refold", "POST", "/api/v1/workflow/noop3/execute", {}, {"slug": "bench", "sync_execution": "true"})):
+        totals, after_end = [], []
+        for _ in range(sizes.http_requests):
+            began = time.time()
+            status, raw = request(conn, method, path, key, body, headers)
+            answered = time.time()
+            if status != 200:
+                raise SystemExit(f"{method} {path} answered {status}: {raw[:300]!r}")
+            execution_id = json.loads(raw).get("id") or json.loads(raw)["execution_id"]
+            ended = timestamp(Execution.objects.get(pk=execution_id).ended_at)
+            totals.append((answered - began) * 1000)
+            after_end.append((answered - ended) * 1000)
+        results.add(f"{label}.p50_ms", statistics.median(totals))
+        results.add(f"{label}.p95_ms", percentile(totals, 0.95))
+        results.add(f"{label}.after_end_ms", statistics.median(after_end))
+    conn.close()
+    target = flowgate.submit("noop1")
+    flowgate.ended_at(target)
+    for _ in range(max(1, sizes.repeats)):
+        trivial_rate, trivial_p50 = read_rate(port, f"/bench/row/{target}", None, sizes.read_seconds)
+        api_rate, api_p50 = read_rate(port, f"/api/v1/executions/{target}/", key, sizes.read_seconds)
+        results.add("trivial.rps", trivial_rate)
+        results.add("trivial.p50_ms", trivial_p50)
+        results.add("read.rps", api_rate)
+        results.add("read.p50_ms", api_p50)
+
+
+def measure_statements(sizes: Sizes, results: Results, queue: str, log_dir: Path) -> None:
+    """SQL statements per executed task, counted by an instrumented worker (an untimed pass)."""
+    from bench.bare import redis_client
+
+    key = f"bench:statements:{uuid.uuid4().hex}"
+    worker = celery_worker("flowgate-instrumented", "bench.instrument", 2, queue, log_dir, BENCH_STATEMENTS_KEY=key)
+    try:
+        flowgate = Flowgate(queue, WORKFLOWS)
+        wait_worker_ready(worker, flowgate.ping)
+        redis_client().delete(key)
+        count = max(10, sizes.batch // 6)
+        flowgate.run_batch(count, "noop3")
+        results.add("statements_per_task", int(redis_client().get(key) or 0) / (count * 3))
+    finally:
+        worker.stop()
+
+
+def measure_scaling(sizes: Sizes, results: Results, log_dir: Path) -> None:
+    """Flowgate's throughput on one worker process, against two (measured in the main run)."""
+    queue = f"bench-fg1-{uuid.uuid4().hex[:6]}"
+    worker = celery_worker("flowgate-1proc", "config", 1, queue, log_dir)
+    try:
+        flowgate = Flowgate(queue, WORKFLOWS)
+        wait_worker_ready(worker, flowgate.ping)
+        for _ in range(sizes.repeats):
+            results.add("flowgate.throughput_1proc", flowgate.run_batch(sizes.batch, "noop3")[0])
+    finally:
+        worker.stop()
+
+
+def measure_embedded(sizes: Sizes, results: Results) -> None:
+    output = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_embedded.py"),
+                             "--requests", str(sizes.embedded_requests)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600,
+                            env={k: v for k, v in os.environ.items()
+                                 if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL",
+                                              "DJANGO_SETTINGS_MODULE", "CELERY_TASK_DEFAULT_QUEUE")})
+    if output.returncode != 0:
+        raise SystemExit(f"bench_embedded.py failed:\n{output.stdout[-2000:]}\n{output.stderr[-3000:]}")
+    figures = json.loads(output.stdout.strip().splitlines()[-1])
+    results.add("embedded.p50_ms", figures["p50_ms"])
+    results.add("embedded.p95_ms", figures["p95_ms"])
+
+
+WORKFLOWS: dict = {}
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def table(results: Results, sizes: Sizes, concurrency: int) -> tuple[str, bool]:
+    m = results.median
+    rows = []
+
+    def row(metric, flowgate, baseline, target_text, met, digits=1, ratio=True):
+        value_ratio = flowgate / baseline if ratio and flowgate is not None and baseline else None
+        rows.append((metric, fmt(flowgate, digits), fmt(baseline, digits),
+                     f"{value_ratio:.2f}x" if value_ratio is not None else "", target_text,
+                     "-" if met is None else ("met" if met else "NOT MET")))
+
+    chain, bare_chain = m("flowgate.chain_wall_ms"), m("bare.chain_wall_ms")
+    over, bare_over = m("flowgate.chain_overhead_ms"), m("bare.chain_overhead_ms")
+    thr, bare_thr = m("flowgate.throughput"), m("bare.throughput")
+    lat, bare_lat = m("flowgate.latency_ms"), m("bare.latency_ms")
+    row(f"{sizes.chain_steps} x {SLEEP * 1000:.0f} ms chain: wall ms", chain, bare_chain, "<= 1.5x",
+        chain <= 1.5 * bare_chain, 0)
+    row("  overhead per step ms", over, bare_over, "<= 2x", over <= 2 * max(bare_over, 0.5), 2)
+    row(f"3 no-op steps, {sizes.batch} at once: executions/s", thr, bare_thr, ">= 0.5x", thr >= 0.5 * bare_thr)
+    row("3 no-op steps, one at a time: p50 ms", lat, bare_lat, "<= 3x", lat <= 3 * bare_lat, 2)
+    row("POST /executions/?wait=10 p50 ms", m("wait.p50_ms"), None, "", None)
+    row("  p95 ms", m("wait.p95_ms"), None, "", None)
+    row("  answered after the end, p50 ms", m("wait.after_end_ms"), None, "<= 10", m("wait.after_end_ms") <= 10)
+    row("Refold sync_execution p50 ms", m("refold.p50_ms"), None, "", None)
+    row("  p95 ms", m("refold.p95_ms"), None, "", None)
+    row("  answered after the end, p50 ms", m("refold.after_end_ms"), None, "<= 10", m("refold.after_end_ms") <= 10)
+    row("GET /executions/{id}/ req/s, 8 clients (vs a trivial view)", m("read.rps"), m("trivial.rps"), ">= 0.6x",
+        m("read.rps") >= 0.6 * m("trivial.rps"), 0)
+    row("  p50 ms", m("read.p50_ms"), m("trivial.p50_ms"), "", None)
+    row("commits per executed task", m("commits_per_task"), None, "<= 2", m("commits_per_task") <= 2, 2, False)
+    row("statements per executed task", m("statements_per_task"), None, "", None, 2, False)
+    row("new database connections per task", m("sessions_per_task"), None, "0", m("sessions_per_task") < 0.01, 3,
+        False)
+    one, two = m("flowgate.throughput_1proc"), thr
+    rows.append((f"{concurrency} worker processes vs 1: executions/s", fmt(two), fmt(one),
+                 f"{two / one:.2f}x" if one else "", ">= 1.5x", "met" if one and two >= 1.5 * one else "NOT MET"))
+    row("worker peak RSS MiB", m("flowgate.rss_mib"), m("bare.rss_mib"), "", None, 0)
+    row("embedded: parallel-report ?wait=10 p50 ms", m("embedded.p50_ms"), None, "<= 150",
+        m("embedded.p50_ms") <= 150 if m("embedded.p50_ms") is not None else None, 0)
+    row("  p95 ms", m("embedded.p95_ms"), None, "", None, 0)
+
+    headers = ("metric", "Flowgate", "bare Celery", "ratio", "target", "")
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(6)]
+    lines = ["  ".join(str(cell).ljust(widths[i]) if i == 0 else str(cell).rjust(widths[i])
+                       for i, cell in enumerate(line)) for line in [headers, *rows]]
+    all_met = all(r[5] != "NOT MET" for r in rows)
+    return "\n".join(lines), all_met
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small run of every measurement (a smoke test)")
+    parser.add_argument("--repeats", type=int, help="repeats of each measurement (default 3)")
+    parser.add_argument("--skip-embedded", action="store_true")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    if args.repeats:
+        sizes.repeats = args.repeats
+    if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis") or "DATABASE_URL" not in os.environ:
+        raise SystemExit("Run through `make bench` (scripts/bench.sh sets DATABASE_URL and CELERY_BROKER_URL).")
+    concurrency = 2
+    log_dir = Path(tempfile.mkdtemp(prefix="flowgate-bench-"))
+    print(f"==> Logs in {log_dir}", flush=True)
+    setup_database()
+    workflows, key = create_fixtures(sizes)
+    WORKFLOWS.update(workflows)
+    results = Results()
+
+    fg_queue, bare_queue = f"bench-fg-{uuid.uuid4().hex[:6]}", f"bench-bare-{uuid.uuid4().hex[:6]}"
+    web_port = free_port()
+    web = Process("web", [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
+                          f"127.0.0.1:{web_port}", "--worker-class", "gthread", "--workers", "2", "--threads", "8"],
+                  dict(os.environ, CELERY_TASK_DEFAULT_QUEUE=fg_queue, PYTHONPATH=str(ROOT)), log_dir,
+                  ready="Booting worker")
+    fg_worker = celery_worker("flowgate", "config", concurrency, fg_queue, log_dir)
+    bare_worker = celery_worker("bare", "bench.bare", concurrency, bare_queue, log_dir)
+    try:
+        flowgate, bare = Flowgate(fg_queue, workflows), Bare(bare_queue)
+        wait_worker_ready(fg_worker, flowgate.ping)
+        wait_worker_ready(bare_worker, bare.ping)
+        for _ in range(3):  # warm up both sides
+            flowgate.run_one("noop3")
+            bare.run_one(3, 0)
+        print("==> Engine: chain, latency and throughput, alternating sides", flush=True)
+        measure_engine(sizes, results, flowgate, bare)
+        results.add("flowgate.rss_mib", fg_worker.peak_rss_mib())
+        results.add("bare.rss_mib", bare_worker.peak_rss_mib())
+        print("==> Web: synchronous runs and reads", flush=True)
+        measure_web(sizes, results, web_port, key, flowgate)
+    finally:
+        for process in (fg_worker, bare_worker, web):
+            process.stop()
+    print("==> Statements per task (instrumented worker)", flush=True)
+    measure_statements(sizes, results, fg_queue, log_dir)
+    print("==> One worker process", flush=True)
+    measure_scaling(sizes, results, log_dir)
+    if not args.skip_embedded:
+        print("==> Embedded default (SQLite and a broker folder)", flush=True)
+        measure_embedded(sizes, results)
+
+    text, all_met = table(results, sizes, concurrency)
     print()
-    print(f"{args.executions} executions x {args.rounds} rounds, 5-task workflow (2 parallel branches)")
-    print(f"{'metric':<28}{'baseline (1 proc)':>20}{f'candidate ({args.concurrency} procs)':>24}{'ratio':>10}")
-    for key, name, scale, fmt in (("throughput", "executions/s (median)", 1, "{:.1f}"),
-                                  ("p50", "latency p50 ms (median)", 1000, "{:.0f}"),
-                                  ("p95", "latency p95 ms (median)", 1000, "{:.0f}"),
-                                  ("rss_mib", "worker peak RSS MiB", 1, "{:.0f}")):
-        base, cand = med("baseline", key) * scale, med("candidate", key) * scale
-        print(f"{name:<28}{fmt.format(base):>20}{fmt.format(cand):>24}{cand / base if base else 0:>10.2f}")
+    print(f"Flowgate against bare Celery, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
+          f"PostgreSQL and Redis on 127.0.0.1, {concurrency} prefork worker processes each, "
+          f"medians of {sizes.repeats} repeat(s){' (quick)' if args.quick else ''}")
+    print(text)
+    print()
+    print("every target met" if all_met else "some targets NOT MET")
 
 
 if __name__ == "__main__":

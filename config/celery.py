@@ -1,9 +1,10 @@
 """The Celery application: ``celery -A config worker`` and ``celery -A config beat``."""
 
 import os
+import time
 
 from celery import Celery, signals
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from config import broker
 
@@ -16,15 +17,25 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+# How often a worker process checks its idle database connection (a "SELECT 1" with health checks).
+CONNECTION_CHECK_SECONDS = 1.0
+_last_connection_check = [0.0]
+
+
 @signals.task_prerun.connect
 @signals.task_postrun.connect
 def _reuse_database_connections(**kwargs) -> None:
     """Keep a worker's database connection across tasks unless it broke or outlived CONN_MAX_AGE.
 
     ``CELERY_DB_REUSE_MAX`` stops Celery's fix-up from closing it around every task; this does
-    what Django does around every request instead.
+    what Django does around every request instead, at most once a second (each check costs the
+    health check's round trip), and at once after a database error.
     """
     task = kwargs.get("task")
     if task is not None and getattr(task.request, "is_eager", False):
         return  # a test running tasks in its own process and transaction
-    close_old_connections()
+    now = time.monotonic()
+    broken = any(conn.errors_occurred for conn in connections.all(initialized_only=True))
+    if broken or now - _last_connection_check[0] >= CONNECTION_CHECK_SECONDS:
+        _last_connection_check[0] = now
+        close_old_connections()

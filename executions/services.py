@@ -107,11 +107,9 @@ def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, 
         existing = Execution.objects.filter(tenant_id=tenant_id, idempotency_key=idempotency_key).first()
         if existing is not None:
             return _idempotent_replay(existing, fingerprint, idempotency_key)
-    if definition is None:
-        version = version or version_for(workflow)
     execution = Execution(
         tenant_id=tenant_id, project_id=workflow.project_id if workflow is not None else project.id,
-        workflow=workflow, workflow_version=version if definition is None else None, definition=definition,
+        workflow=workflow, definition=definition,
         input=input or {}, tags=tags or {}, linked_account_id=linked_account_id or "",
         idempotency_key=idempotency_key or None, request_fingerprint=fingerprint, performed_by=performed_by,
         parent=parent_task_run.execution if parent_task_run else None, parent_task_run=parent_task_run,
@@ -119,6 +117,9 @@ def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, 
     )
     try:
         with transaction.atomic():
+            if definition is None:
+                version = version or version_for(workflow)
+                execution.workflow_version = version
             _create_rows(execution, version, caller, options or {})
     except IntegrityError:
         if not idempotency_key:

@@ -12,5 +12,5 @@ class FlowrunsConfig(AppConfig):
 
         # start_execution(options={"flow_run": ...}) mirrors the new execution into a Port flow run.
         register_start_option("flow_run", link_execution)
-        execution_changed.connect(mirror_execution, dispatch_uid="flowruns.mirror_execution")
+        execution_changed.connect(mirror_execution, dispatch_uid="flowruns.mirror_execution", isolated=False)
         execution_reviewed.connect(record_review, dispatch_uid="flowruns.record_review")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from functools import lru_cache
+from collections import OrderedDict
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -258,15 +258,27 @@ def link_execution(execution: Execution, value: dict | str, caller: Caller | Non
 
 
 # -- mirroring executions --------------------------------------------------------------------------------
-@lru_cache(maxsize=4096)
-def reported_flow_run(execution_id) -> int | None:
-    """The flow run an execution reports to (its primary key), or None.
+# Executions whose flow run (or absence of one) this process knows: the link is made in the
+# transaction that creates the execution, before the engine announces any change of it, and never
+# changes, so an execution that reports to no run costs one read per process, not one per step.
+_REPORTED: OrderedDict = OrderedDict()
+REPORTED_CACHE_SIZE = 4096
+_UNKNOWN = object()
 
-    Remembered by each process: the link is made in the transaction that creates the execution,
-    before the engine announces any change of it, and never changes, so an execution that reports
-    to no run costs one read per process, not one per step.
-    """
-    return FlowRunExecution.objects.filter(execution_id=execution_id).values_list("flow_run_id", flat=True).first()
+
+def reported_flow_run(execution_id) -> int | None:
+    """The flow run an execution reports to (its primary key), or None."""
+    known = _REPORTED.get(execution_id, _UNKNOWN)
+    if known is _UNKNOWN:
+        known = FlowRunExecution.objects.filter(execution_id=execution_id).values_list("flow_run_id", flat=True).first()
+        _REPORTED[execution_id] = known
+        if len(_REPORTED) > REPORTED_CACHE_SIZE:
+            _REPORTED.popitem(last=False)
+    return known
+
+
+def forget_reported() -> None:
+    _REPORTED.clear()
 
 
 def sync_from_execution(execution_id) -> bool:
@@ -312,14 +324,27 @@ def sync_from_execution(execution_id) -> bool:
 
 
 def mirror_execution(execution=None, **kwargs) -> None:
-    """``execution_changed`` receiver: mirror the execution onto its flow run, never raising.
+    """``execution_changed`` receiver: mirror the execution onto its flow run after commit, never raising.
 
-    The announcement's other receivers must still run if mirroring fails.
+    Connected without the engine's savepoint (it fires on every step): the one read it may make
+    has a savepoint of its own, and nothing escapes.
     """
+    execution_id = execution.pk
     try:
-        sync_from_execution(execution.pk)
+        if _REPORTED.get(execution_id, _UNKNOWN) is _UNKNOWN:
+            with transaction.atomic():  # a failed read must not break the engine's transaction
+                reported_flow_run(execution_id)
+        if reported_flow_run(execution_id) is not None:
+            transaction.on_commit(lambda: _mirror_committed(execution_id))
     except Exception:
-        logger.exception("could not mirror execution %s onto its flow run", execution.pk)
+        logger.exception("could not look up the flow run of execution %s", execution_id)
+
+
+def _mirror_committed(execution_id) -> None:
+    try:
+        sync_from_execution(execution_id)
+    except Exception:
+        logger.exception("could not mirror execution %s onto its flow run", execution_id)
 
 
 def record_review(execution_id, user_id: int | None, key_name: str | None, label: str, at, **kwargs) -> None:

@@ -98,7 +98,7 @@ def test_it_mirrors_in_a_fixed_number_of_queries(caller, django_capture_on_commi
 
     # 1. the execution's flow run  2. lock it  3. the execution  4. its task runs  5. its newest logs
     # (with task names)  6. write the flow run  (+ the savepoint pair around them in a test)
-    services.reported_flow_run.cache_clear()
+    services.forget_reported()
     with django_assert_num_queries(8):
         assert services.sync_from_execution(execution.pk)
     # The process remembers which run an execution reports to: 1. is not asked again.
@@ -137,15 +137,17 @@ def test_it_leaves_an_execution_without_a_flow_run_alone(caller, django_capture_
     assert not FlowRun.objects.exists()
 
 
-def test_it_never_lets_a_mirror_failure_escape(caller, monkeypatch, caplog):
+def test_it_never_lets_a_mirror_failure_escape(caller, monkeypatch, caplog, django_capture_on_commit_callbacks):
     execution = Execution()
 
     def broken(execution_id):
         raise RuntimeError("database gone")
 
+    monkeypatch.setattr(services, "reported_flow_run", lambda execution_id: 1)  # it reports to a run
     monkeypatch.setattr(services, "sync_from_execution", broken)
     with caplog.at_level(logging.ERROR, logger="flowgate.flowruns"):
-        services.mirror_execution(execution=execution)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.mirror_execution(execution=execution)
 
     assert "could not mirror execution" in caplog.text
 
