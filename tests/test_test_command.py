@@ -76,7 +76,8 @@ def test_it_lists_the_tests_skipped_for_want_of_a_server(tmp_path):
     assert "test_three" not in result.stdout
 
 
-@pytest.mark.parametrize("script", [".ci/run", "scripts/test.sh", "scripts/run.sh"])
+@pytest.mark.parametrize("script", [".ci/run", "scripts/test.sh", "scripts/run.sh", "scripts/bench.sh",
+                                    "scripts/services.sh"])
 def test_it_ships_valid_shell_scripts(script):
     result = subprocess.run(["bash", "-n", str(ROOT / script)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
