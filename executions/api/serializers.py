@@ -7,6 +7,7 @@ import uuid
 from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
+from config.formats import iso
 from executions.models import Execution, Log, TaskRun
 
 
@@ -62,6 +63,48 @@ class ExecutionDetailSerializer(ExecutionSerializer):
 
     def get_definition(self, execution) -> dict:
         return execution.get_definition()
+
+
+# What one execution's answer reads, as ``.values()`` lookups: the detail page of the API is read
+# far more than anything else, so it is built from one query's values, without model instances or
+# serializer fields (the serializers above describe the same shape for the API document).
+_DETAIL_VALUES = ("id", "workflow_id", "workflow__name", "workflow_version__number", "status", "input",
+                  "return_value", "errors", "tags", "linked_account_id", "started_by_label", "performed_by__email",
+                  "performed_by__username", "attempt", "parent_id", "action_link__action_id",
+                  "action_link__record_id", "flow_run_link__flow_run__run_id", "created_at", "started_at",
+                  "ended_at", "cancel_requested", "definition", "workflow_version__definition")
+
+
+def execution_detail(queryset) -> dict | None:
+    """``ExecutionDetailSerializer``'s answer for the one execution of ``queryset`` (None when there is none)."""
+    row = queryset.values(*_DETAIL_VALUES).first()
+    if row is None:
+        return None
+    definition = row["definition"] if row["definition"] is not None else row["workflow_version__definition"]
+    return {
+        "id": str(row["id"]),
+        "workflow": str(row["workflow_id"]) if row["workflow_id"] else None,
+        "workflow_name": row["workflow__name"],
+        "workflow_version": row["workflow_version__number"],
+        "status": row["status"],
+        "input": row["input"],
+        "return_value": row["return_value"],
+        "errors": row["errors"],
+        "tags": row["tags"],
+        "linked_account_id": row["linked_account_id"],
+        "started_by": row["started_by_label"],
+        "performed_by": row["performed_by__email"] or row["performed_by__username"] or None,
+        "attempt": row["attempt"],
+        "parent": str(row["parent_id"]) if row["parent_id"] else None,
+        "action": str(row["action_link__action_id"]) if row["action_link__action_id"] else None,
+        "record": str(row["action_link__record_id"]) if row["action_link__record_id"] else None,
+        "flow_run": row["flow_run_link__flow_run__run_id"],
+        "created_at": iso(row["created_at"]),
+        "started_at": iso(row["started_at"]),
+        "ended_at": iso(row["ended_at"]),
+        "cancel_requested": row["cancel_requested"],
+        "definition": definition if definition is not None else {"tasks": []},
+    }
 
 
 class StartExecutionSerializer(serializers.Serializer):

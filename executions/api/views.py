@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -21,6 +22,7 @@ from executions.api.serializers import (
     LogSerializer,
     StartExecutionSerializer,
     TaskRunSerializer,
+    execution_detail,
 )
 from executions.models import Execution, Log, TaskRun
 from workflows.services import get_workflow_for
@@ -85,6 +87,18 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
             # The execution is only looked up (for the caller's access): its id is all these use.
             return queryset.select_related(None).only("id")
         return queryset
+
+    def retrieve(self, request, pk=None):
+        # One query's values, scoped to the caller (see serializers.execution_detail); a malformed or
+        # another tenant's id answers 404 like a missing one.
+        queryset = super().get_queryset()
+        try:
+            detail = execution_detail(queryset.filter(pk=pk))
+        except (ValidationError, ValueError, DjangoValidationError):
+            detail = None
+        if detail is None:
+            raise NotFound(services.EXECUTION_NOT_FOUND)
+        return Response(detail)
 
     def get_object(self):
         execution = services.get_execution_for(self.request.auth, self.kwargs["pk"], self.get_queryset())

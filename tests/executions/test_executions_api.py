@@ -1,5 +1,7 @@
 """The native execution API: start, idempotency, read, logs, tasks, cancel, retry, synchronous runs."""
 
+import json
+
 import pytest
 
 from executions.models import Execution, ExecutionStatus
@@ -266,3 +268,35 @@ def test_logs_and_tasks_lists_cost_the_same_queries_whatever_their_size(
     with django_assert_max_num_queries(4):
         tasks = admin_api.get(f"/api/v1/executions/{execution.id}/tasks/?limit=100").json()
     assert len(tasks["items"]) == 3
+
+
+def test_one_executions_answer_is_the_serializers_read_in_two_queries(
+        admin_api, tenant_a, project_a, alice, django_assert_num_queries):
+    from django.db import transaction
+
+    from accounts.caller import Caller
+    from executions.api.serializers import ExecutionDetailSerializer
+    from records.actions import create_action
+    from records.models import ActionExecution
+    from records.services import create_record, create_stage
+
+    board = make_workflow(project_a, [{"name": "a", "type": "log", "config": {"message": "x"}}], name="Board")
+    create_stage(workflow=board, name="New")
+    record = create_record(workflow=board, fields={})
+    action = create_action(project=project_a, workflow=board, name="Go", steps={"tasks": []})
+    caller = Caller(tenant=tenant_a, role="admin", user=alice)
+    with transaction.atomic():
+        execution, _ = start_execution(caller=caller, workflow=board, input={"n": 1}, tags={"t": "v"},
+                                       performed_by=alice, options={"flow_run": "report-1"})
+        ActionExecution.objects.create(execution=execution, action=action, record=record)
+
+    admin_api.get(f"/api/v1/executions/{execution.id}/")  # the key's first use notes when it was used
+    # 1. the API key (with its tenant)  2. the execution, its workflow, version, links and performer
+    with django_assert_num_queries(2):
+        response = admin_api.get(f"/api/v1/executions/{execution.id}/")
+    assert response.status_code == 200
+    expected = ExecutionDetailSerializer(Execution.objects.get(pk=execution.pk)).data
+    assert response.json() == json.loads(json.dumps(expected, default=str))
+    assert (response.json()["action"], response.json()["record"], response.json()["flow_run"]) == (
+        str(action.id), str(record.id), "report-1")
+    assert response.json()["performed_by"] == "alice@example.com"
