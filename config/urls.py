@@ -21,6 +21,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # The native executions API overlaps no surface's path and is read the most: it is resolved first.
+    path("api/v1/", include("executions.api.urls")),
     # Documented surfaces at their exact paths.
     path("", include("records.api.urls")),
     path("", include("executions.api.surface_urls")),
@@ -29,7 +31,6 @@ urlpatterns = [
     # Native API.
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("workflows.api.urls")),
-    path("api/v1/", include("executions.api.urls")),
     path("api/v1/", include("approvals.api.urls")),
     path("approvals/", include("approvals.urls")),
     # Unknown API paths answer the JSON 404 also when DEBUG is on (Django's debug page is HTML).
