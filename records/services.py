@@ -8,7 +8,6 @@ written to the record's history.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from accounts.caller import Caller
 from accounts.models import Membership
 from config.errors import Conflict
+from config.values import parse_number
 from executions.engine import Done, Fail
 from records.models import ActionExecution, FieldDefinition, FieldType, Record, RecordEvent, Stage
 from workflows.models import Workflow
@@ -97,19 +97,10 @@ def _clean_value(definition: FieldDefinition, value: Any, tenant_id) -> Any:
             raise ValueError(f"{value!r} is not valid text")
         return str(value)
     if kind == FieldType.NUMBER:
-        if isinstance(value, bool):
-            raise ValueError(f"{value} is not a valid number")
-        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or infinity
-            raise ValueError(f"{value} is not a valid number")
-        if isinstance(value, int | float):
-            return value
         try:
-            number = float(str(value).strip())
+            return parse_number(value)
         except ValueError:
             raise ValueError(f"{value} is not a valid number") from None
-        if not math.isfinite(number):  # JSON has no NaN or infinity
-            raise ValueError(f"{value} is not a valid number")
-        return int(number) if number.is_integer() and "." not in str(value) else number
     if kind == FieldType.DATE:
         if isinstance(value, datetime):
             return value.date().isoformat()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from datetime import datetime
 from typing import Any
 
@@ -34,8 +33,9 @@ from approvals.models import (
     TimeoutOutcome,
     UsedApprovalLink,
 )
-from approvals.services.requesting import _truth, describe_approvers
+from approvals.services.requesting import describe_approvers
 from config.errors import Conflict
+from config.values import parse_number, parse_truth
 from executions import engine
 from executions.engine import LogBuffer
 from executions.models import Execution, LogLevel
@@ -135,28 +135,14 @@ def decidable_by(queryset: QuerySet, caller: Caller | None) -> QuerySet:
 
 # -- deciding ----------------------------------------------------------------------------------------
 def _coerce(form_field: dict, raw: Any) -> Any:
+    """One form value in its field's type; ValueError says what to send instead."""
     kind = form_field["type"]
     if kind == "boolean":
-        if raw in (None, ""):
-            return False
-        truth = _truth(raw)
-        if truth is None:
-            raise ValueError("Must be true or false.")
-        return truth
+        return _coerce_boolean(raw)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     if kind == "number":
-        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-            raise ValueError("Must be a number.")
-        if isinstance(raw, str):
-            try:
-                number = float(raw.strip())
-            except ValueError:
-                raise ValueError(f"Must be a number, not {raw!r}.") from None
-            _check_finite(number)
-            return int(number) if number.is_integer() and "." not in raw else number
-        _check_finite(raw)
-        return raw
+        return parse_number(raw)  # finite only: JSON has no inf or NaN, so the vote could not be stored
     if isinstance(raw, dict | list):
         raise ValueError("Must be text.")
     text = str(raw).strip()
@@ -165,10 +151,14 @@ def _coerce(form_field: dict, raw: Any) -> Any:
     return text
 
 
-def _check_finite(number: float) -> None:
-    """Refuse inf and nan ("1e400" too): JSON has no such numbers, so the vote could not be stored."""
-    if isinstance(number, float) and not math.isfinite(number):
-        raise ValueError("Must be a finite number.")
+def _coerce_boolean(raw: Any) -> bool:
+    """A checkbox: left out or empty is unchecked."""
+    if raw is None or raw == "":
+        return False
+    truth = parse_truth(raw)
+    if truth is None:
+        raise ValueError("Must be true or false.")
+    return truth
 
 
 def clean_form_values(approval: Approval, decision: str, comment: str, form_values: Any) -> dict:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from approvals.models import Approval, ApprovalStatus, TimeoutOutcome
+from config.values import parse_number, parse_truth
 from executions.models import LogLevel
 from executions.queue import enqueue_on_commit
 
@@ -27,23 +28,9 @@ DEFAULT_APPROVER_ROLES = (Role.ADMIN.value, Role.APPROVER.value)
 FORM_FIELD_TYPES = ("text", "number", "boolean", "choice")
 ON_REJECT_CHOICES = ("fail", "continue")
 
-_TRUE_WORDS = {"true", "on", "yes", "1"}
-_FALSE_WORDS = {"false", "off", "no", "0"}
-
 
 class ApprovalConfigError(ValueError):
     """An approval task's config cannot be used; the message says what to change."""
-
-
-def _truth(value: Any) -> bool | None:
-    """True or False for a bool, 0 or 1, or a true/false word in any case; None for anything else."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
-        return value.strip().lower() in _TRUE_WORDS
-    return None
 
 
 def _flag(value: Any, name: str) -> bool:
@@ -54,10 +41,30 @@ def _flag(value: Any, name: str) -> bool:
     """
     if value is None or value == "":
         return False
-    truth = _truth(value)
+    truth = parse_truth(value)
     if truth is None:
         raise ApprovalConfigError(f"{name} must be true or false, not {value!r}.")
     return truth
+
+
+def _required_approvals(value: Any) -> int:
+    """How many approvers must approve; absent or empty means one."""
+    if value is None or value == "":
+        return 1
+    try:
+        return parse_number(value, integer=True, minimum=1)
+    except ValueError:
+        raise ApprovalConfigError(f"required_approvals must be a whole number, 1 or more, not {value!r}.") from None
+
+
+def _expires_in(value: Any) -> float | None:
+    """Seconds until the approval times out; absent or empty means never."""
+    if value is None or value == "":
+        return None
+    try:
+        return parse_number(value)
+    except ValueError:
+        raise ApprovalConfigError(f"expires_in must be a finite number of seconds, not {value!r}.") from None
 
 
 @dataclass
@@ -148,14 +155,8 @@ def request_approval(ctx) -> Approval:
     approvers = resolve_approvers(execution.tenant_id, config.get("approvers") or {})
     for problem in approvers.problems:
         ctx.log(LogLevel.WARNING, problem)
-    try:
-        required = int(config.get("required_approvals") or 1)
-        expires_in = config.get("expires_in")
-        expires_in = float(expires_in) if expires_in not in (None, "") else None
-    except (TypeError, ValueError):
-        raise ApprovalConfigError("required_approvals must be a whole number and expires_in a number of seconds.") from None
-    if required < 1:
-        raise ApprovalConfigError("required_approvals must be at least 1.")
+    required = _required_approvals(config.get("required_approvals"))
+    expires_in = _expires_in(config.get("expires_in"))
     on_reject = config.get("on_reject") or "fail"
     on_timeout = config.get("on_timeout") or TimeoutOutcome.REJECT
     if on_reject not in ON_REJECT_CHOICES or on_timeout not in TimeoutOutcome.values:

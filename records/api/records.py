@@ -6,8 +6,6 @@ body with a serializer and hand the write to ``workflows.records`` / ``workflows
 
 from __future__ import annotations
 
-import math
-
 from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +16,8 @@ from rest_framework.response import Response
 
 from accounts.models import OPERATOR_ROLES, Project, Role
 from config.errors import ErrorSerializer
+from config.filters import truth_param
+from config.values import parse_number
 from records import actions as action_services
 from records import services as record_services
 from records.models import Action, FieldDefinition, FieldType, Record, RecordEvent, Stage
@@ -229,10 +229,9 @@ def filter_records(queryset, workflow, params):
     if params.get("assignee"):
         value = params["assignee"]
         queryset = queryset.filter(Q(assignee__username=value) | Q(assignee__email__iexact=value))
-    if params.get("assigned") in ("true", "false"):
-        queryset = queryset.filter(assignee__isnull=params["assigned"] == "false")
-    elif params.get("assigned"):
-        raise ValidationError({"assigned": ["Use true or false."]})
+    assigned = truth_param(params, "assigned")
+    if assigned is not None:
+        queryset = queryset.filter(assignee__isnull=not assigned)
     wanted = params.getlist("field")
     if wanted:
         types = dict(workflow.field_definitions.values_list("name", "type"))
@@ -246,21 +245,19 @@ def filter_records(queryset, workflow, params):
             # A JSON comparison with the value in its stored type (a number for number fields): it
             # works on PostgreSQL and SQLite alike, and for field names with any characters (an
             # explicit key transform: ``fields__<name>`` would read ``isnull`` or ``a__b`` as lookups).
-            number = _as_number(value) if types[name] == FieldType.NUMBER else None
+            number = _number_or_none(value) if types[name] == FieldType.NUMBER else None
             alias = f"field_{index}"
             queryset = queryset.alias(**{alias: KeyTransform(name, "fields")}).filter(
                 **{alias: number if number is not None else value})
     return queryset
 
 
-def _as_number(value: str):
+def _number_or_none(value: str) -> int | float | None:
+    """The number a filter value stands for, or None (no stored number is NaN or infinite)."""
     try:
-        number = float(value)
+        return parse_number(value)
     except ValueError:
         return None
-    if not math.isfinite(number):  # no stored number is NaN or infinite (JSON has neither)
-        return None
-    return int(number) if number.is_integer() else number
 
 
 class RecordListView(WorkflowScopedMixin, generics.GenericAPIView):
@@ -511,10 +508,9 @@ class ActionListView(DefinitionRolesMixin, generics.GenericAPIView):
             queryset = queryset.filter(workflow=get_workflow_for(request.auth, params["workflow"]))
         if params.get("project"):
             queryset = queryset.filter(project_id=_uuid_param("project", params["project"]))
-        if params.get("enabled") in ("true", "false"):
-            queryset = queryset.filter(enabled=params["enabled"] == "true")
-        elif params.get("enabled"):
-            raise ValidationError({"enabled": ["Use true or false."]})
+        enabled = truth_param(params, "enabled")
+        if enabled is not None:
+            queryset = queryset.filter(enabled=enabled)
         if params.get("name"):
             queryset = queryset.filter(name__icontains=params["name"])
         page = self.paginate_queryset(queryset)
