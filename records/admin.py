@@ -241,7 +241,7 @@ class ActionForm(forms.ModelForm):
         changes["stages"] = list(cleaned.get("stages") or [])
         changes["target_stage"] = cleaned.get("target_stage")
         try:
-            action_services._plan_action(project=project, workflow=workflow, changes=changes)
+            action_services.plan_action(project=project, workflow=workflow, changes=changes)
         except ValidationError as exc:
             for problem in error_messages(exc):
                 field = problem.split(".", 1)[0].split(":", 1)[0].split("[", 1)[0]

@@ -8,7 +8,7 @@ written to the record's history.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -87,54 +87,79 @@ def actor_label(caller: Caller | None, user=None) -> str:
 _email = EmailValidator()
 
 
+def _clean_text(definition: FieldDefinition, value: Any, tenant_id) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{value!r} is not valid text")
+    return str(value)
+
+
+def _clean_number(definition: FieldDefinition, value: Any, tenant_id) -> int | float:
+    try:
+        return parse_number(value)  # finite only: JSON has no NaN or infinity
+    except ValueError:
+        raise ValueError(f"{value} is not a valid number") from None
+
+
+def _clean_date(definition: FieldDefinition, value: Any, tenant_id) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    try:
+        parsed = parse_date(text) or (parse_datetime(text).date() if parse_datetime(text) else None)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValueError(f"{value} is not a valid date (use YYYY-MM-DD)")
+    return parsed.isoformat()
+
+
+def _clean_email(definition: FieldDefinition, value: Any, tenant_id) -> str:
+    text = str(value).strip()
+    try:
+        _email(text)
+    except DjangoValidationError:
+        raise ValueError(f"{value} is not a valid email") from None
+    return text
+
+
+def _clean_choice(definition: FieldDefinition, value: Any, tenant_id) -> str:
+    choices = [str(c) for c in definition.choices or []]
+    if str(value) not in choices:
+        raise ValueError(f"{value} is not a valid choice (choose one of: {', '.join(choices) or 'none defined'})")
+    return str(value)
+
+
+def _clean_user(definition: FieldDefinition, value: Any, tenant_id) -> str:
+    try:
+        user = find_member(tenant_id, str(value))
+    except LookupError as exc:
+        raise ValueError(str(exc)) from None
+    if user is None:
+        raise ValueError(f"{value} is not a valid user (no member of this account has that username or email)")
+    return user_label(user)
+
+
+# The stored form of a value, per field type; each raises ValueError with a message naming the value.
+_CLEANERS: dict[str, Callable[[FieldDefinition, Any, Any], Any]] = {
+    FieldType.TEXT: _clean_text,
+    FieldType.NUMBER: _clean_number,
+    FieldType.DATE: _clean_date,
+    FieldType.EMAIL: _clean_email,
+    FieldType.CHOICE: _clean_choice,
+    FieldType.USER: _clean_user,
+}
+
+
 def _clean_value(definition: FieldDefinition, value: Any, tenant_id) -> Any:
-    """The stored form of one value, or ValueError with a message that names the value."""
+    """The stored form of one value (None for a blank one), or ValueError with a message that names the value."""
     if _is_blank(value):
         return None
-    kind = definition.type
-    if kind == FieldType.TEXT:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError(f"{value!r} is not valid text")
-        return str(value)
-    if kind == FieldType.NUMBER:
-        try:
-            return parse_number(value)
-        except ValueError:
-            raise ValueError(f"{value} is not a valid number") from None
-    if kind == FieldType.DATE:
-        if isinstance(value, datetime):
-            return value.date().isoformat()
-        if isinstance(value, date):
-            return value.isoformat()
-        text = str(value).strip()
-        try:
-            parsed = parse_date(text) or (parse_datetime(text).date() if parse_datetime(text) else None)
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            raise ValueError(f"{value} is not a valid date (use YYYY-MM-DD)")
-        return parsed.isoformat()
-    if kind == FieldType.EMAIL:
-        text = str(value).strip()
-        try:
-            _email(text)
-        except DjangoValidationError:
-            raise ValueError(f"{value} is not a valid email") from None
-        return text
-    if kind == FieldType.CHOICE:
-        choices = [str(c) for c in definition.choices or []]
-        if str(value) not in choices:
-            raise ValueError(f"{value} is not a valid choice (choose one of: {', '.join(choices) or 'none defined'})")
-        return str(value)
-    if kind == FieldType.USER:
-        try:
-            user = find_member(tenant_id, str(value))
-        except LookupError as exc:
-            raise ValueError(str(exc)) from None
-        if user is None:
-            raise ValueError(f"{value} is not a valid user (no member of this account has that username or email)")
-        return user_label(user)
-    raise ValueError(f"field type {kind!r} is not supported")
+    cleaner = _CLEANERS.get(definition.type)
+    if cleaner is None:
+        raise ValueError(f"field type {definition.type!r} is not supported")
+    return cleaner(definition, value, tenant_id)
 
 
 def clean_fields(workflow: Workflow, values: Any, definitions: Iterable[FieldDefinition] | None = None

@@ -1,10 +1,12 @@
 """Native endpoints for records (at Flowdash's ``/workflows/{id}/tasks/`` path), stages, fields and actions.
 
 Views are thin: they find the workflow with ``get_workflow_for`` (id or alias), validate the
-body with a serializer and hand the write to ``workflows.records`` / ``workflows.actions``.
+body with a serializer and hand the write to ``records.services`` / ``records.actions``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
@@ -191,6 +193,10 @@ class ActionDefinitionSerializer(serializers.ModelSerializer):
 
 
 class ActionDefinitionWriteSerializer(serializers.Serializer):
+    """An action's body. ``project`` and ``workflow`` are checked here; the other fields only
+    document the body: their values go to ``records.actions`` as sent, which checks them (every
+    problem at once, in the words the admin uses too)."""
+
     project = serializers.UUIDField(required=False, help_text="Defaults to the workflow's project, or the "
                                                               "caller's only project.")
     workflow = serializers.CharField(required=False, allow_null=True,
@@ -214,10 +220,11 @@ class ActionDefinitionWriteSerializer(serializers.Serializer):
     report_to_flow_runs = serializers.BooleanField(required=False)
 
     def to_internal_value(self, data):
-        values = super().to_internal_value(data)
-        # The service validates requirements itself (every problem at once); keep the raw object.
-        if isinstance(data, dict) and "requirements" in data:
-            values["requirements"] = data["requirements"]
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)  # DRF's answer to a body that is not an object
+        attributes = action_services.ACTION_ATTRIBUTES
+        values = super().to_internal_value({k: v for k, v in data.items() if k not in attributes})
+        values.update({key: data[key] for key in attributes if key in data})
         return values
 
 
@@ -521,9 +528,7 @@ class ActionListView(DefinitionRolesMixin, generics.GenericAPIView):
     def post(self, request):
         serializer = ActionDefinitionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if "name" not in serializer.validated_data:
-            raise ValidationError({"name": ["An action needs a name."]})
-        arguments = _write_arguments(request.auth, serializer.validated_data, creating=True)
+        arguments = _write_arguments(request.auth, {"name": None, **serializer.validated_data}, creating=True)
         action = action_services.create_action(**arguments)
         return Response(ActionDefinitionSerializer(_action_queryset(request.auth).get(pk=action.pk)).data,
                         status=status.HTTP_201_CREATED)
