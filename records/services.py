@@ -519,9 +519,19 @@ def _check_name(queryset, name: Any, kind: str, exclude_pk=None) -> str:
     return name
 
 
+def check_stage_name(workflow_id, name: Any, stage_pk=None) -> str:
+    """The stage name as stored (stripped); ValidationError when it is blank or another stage of the workflow has it."""
+    return _check_name(Stage.objects.filter(workflow_id=workflow_id), name, "stage", stage_pk)
+
+
+def check_field_name(workflow_id, name: Any, field_pk=None) -> str:
+    """The field name as stored (stripped); ValidationError when it is blank or another field of the workflow has it."""
+    return _check_name(FieldDefinition.objects.filter(workflow_id=workflow_id), name, "field", field_pk)
+
+
 @transaction.atomic
 def create_stage(*, workflow: Workflow, name: str, position: int | None = None) -> Stage:
-    name = _check_name(workflow.stages.all(), name, "stage")
+    name = check_stage_name(workflow.pk, name)
     if position is None:
         position = _next_position(workflow.stages.all())
     return Stage.objects.create(workflow=workflow, name=name, position=position)
@@ -531,7 +541,7 @@ def create_stage(*, workflow: Workflow, name: str, position: int | None = None) 
 def update_stage(stage: Stage, *, name: Any = UNSET, position: Any = UNSET) -> Stage:
     fields = []
     if name is not UNSET:
-        stage.name = _check_name(Stage.objects.filter(workflow_id=stage.workflow_id), name, "stage", stage.pk)
+        stage.name = check_stage_name(stage.workflow_id, name, stage.pk)
         fields.append("name")
     if position is not UNSET:
         stage.position = position
@@ -544,11 +554,18 @@ def update_stage(stage: Stage, *, name: Any = UNSET, position: Any = UNSET) -> S
 @transaction.atomic
 def delete_stage(stage: Stage) -> None:
     """Delete an empty stage; a stage that holds records answers 409."""
-    held = Record.objects.filter(stage=stage).count()
-    if held:
-        raise Conflict(f"Stage {stage.name!r} holds {held} task{'s' if held != 1 else ''}; move them to another "
-                       "stage first.")
+    refusal = stage_refusal(stage)
+    if refusal:
+        raise Conflict(refusal)
     stage.delete()
+
+
+def stage_refusal(stage: Stage) -> str | None:
+    """Why the stage cannot be deleted now (it holds records), or None when it can."""
+    held = Record.objects.filter(stage=stage).count()
+    if not held:
+        return None
+    return f"Stage {stage.name!r} holds {held} task{'s' if held != 1 else ''}; move them to another stage first."
 
 
 # -- field definitions -------------------------------------------------------------------------------
@@ -595,7 +612,7 @@ def _rewrite_values(workflow: Workflow, old: str, new: str | None) -> None:
 @transaction.atomic
 def create_field(*, workflow: Workflow, name: str, type: str = FieldType.TEXT, required: bool = False,
                  choices: list | None = None, position: int | None = None) -> FieldDefinition:
-    name = _check_name(workflow.field_definitions.all(), name, "field")
+    name = check_field_name(workflow.pk, name)
     if type not in FieldType.values:
         raise ValidationError({"type": [f"Use one of {', '.join(FieldType.values)}."]})
     choices = check_choices(type, choices)
@@ -611,8 +628,7 @@ def update_field(definition: FieldDefinition, **changes) -> FieldDefinition:
     fields = []
     old_name = definition.name
     if "name" in changes:
-        definition.name = _check_name(FieldDefinition.objects.filter(workflow_id=definition.workflow_id),
-                                      changes["name"], "field", definition.pk)
+        definition.name = check_field_name(definition.workflow_id, changes["name"], definition.pk)
         fields.append("name")
     if "type" in changes:
         if changes["type"] not in FieldType.values:
