@@ -158,7 +158,7 @@ class ActionConditionSerializer(serializers.Serializer):
 
 
 class ActionRequirementsSerializer(serializers.Serializer):
-    """Documentation of the requirements object; the service validates it."""
+    """What an action requires of a task before it runs."""
 
     required_fields = serializers.ListField(child=serializers.CharField(), required=False)
     checklist_complete = serializers.BooleanField(required=False)
@@ -193,10 +193,10 @@ class ActionDefinitionSerializer(serializers.ModelSerializer):
 
 
 class ActionDefinitionWriteSerializer(serializers.Serializer):
-    """An action's body. ``project`` and ``workflow`` are checked here; the other fields only
-    document the body: their values go to ``records.actions`` as sent, which checks them (every
-    problem at once, in the words the admin uses too)."""
+    """An action to create or change; a refused body lists every problem at once."""
 
+    # project and workflow are checked here. The other fields document the body: their values go
+    # to records.actions as sent, which checks them in the words the admin shows too.
     project = serializers.UUIDField(required=False, help_text="Defaults to the workflow's project, or the "
                                                               "caller's only project.")
     workflow = serializers.CharField(required=False, allow_null=True,
