@@ -11,8 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
+from config.values import parse_number, parse_truth
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -40,16 +39,14 @@ def env_required(name: str) -> str:
 
 
 def env_bool(name: str, default: bool) -> bool:
-    """Parse true/false (also 1/0, yes/no, on/off); anything else is a configuration error."""
+    """Parse true/false (also 1/0, yes/no, on/off, any case); anything else is a configuration error."""
     value = env_str(name)
     if value is None:
         return default
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+    truth = parse_truth(value)
+    if truth is None:
+        raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+    return truth
 
 
 def env_int(name: str, default: int, minimum: int | None = None) -> int:
@@ -57,7 +54,7 @@ def env_int(name: str, default: int, minimum: int | None = None) -> int:
     if value is None:
         return default
     try:
-        number = int(value)
+        number = parse_number(value, integer=True)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
     if minimum is not None and number < minimum:

@@ -31,6 +31,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from config.values import parse_number
+
 MAX_PAGE_SIZE = 500
 _FORWARD_MODES = {"after", "from"}
 _BACKWARD_MODES = {"before", "upto"}
@@ -67,7 +69,7 @@ class KeysetCursorPagination(BasePagination):
         if raw is None:
             return self.page_size
         try:
-            size = int(raw)
+            size = parse_number(raw, integer=True)
         except ValueError:
             raise ValidationError({self.page_size_query_param: ["Must be a whole number."]}) from None
         if not 1 <= size <= MAX_PAGE_SIZE:

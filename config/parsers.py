@@ -2,7 +2,8 @@
 
 PostgreSQL's ``jsonb`` and ``text`` refuse the NUL character, and JSON has no NaN or infinity
 (Python reads ``1e400`` as ``inf``); such a body used to fail at the INSERT, as a 500. Nesting
-deeper than the parser's recursion limit used to fail the same way.
+deeper than the parser's recursion limit used to fail the same way. Numbers and true/false words
+inside a body or a query string are read by ``config.values``.
 """
 
 from __future__ import annotations

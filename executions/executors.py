@@ -18,6 +18,7 @@ from django.db import connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config.values import parse_number
 from executions.engine import Done, Fail, Park, TaskContext
 from executions.services import start_child_execution
 from workflows.registry import get_task_type
@@ -73,8 +74,8 @@ def run_delay(ctx: TaskContext):
     else:
         seconds = ctx.config.get("seconds", 0)
         try:
-            seconds = float(seconds)
-        except (TypeError, ValueError):
+            seconds = parse_number(seconds)
+        except ValueError:
             return Fail(f"'seconds' must be a number, not {seconds!r}", retryable=False)
         wake_at = timezone.now() + timedelta(seconds=max(seconds, 0))
     if wake_at <= timezone.now():
@@ -168,6 +169,10 @@ def run_http(ctx: TaskContext):
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         return Fail(f"URL must be http:// or https:// with a host, not {url!r}", retryable=False)
     try:
+        timeout = parse_number(config.get("timeout", 10), minimum=0)
+    except ValueError:
+        return Fail(f"'timeout' must be a number of seconds, not {config.get('timeout')!r}", retryable=False)
+    try:
         check_public_host(parsed.hostname)
     except PrivateAddressRefused as exc:
         return Fail(f"Request refused: {exc}", retryable=False)
@@ -181,7 +186,6 @@ def run_http(ctx: TaskContext):
             headers.setdefault("Content-Type", "application/json")
         else:
             data = str(body).encode()
-    timeout = float(config.get("timeout", 10))
     expected = config.get("expected_status") or list(range(200, 300))
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     opener = urllib.request.build_opener(_NoRedirect, _PublicHTTPHandler, _PublicHTTPSHandler)
@@ -230,7 +234,10 @@ def run_group(ctx: TaskContext):
         return Fail(f"'items' must render to a list, not {type(items).__name__}", retryable=False)
     if len(items) > MAX_GROUP_ITEMS:
         return Fail(f"'items' has {len(items)} entries; a group runs at most {MAX_GROUP_ITEMS}", retryable=False)
-    concurrency = max(1, min(int(ctx.config.get("concurrency", 4)), MAX_GROUP_CONCURRENCY))
+    try:
+        concurrency = max(1, min(parse_number(ctx.config.get("concurrency", 4), integer=True), MAX_GROUP_CONCURRENCY))
+    except ValueError:
+        return Fail(f"'concurrency' must be a whole number, not {ctx.config.get('concurrency')!r}", retryable=False)
     sub_tasks = ctx.task["config"]["tasks"]
 
     def run_item(index: int, item: Any) -> dict:

@@ -22,6 +22,7 @@ from rest_framework.exceptions import ValidationError
 from accounts.caller import Caller
 from accounts.scoping import get_for_caller
 from config.errors import Conflict, Unprocessable
+from config.values import parse_number
 from executions import engine
 from executions.engine import (
     LogBuffer,
@@ -257,13 +258,26 @@ def wait_for_execution(execution_id, timeout: float, queryset=None) -> Execution
 
 
 def clamp_wait(seconds: Any) -> float:
-    """A requested wait, bounded by FLOWGATE_MAX_SYNC_WAIT_SECONDS; ValueError when not a number."""
-    value = float(seconds)
-    if math.isnan(value):  # a NaN deadline never passes: the wait would never end
-        raise ValueError("must be a number")
-    if value < 0:
-        raise ValueError("must not be negative")
-    return min(value, float(settings.FLOWGATE_MAX_SYNC_WAIT_SECONDS))
+    """A requested wait, bounded by FLOWGATE_MAX_SYNC_WAIT_SECONDS; ValueError when not a number of seconds.
+
+    An infinite wait (``inf``, ``1e400``) asks for as long as there is: the bound. NaN is refused
+    (a NaN deadline never passes: the wait would never end), as is a negative wait.
+    """
+    bound = float(settings.FLOWGATE_MAX_SYNC_WAIT_SECONDS)
+    try:
+        return min(float(parse_number(seconds, minimum=0)), bound)
+    except ValueError:
+        if _is_infinity(seconds):
+            return bound
+        raise
+
+
+def _is_infinity(value: Any) -> bool:
+    """Whether a number, or its text, is positive infinity (the one non-finite number a wait accepts)."""
+    try:
+        return not isinstance(value, bool) and float(value) == math.inf
+    except (TypeError, ValueError):
+        return False
 
 
 # -- the sweeper ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -21,9 +22,10 @@ from rest_framework.exceptions import NotFound, ValidationError
 from accounts.caller import Caller
 from accounts.models import OPERATOR_ROLES, Membership, Project, Role
 from accounts.scoping import get_for_caller
+from config.values import parse_truth
 from executions.models import Execution, ExecutionStatus, TaskRunStatus
 from executions.services import start_execution
-from records.models import Action, ActionExecution, FieldDefinition, Record, RecordEvent
+from records.models import Action, ActionExecution, FieldDefinition, Record, RecordEvent, Stage
 from records.services import (
     UNSET,
     RecordEventKind,
@@ -164,37 +166,47 @@ def check_requirements(action: Action, record: Record | None) -> list[str]:
     The user-confirmation requirement is for the UI and is not checked here.
     """
     spec = action.requirements or {}
-    messages: list[str] = []
     if record is None:
-        needs_record = bool(spec.get("required_fields") or spec.get("checklist_complete")
-                            or spec.get("must_be_assigned"))
-        if needs_record:
-            messages.append(f"{action.name} needs a task: its requirements check a task's fields, checklist or "
-                            "assignee.")
-        context = requirement_context(None)
+        messages = _unmet_without_record(action, spec)
     else:
-        required = list(FieldDefinition.objects.filter(workflow_id=record.workflow_id, required=True)
-                        .order_by("position", "id").values_list("name", flat=True))
-        required += [name for name in spec.get("required_fields") or [] if name not in required]
-        for name in required:
-            value = (record.fields or {}).get(name)
-            if value is None or (isinstance(value, str) and not value.strip()) or value in ([], {}):
-                messages.append(REQUIRED_MESSAGE.format(name=name))
-        if spec.get("checklist_complete") and not all(item.get("done") for item in record.checklist or []):
-            messages.append(CHECKLIST_MESSAGE)
-        if spec.get("must_be_assigned") and record.assignee_id is None:
-            messages.append(ASSIGNED_MESSAGE)
-        context = requirement_context(record)
+        messages = _unmet_on_record(spec, record)
+    return messages + _unmet_conditions(spec, requirement_context(record))
+
+
+def _unmet_without_record(action: Action, spec: dict) -> list[str]:
+    """Run without a task, an action whose requirements read a task's fields, checklist or assignee cannot pass."""
+    if spec.get("required_fields") or spec.get("checklist_complete") or spec.get("must_be_assigned"):
+        return [f"{action.name} needs a task: its requirements check a task's fields, checklist or assignee."]
+    return []
+
+
+def _unmet_on_record(spec: dict, record: Record) -> list[str]:
+    required = list(FieldDefinition.objects.filter(workflow_id=record.workflow_id, required=True)
+                    .order_by("position", "id").values_list("name", flat=True))
+    required += [name for name in spec.get("required_fields") or [] if name not in required]
+    messages = [REQUIRED_MESSAGE.format(name=name) for name in required if _is_empty((record.fields or {}).get(name))]
+    if spec.get("checklist_complete") and not all(item.get("done") for item in record.checklist or []):
+        messages.append(CHECKLIST_MESSAGE)
+    if spec.get("must_be_assigned") and record.assignee_id is None:
+        messages.append(ASSIGNED_MESSAGE)
+    return messages
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value in ([], {})
+
+
+def _unmet_conditions(spec: dict, context: dict) -> list[str]:
+    messages = []
     for condition in spec.get("conditions") or []:
         expression = bare_expression(str(condition.get("expression") or ""))
-        message = condition.get("message") or f"Condition not met: {expression}"
         try:
             met = bool(evaluate(expression, context))
         except TemplateError:
             # A condition that cannot be evaluated (a blank field, say) is not met.
             met = False
         if not met:
-            messages.append(message)
+            messages.append(condition.get("message") or f"Condition not met: {expression}")
     return messages
 
 
@@ -219,56 +231,74 @@ def perform_action(*, caller: Caller, action: Action, record: Record | None = No
         return start_execution(caller=caller, project=action.project, definition=action.steps,
                                idempotency_key=idempotency_key,
                                fingerprint_payload=fingerprint)
-
-    performer = performed_by
-    if performer is None and caller.person is not None:
-        performer, performer_role = caller.user, caller.role
-    elif performer is not None:
-        performer_role = _member_role(action.tenant_id, performer)
-    else:
-        performer_role = None
-    if performer is not None and not may_perform(action, role=performer_role, user=performer):
-        raise ActionRefused([f"{user_label(performer)} may not perform {action.name!r}; ask an admin to allow "
-                             "their role or add them to the action's users."],
-                            reason=ActionRefused.FORBIDDEN, status_code=403)
+    performer = _check_performer(action, caller, performed_by)
     if not action.enabled:
         raise ActionRefused([f"Action {action.name!r} is disabled."], reason=ActionRefused.DISABLED)
-
     with transaction.atomic():
         if record is not None:
             # Lock the record so the requirements checked are the ones the steps start from.
             record = Record.objects.select_for_update().get(pk=record.pk)
-            if not is_offered(action, record):
-                stage = record.stage.name if record.stage_id else "no stage"
-                raise ActionRefused([f"Action {action.name!r} is not available for task {record.unique_id} "
-                                     f"in its stage ({stage})."], reason=ActionRefused.NOT_OFFERED)
-        elif action.stages.exists():
-            raise ActionRefused([f"Action {action.name!r} is offered in stages, so it runs on a task; "
-                                 "execute it on a task."], reason=ActionRefused.NOT_RUNNABLE)
-        unmet = check_requirements(action, record)
-        if unmet:
-            raise ActionRefused(unmet, reason=ActionRefused.REQUIREMENTS)
-        steps = action.steps or {"tasks": []}
-        if record is None and not steps.get("tasks"):
-            raise ActionRefused([f"Action {action.name!r} has no steps to run."], reason=ActionRefused.NOT_RUNNABLE)
-        workflow = record.workflow if record is not None else action.workflow
-        if workflow is not None and not workflow.enabled:
-            raise ActionRefused([f"Workflow {workflow.name!r} is disabled; enable it to run its actions."],
-                                reason=ActionRefused.NOT_RUNNABLE, status_code=409)
+        _check_offered(action, record)
+        workflow, steps = _check_runnable(action, record)
         execution, created = start_execution(
             caller=caller, project=action.project, workflow=workflow, definition=steps, input=input or {},
             performed_by=performer, idempotency_key=idempotency_key, fingerprint_payload=fingerprint,
             options=_report_options(action, input),
         )
         if created:
-            ActionExecution.objects.create(execution=execution, action=action, record=record)
-        if created and record is not None:
-            RecordEvent.objects.create(
-                record=record, kind=RecordEventKind.ACTION, action=action, execution=execution,
-                actor=actor_label(caller, performer), outcome="started",
-                detail={"action": action.name, "stage": record.stage.name if record.stage_id else None},
-            )
+            _note_start(action, record, execution, actor=actor_label(caller, performer))
     return execution, created
+
+
+def _check_performer(action: Action, caller: Caller, performed_by):
+    """Who performs the action (``performed_by``, else the calling person, else nobody), once they may."""
+    if performed_by is not None:
+        performer, role = performed_by, _member_role(action.tenant_id, performed_by)
+    elif caller.person is not None:
+        performer, role = caller.user, caller.role
+    else:
+        return None
+    if not may_perform(action, role=role, user=performer):
+        raise ActionRefused([f"{user_label(performer)} may not perform {action.name!r}; ask an admin to allow "
+                             "their role or add them to the action's users."],
+                            reason=ActionRefused.FORBIDDEN, status_code=403)
+    return performer
+
+
+def _check_offered(action: Action, record: Record | None) -> None:
+    """The action is offered in the record's stage; an action offered in stages needs a record."""
+    if record is not None and not is_offered(action, record):
+        stage = record.stage.name if record.stage_id else "no stage"
+        raise ActionRefused([f"Action {action.name!r} is not available for task {record.unique_id} "
+                             f"in its stage ({stage})."], reason=ActionRefused.NOT_OFFERED)
+    if record is None and action.stages.exists():
+        raise ActionRefused([f"Action {action.name!r} is offered in stages, so it runs on a task; "
+                             "execute it on a task."], reason=ActionRefused.NOT_RUNNABLE)
+
+
+def _check_runnable(action: Action, record: Record | None) -> tuple[Workflow | None, dict]:
+    """The workflow and the steps the action runs, once its requirements are met and there is something to run."""
+    unmet = check_requirements(action, record)
+    if unmet:
+        raise ActionRefused(unmet, reason=ActionRefused.REQUIREMENTS)
+    steps = action.steps or {"tasks": []}
+    if record is None and not steps.get("tasks"):
+        raise ActionRefused([f"Action {action.name!r} has no steps to run."], reason=ActionRefused.NOT_RUNNABLE)
+    workflow = record.workflow if record is not None else action.workflow
+    if workflow is not None and not workflow.enabled:
+        raise ActionRefused([f"Workflow {workflow.name!r} is disabled; enable it to run its actions."],
+                            reason=ActionRefused.NOT_RUNNABLE, status_code=409)
+    return workflow, steps
+
+
+def _note_start(action: Action, record: Record | None, execution: Execution, *, actor: str) -> None:
+    """Link the new execution to the action (and record), and write the start in the record's history."""
+    ActionExecution.objects.create(execution=execution, action=action, record=record)
+    if record is not None:
+        RecordEvent.objects.create(
+            record=record, kind=RecordEventKind.ACTION, action=action, execution=execution, actor=actor,
+            outcome="started", detail={"action": action.name, "stage": record.stage.name if record.stage_id else None},
+        )
 
 
 def _report_options(action: Action, input: dict | None) -> dict:
@@ -323,51 +353,69 @@ def failure_messages(execution) -> list[str]:
 
 
 # -- writing actions ---------------------------------------------------------------------------------------
+# The one place an action's attributes are checked: the native API hands the body's values over
+# as sent, and the admin's form asks ``plan_action`` too, so both answer in the same words.
+NAME_MAX_LENGTH = Action._meta.get_field("name").max_length
+REQUIREMENTS_EXAMPLE = ('Requirements are an object like {"required_fields": ["Name"], "checklist_complete": true, '
+                        '"must_be_assigned": true, "conditions": [{"expression": "...", "message": "..."}]}.')
+CONDITION_EXAMPLE = 'Must be a list of {"expression": "...", "message": "..."} objects.'
+
+
 def _problems_of_requirements(requirements: Any, field_names: list[str] | None) -> dict[str, list[str]]:
+    """Every problem of a requirements object, keyed by its path (``requirements.conditions[0]``)."""
     if requirements in (None, ""):
         return {}
     if not isinstance(requirements, dict):
-        return {"requirements": ['Requirements are an object like {"required_fields": ["Name"], '
-                                 '"checklist_complete": true, "must_be_assigned": true, '
-                                 '"conditions": [{"expression": "...", "message": "..."}]}.']}
+        return {"requirements": [REQUIREMENTS_EXAMPLE]}
     problems: dict[str, list[str]] = {}
     for key in requirements:
         if key not in REQUIREMENT_KEYS:
             problems.setdefault(f"requirements.{key}", []).append(
                 f"Unknown requirement (allowed: {', '.join(REQUIREMENT_KEYS)}).")
-    fields = requirements.get("required_fields", [])
-    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-        problems.setdefault("requirements.required_fields", []).append("Must be a list of field names.")
-    elif field_names is not None:
-        for name in fields:
-            if name not in field_names:
-                problems.setdefault("requirements.required_fields", []).append(
-                    f"{name!r} is not a field of the workflow (fields: {', '.join(field_names) or 'none'}).")
+    problems.update(_required_fields_problems(requirements.get("required_fields", []), field_names))
     for key in ("checklist_complete", "must_be_assigned", "user_confirmation"):
+        # JSON's true or false: a requirement is stored as given, and "no" would read as true.
         if key in requirements and not isinstance(requirements[key], bool):
             problems.setdefault(f"requirements.{key}", []).append("Must be true or false.")
-    conditions = requirements.get("conditions", [])
-    if not isinstance(conditions, list):
-        problems.setdefault("requirements.conditions", []).append(
-            'Must be a list of {"expression": "...", "message": "..."} objects.')
-        return problems
-    for index, condition in enumerate(conditions):
-        path = f"requirements.conditions[{index}]"
-        if not isinstance(condition, dict) or not isinstance(condition.get("expression"), str) \
-                or not condition["expression"].strip():
-            problems.setdefault(path, []).append('Needs an "expression" over the task, like '
-                                                 '"record.fields.Name.startswith(\'Hon.\')".')
-            continue
-        if not isinstance(condition.get("message"), str) or not condition["message"].strip():
-            problems.setdefault(path, []).append('Needs a "message" to show when the condition fails.')
-        unknown = set(condition) - {"expression", "message"}
-        if unknown:
-            problems.setdefault(path, []).append(f"Unknown keys: {', '.join(sorted(unknown))} "
-                                                 "(allowed: expression, message).")
-        syntax = expression_syntax_error(bare_expression(str(condition["expression"] or "")))
-        if syntax:
-            problems.setdefault(path, []).append(syntax)
+    problems.update(_conditions_problems(requirements.get("conditions", [])))
     return problems
+
+
+def _required_fields_problems(fields: Any, field_names: list[str] | None) -> dict[str, list[str]]:
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        return {"requirements.required_fields": ["Must be a list of field names."]}
+    if field_names is None:
+        return {}
+    unknown = [f"{name!r} is not a field of the workflow (fields: {', '.join(field_names) or 'none'})."
+               for name in fields if name not in field_names]
+    return {"requirements.required_fields": unknown} if unknown else {}
+
+
+def _conditions_problems(conditions: Any) -> dict[str, list[str]]:
+    if not isinstance(conditions, list):
+        return {"requirements.conditions": [CONDITION_EXAMPLE]}
+    problems = {}
+    for index, condition in enumerate(conditions):
+        messages = _condition_problems(condition)
+        if messages:
+            problems[f"requirements.conditions[{index}]"] = messages
+    return problems
+
+
+def _condition_problems(condition: Any) -> list[str]:
+    if not isinstance(condition, dict) or not isinstance(condition.get("expression"), str) \
+            or not condition["expression"].strip():
+        return ['Needs an "expression" over the task, like "record.fields.Name.startswith(\'Hon.\')".']
+    messages = []
+    if not isinstance(condition.get("message"), str) or not condition["message"].strip():
+        messages.append('Needs a "message" to show when the condition fails.')
+    unknown = set(condition) - {"expression", "message"}
+    if unknown:
+        messages.append(f"Unknown keys: {', '.join(sorted(unknown))} (allowed: expression, message).")
+    syntax = expression_syntax_error(bare_expression(condition["expression"]))
+    if syntax:
+        messages.append(syntax)
+    return messages
 
 
 def _check_steps(steps: Any) -> dict:
@@ -398,72 +446,149 @@ def _resolve_users(tenant_id, users: Any) -> tuple[list, list[str]]:
     return found, problems
 
 
-def _plan_action(*, project: Project, workflow: Workflow | None, changes: dict) -> tuple[dict, dict]:
-    """Validated attribute values and the M2M sets to apply; raises ValidationError with every problem."""
-    problems: dict[str, list[str]] = {}
-    values: dict[str, Any] = {}
-    m2m: dict[str, list] = {}
-    if workflow is not None and workflow.project_id != project.id:
-        problems["workflow"] = ["The workflow belongs to another project; pick a workflow of the action's project."]
-    if "name" in changes:
-        if not isinstance(changes["name"], str) or not changes["name"].strip():
-            problems["name"] = ["An action needs a name."]
+@dataclass
+class ActionPlan:
+    """What a write to an action stores: attribute values and M2M sets, checked; or every problem found."""
+
+    project: Project
+    workflow: Workflow | None
+    values: dict[str, Any] = field(default_factory=dict)
+    m2m: dict[str, list] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    def refuse(self, key: str, *messages: str) -> None:
+        self.problems.setdefault(key, []).extend(messages)
+
+
+def _plan_name(plan: ActionPlan, name: Any) -> None:
+    if not isinstance(name, str) or not name.strip():
+        plan.refuse("name", "An action needs a name.")
+    elif len(name.strip()) > NAME_MAX_LENGTH:
+        plan.refuse("name", f"Use at most {NAME_MAX_LENGTH} characters (this name has {len(name.strip())}).")
+    else:
+        plan.values["name"] = name.strip()
+
+
+def _plan_description(plan: ActionPlan, description: Any) -> None:
+    if description is not None and not isinstance(description, str):
+        plan.refuse("description", "Must be text.")
+    else:
+        plan.values["description"] = description or ""
+
+
+def _plan_flag(key: str):
+    def plan_flag(plan: ActionPlan, value: Any) -> None:
+        truth = parse_truth(value)
+        if truth is None:
+            plan.refuse(key, "Must be true or false.")
         else:
-            values["name"] = changes["name"].strip()
-    for key in ("description",):
-        if key in changes:
-            values[key] = changes[key] or ""
-    for key in ("enabled", "report_to_flow_runs"):
-        if key in changes:
-            values[key] = bool(changes[key])
-    if "short_id" in changes and changes["short_id"]:
-        short_id = str(changes["short_id"])
-        if not SHORT_ID_PATTERN.match(short_id):
-            problems["short_id"] = ["Use 1 to 16 letters, digits, _ or -, like edHR10."]
-        else:
-            values["short_id"] = short_id
-    for key in ("stages", "target_stage"):
-        if key not in changes:
-            continue
-        wanted = changes[key]
-        items = list(wanted or []) if key == "stages" else ([] if wanted in (None, "") else [wanted])
-        if items and workflow is None:
-            problems[key] = ["Stages belong to a workflow: set the action's workflow first."]
-            continue
-        resolved = []
-        for item in items:
-            try:
-                resolved.append(resolve_stage(workflow, item))
-            except ValueError as exc:
-                problems.setdefault(key, []).append(str(exc))
-        if key == "stages":
-            m2m["stages"] = resolved
-        else:
-            values["target_stage"] = resolved[0] if resolved else None
-    if "allowed_roles" in changes:
-        roles = changes["allowed_roles"] or []
-        if not isinstance(roles, list | tuple) or any(r not in Role.values for r in roles):
-            problems["allowed_roles"] = [f"Must be a list of roles: {', '.join(Role.values)}."]
-        else:
-            values["allowed_roles"] = list(dict.fromkeys(roles))
-    if "allowed_users" in changes:
-        users, user_problems = _resolve_users(project.tenant_id, changes["allowed_users"])
-        if user_problems:
-            problems["allowed_users"] = user_problems
-        m2m["allowed_users"] = users
-    if "requirements" in changes:
-        field_names = (list(workflow.field_definitions.values_list("name", flat=True))
-                       if workflow is not None else None)
-        problems.update(_problems_of_requirements(changes["requirements"], field_names))
-        values["requirements"] = changes["requirements"] or {}
-    if "steps" in changes:
+            plan.values[key] = truth
+    return plan_flag
+
+
+def _plan_short_id(plan: ActionPlan, short_id: Any) -> None:
+    if not short_id:
+        return  # none given: a new action gets a random one, a changed one keeps its own
+    if not SHORT_ID_PATTERN.match(str(short_id)):
+        plan.refuse("short_id", "Use 1 to 16 letters, digits, _ or -, like edHR10.")
+    else:
+        plan.values["short_id"] = str(short_id)
+
+
+def _resolve_stages(plan: ActionPlan, key: str, items: list) -> list[Stage] | None:
+    """Stages of the plan's workflow from names, ids or Stages; None when they cannot be looked up."""
+    if items and plan.workflow is None:
+        plan.refuse(key, "Stages belong to a workflow: set the action's workflow first.")
+        return None
+    resolved = []
+    for item in items:
         try:
-            values["steps"] = _check_steps(changes["steps"])
-        except ValidationError as exc:
-            problems.update(exc.detail)
+            resolved.append(resolve_stage(plan.workflow, item))
+        except ValueError as exc:
+            plan.refuse(key, str(exc))
+    return resolved
+
+
+def _plan_stages(plan: ActionPlan, stages: Any) -> None:
+    if stages is not None and not isinstance(stages, list | tuple):
+        plan.refuse("stages", 'Must be a list of stage names, like ["New"]; an empty list offers it in every stage.')
+        return
+    resolved = _resolve_stages(plan, "stages", list(stages or []))
+    if resolved is not None:
+        plan.m2m["stages"] = resolved
+
+
+def _plan_target_stage(plan: ActionPlan, stage: Any) -> None:
+    resolved = _resolve_stages(plan, "target_stage", [] if stage in (None, "") else [stage])
+    if resolved is not None:
+        plan.values["target_stage"] = resolved[0] if resolved else None
+
+
+def _plan_allowed_roles(plan: ActionPlan, roles: Any) -> None:
+    roles = roles or []
+    if not isinstance(roles, list | tuple) or any(role not in Role.values for role in roles):
+        plan.refuse("allowed_roles", f"Must be a list of roles: {', '.join(Role.values)}.")
+    else:
+        plan.values["allowed_roles"] = list(dict.fromkeys(roles))
+
+
+def _plan_allowed_users(plan: ActionPlan, users: Any) -> None:
+    found, problems = _resolve_users(plan.project.tenant_id, users)
     if problems:
-        raise ValidationError(problems)
-    return values, m2m
+        plan.refuse("allowed_users", *problems)
+    plan.m2m["allowed_users"] = found
+
+
+def _plan_requirements(plan: ActionPlan, requirements: Any) -> None:
+    field_names = (list(plan.workflow.field_definitions.values_list("name", flat=True))
+                   if plan.workflow is not None else None)
+    plan.problems.update(_problems_of_requirements(requirements, field_names))
+    plan.values["requirements"] = requirements or {}
+
+
+def _plan_steps(plan: ActionPlan, steps: Any) -> None:
+    try:
+        plan.values["steps"] = _check_steps(steps)
+    except ValidationError as exc:
+        plan.problems.update(exc.detail)
+
+
+# Each attribute's check, in the order its problems are listed.
+_ATTRIBUTE_PLANS = {
+    "name": _plan_name,
+    "description": _plan_description,
+    "enabled": _plan_flag("enabled"),
+    "report_to_flow_runs": _plan_flag("report_to_flow_runs"),
+    "short_id": _plan_short_id,
+    "stages": _plan_stages,
+    "target_stage": _plan_target_stage,
+    "allowed_roles": _plan_allowed_roles,
+    "allowed_users": _plan_allowed_users,
+    "requirements": _plan_requirements,
+    "steps": _plan_steps,
+}
+ACTION_ATTRIBUTES = tuple(_ATTRIBUTE_PLANS)
+
+
+def plan_action(*, project: Project, workflow: Workflow | None, changes: dict) -> ActionPlan:
+    """Check changes to an action's attributes (see ``create_action``); ValidationError lists every problem.
+
+    Only the attributes in ``changes`` are checked and planned. Stages are looked up in
+    ``workflow``, users in the project's tenant.
+    """
+    unknown = set(changes) - set(_ATTRIBUTE_PLANS)
+    if unknown:
+        raise TypeError(f"Not attributes of an action: {', '.join(sorted(unknown))} "
+                        f"(attributes: {', '.join(ACTION_ATTRIBUTES)}).")
+    plan = ActionPlan(project=project, workflow=workflow)
+    if workflow is not None and workflow.project_id != project.id:
+        plan.refuse("workflow", "The workflow belongs to another project; pick a workflow of the action's project.")
+    for key, plan_attribute in _ATTRIBUTE_PLANS.items():
+        if key in changes:
+            plan_attribute(plan, changes[key])
+    if plan.problems:
+        raise ValidationError(plan.problems)
+    return plan
 
 
 def _short_id_taken(tenant_id, short_id: str, exclude_pk=None) -> bool:
@@ -482,7 +607,8 @@ def create_action(*, project: Project, name: str, workflow: Workflow | None = No
     allowed_roles, allowed_users (usernames, emails or users), requirements, steps (a workflow
     definition, ``{"tasks": [...]}``), report_to_flow_runs.
     """
-    values, m2m = _plan_action(project=project, workflow=workflow, changes={"name": name, **attributes})
+    plan = plan_action(project=project, workflow=workflow, changes={"name": name, **attributes})
+    values, m2m = plan.values, plan.m2m
     short_id = values.pop("short_id", None)
     if short_id is not None and _short_id_taken(project.tenant_id, short_id):
         raise ValidationError({"short_id": [f"The id {short_id!r} is taken; choose another or leave it out."]})
@@ -507,7 +633,8 @@ def update_action(action: Action, *, workflow: Any = UNSET, **changes) -> Action
         # Stages of the old workflow cannot stay; the caller sends the new ones (or none).
         changes.setdefault("stages", [])
         changes.setdefault("target_stage", None)
-    values, m2m = _plan_action(project=locked.project, workflow=target_workflow, changes=changes)
+    plan = plan_action(project=locked.project, workflow=target_workflow, changes=changes)
+    values, m2m = plan.values, plan.m2m
     short_id = values.get("short_id")
     if short_id is not None and _short_id_taken(locked.tenant_id, short_id, exclude_pk=locked.pk):
         raise ValidationError({"short_id": [f"The id {short_id!r} is taken; choose another."]})

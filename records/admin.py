@@ -21,6 +21,33 @@ from workflows.models import Workflow
 
 
 # -- stages and fields ---------------------------------------------------------------------------------
+def _check_name(form: forms.ModelForm, check) -> None:
+    """Check the form's name with the service that will save it, so a refusal shows on the form.
+
+    On a change page the workflow is read-only, so Django's own check of the (workflow, name)
+    constraint is skipped; without this the service's refusal would surface as a server error.
+    """
+    workflow = form.cleaned_data.get("workflow")
+    workflow_id = workflow.pk if workflow is not None else form.instance.workflow_id
+    if workflow_id is None or "name" not in form.cleaned_data:
+        return  # a new workflow has no stages or fields yet; a missing name has its own error
+    try:
+        form.cleaned_data["name"] = check(workflow_id, form.cleaned_data["name"], form.instance.pk)
+    except ValidationError as exc:
+        form.add_error("name", [str(message) for message in exc.detail["name"]])
+
+
+class StageForm(forms.ModelForm):
+    class Meta:
+        model = Stage
+        fields = ["workflow", "name", "position"]
+
+    def clean(self):
+        cleaned = super().clean()
+        _check_name(self, record_services.check_stage_name)
+        return cleaned
+
+
 class FieldDefinitionForm(forms.ModelForm):
     class Meta:
         model = FieldDefinition
@@ -28,6 +55,7 @@ class FieldDefinitionForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        _check_name(self, record_services.check_field_name)
         try:
             record_services.check_choices(cleaned.get("type"), cleaned.get("choices") or [])
         except ValidationError as exc:
@@ -37,6 +65,7 @@ class FieldDefinitionForm(forms.ModelForm):
 
 class StageInline(admin.TabularInline):
     model = Stage
+    form = StageForm
     extra = 0
     fields = ["name", "position"]
 
@@ -108,6 +137,7 @@ class StageAdmin(admin.ModelAdmin):
     keeps the stage, and offers no way to delete it until they have moved.
     """
 
+    form = StageForm
     list_display = ["name", "workflow", "position"]
     list_select_related = ["workflow"]
     list_filter = ["workflow__project__tenant"]
@@ -120,6 +150,15 @@ class StageAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         adopt(obj, save_stage(form.cleaned_data.get("workflow") or obj.workflow, obj if change else None,
                               form.cleaned_data))
+
+    def get_deleted_objects(self, objs, request):
+        found = super().get_deleted_objects(objs, request)
+        # Django lists the records that keep a stage; the service's reason also says what to do.
+        for stage in objs:
+            refusal = record_services.stage_refusal(stage)
+            if refusal:
+                self.message_user(request, refusal, messages.ERROR)
+        return found
 
     def delete_model(self, request, obj):
         record_services.delete_stage(obj)
@@ -241,7 +280,7 @@ class ActionForm(forms.ModelForm):
         changes["stages"] = list(cleaned.get("stages") or [])
         changes["target_stage"] = cleaned.get("target_stage")
         try:
-            action_services._plan_action(project=project, workflow=workflow, changes=changes)
+            action_services.plan_action(project=project, workflow=workflow, changes=changes)
         except ValidationError as exc:
             for problem in error_messages(exc):
                 field = problem.split(".", 1)[0].split(":", 1)[0].split("[", 1)[0]

@@ -8,8 +8,7 @@ written to the record's history.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from accounts.caller import Caller
 from accounts.models import Membership
 from config.errors import Conflict
+from config.values import parse_number
 from executions.engine import Done, Fail
 from records.models import ActionExecution, FieldDefinition, FieldType, Record, RecordEvent, Stage
 from workflows.models import Workflow
@@ -87,63 +87,79 @@ def actor_label(caller: Caller | None, user=None) -> str:
 _email = EmailValidator()
 
 
+def _clean_text(definition: FieldDefinition, value: Any, tenant_id) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{value!r} is not valid text")
+    return str(value)
+
+
+def _clean_number(definition: FieldDefinition, value: Any, tenant_id) -> int | float:
+    try:
+        return parse_number(value)  # finite only: JSON has no NaN or infinity
+    except ValueError:
+        raise ValueError(f"{value} is not a valid number") from None
+
+
+def _clean_date(definition: FieldDefinition, value: Any, tenant_id) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    try:
+        parsed = parse_date(text) or (parse_datetime(text).date() if parse_datetime(text) else None)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValueError(f"{value} is not a valid date (use YYYY-MM-DD)")
+    return parsed.isoformat()
+
+
+def _clean_email(definition: FieldDefinition, value: Any, tenant_id) -> str:
+    text = str(value).strip()
+    try:
+        _email(text)
+    except DjangoValidationError:
+        raise ValueError(f"{value} is not a valid email") from None
+    return text
+
+
+def _clean_choice(definition: FieldDefinition, value: Any, tenant_id) -> str:
+    choices = [str(c) for c in definition.choices or []]
+    if str(value) not in choices:
+        raise ValueError(f"{value} is not a valid choice (choose one of: {', '.join(choices) or 'none defined'})")
+    return str(value)
+
+
+def _clean_user(definition: FieldDefinition, value: Any, tenant_id) -> str:
+    try:
+        user = find_member(tenant_id, str(value))
+    except LookupError as exc:
+        raise ValueError(str(exc)) from None
+    if user is None:
+        raise ValueError(f"{value} is not a valid user (no member of this account has that username or email)")
+    return user_label(user)
+
+
+# The stored form of a value, per field type; each raises ValueError with a message naming the value.
+_CLEANERS: dict[str, Callable[[FieldDefinition, Any, Any], Any]] = {
+    FieldType.TEXT: _clean_text,
+    FieldType.NUMBER: _clean_number,
+    FieldType.DATE: _clean_date,
+    FieldType.EMAIL: _clean_email,
+    FieldType.CHOICE: _clean_choice,
+    FieldType.USER: _clean_user,
+}
+
+
 def _clean_value(definition: FieldDefinition, value: Any, tenant_id) -> Any:
-    """The stored form of one value, or ValueError with a message that names the value."""
+    """The stored form of one value (None for a blank one), or ValueError with a message that names the value."""
     if _is_blank(value):
         return None
-    kind = definition.type
-    if kind == FieldType.TEXT:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError(f"{value!r} is not valid text")
-        return str(value)
-    if kind == FieldType.NUMBER:
-        if isinstance(value, bool):
-            raise ValueError(f"{value} is not a valid number")
-        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or infinity
-            raise ValueError(f"{value} is not a valid number")
-        if isinstance(value, int | float):
-            return value
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            raise ValueError(f"{value} is not a valid number") from None
-        if not math.isfinite(number):  # JSON has no NaN or infinity
-            raise ValueError(f"{value} is not a valid number")
-        return int(number) if number.is_integer() and "." not in str(value) else number
-    if kind == FieldType.DATE:
-        if isinstance(value, datetime):
-            return value.date().isoformat()
-        if isinstance(value, date):
-            return value.isoformat()
-        text = str(value).strip()
-        try:
-            parsed = parse_date(text) or (parse_datetime(text).date() if parse_datetime(text) else None)
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            raise ValueError(f"{value} is not a valid date (use YYYY-MM-DD)")
-        return parsed.isoformat()
-    if kind == FieldType.EMAIL:
-        text = str(value).strip()
-        try:
-            _email(text)
-        except DjangoValidationError:
-            raise ValueError(f"{value} is not a valid email") from None
-        return text
-    if kind == FieldType.CHOICE:
-        choices = [str(c) for c in definition.choices or []]
-        if str(value) not in choices:
-            raise ValueError(f"{value} is not a valid choice (choose one of: {', '.join(choices) or 'none defined'})")
-        return str(value)
-    if kind == FieldType.USER:
-        try:
-            user = find_member(tenant_id, str(value))
-        except LookupError as exc:
-            raise ValueError(str(exc)) from None
-        if user is None:
-            raise ValueError(f"{value} is not a valid user (no member of this account has that username or email)")
-        return user_label(user)
-    raise ValueError(f"field type {kind!r} is not supported")
+    cleaner = _CLEANERS.get(definition.type)
+    if cleaner is None:
+        raise ValueError(f"field type {definition.type!r} is not supported")
+    return cleaner(definition, value, tenant_id)
 
 
 def clean_fields(workflow: Workflow, values: Any, definitions: Iterable[FieldDefinition] | None = None
@@ -503,9 +519,19 @@ def _check_name(queryset, name: Any, kind: str, exclude_pk=None) -> str:
     return name
 
 
+def check_stage_name(workflow_id, name: Any, stage_pk=None) -> str:
+    """The stage name as stored (stripped); ValidationError when it is blank or another stage of the workflow has it."""
+    return _check_name(Stage.objects.filter(workflow_id=workflow_id), name, "stage", stage_pk)
+
+
+def check_field_name(workflow_id, name: Any, field_pk=None) -> str:
+    """The field name as stored (stripped); ValidationError when it is blank or another field of the workflow has it."""
+    return _check_name(FieldDefinition.objects.filter(workflow_id=workflow_id), name, "field", field_pk)
+
+
 @transaction.atomic
 def create_stage(*, workflow: Workflow, name: str, position: int | None = None) -> Stage:
-    name = _check_name(workflow.stages.all(), name, "stage")
+    name = check_stage_name(workflow.pk, name)
     if position is None:
         position = _next_position(workflow.stages.all())
     return Stage.objects.create(workflow=workflow, name=name, position=position)
@@ -515,7 +541,7 @@ def create_stage(*, workflow: Workflow, name: str, position: int | None = None) 
 def update_stage(stage: Stage, *, name: Any = UNSET, position: Any = UNSET) -> Stage:
     fields = []
     if name is not UNSET:
-        stage.name = _check_name(Stage.objects.filter(workflow_id=stage.workflow_id), name, "stage", stage.pk)
+        stage.name = check_stage_name(stage.workflow_id, name, stage.pk)
         fields.append("name")
     if position is not UNSET:
         stage.position = position
@@ -528,11 +554,18 @@ def update_stage(stage: Stage, *, name: Any = UNSET, position: Any = UNSET) -> S
 @transaction.atomic
 def delete_stage(stage: Stage) -> None:
     """Delete an empty stage; a stage that holds records answers 409."""
-    held = Record.objects.filter(stage=stage).count()
-    if held:
-        raise Conflict(f"Stage {stage.name!r} holds {held} task{'s' if held != 1 else ''}; move them to another "
-                       "stage first.")
+    refusal = stage_refusal(stage)
+    if refusal:
+        raise Conflict(refusal)
     stage.delete()
+
+
+def stage_refusal(stage: Stage) -> str | None:
+    """Why the stage cannot be deleted now (it holds records), or None when it can."""
+    held = Record.objects.filter(stage=stage).count()
+    if not held:
+        return None
+    return f"Stage {stage.name!r} holds {held} task{'s' if held != 1 else ''}; move them to another stage first."
 
 
 # -- field definitions -------------------------------------------------------------------------------
@@ -579,7 +612,7 @@ def _rewrite_values(workflow: Workflow, old: str, new: str | None) -> None:
 @transaction.atomic
 def create_field(*, workflow: Workflow, name: str, type: str = FieldType.TEXT, required: bool = False,
                  choices: list | None = None, position: int | None = None) -> FieldDefinition:
-    name = _check_name(workflow.field_definitions.all(), name, "field")
+    name = check_field_name(workflow.pk, name)
     if type not in FieldType.values:
         raise ValidationError({"type": [f"Use one of {', '.join(FieldType.values)}."]})
     choices = check_choices(type, choices)
@@ -595,8 +628,7 @@ def update_field(definition: FieldDefinition, **changes) -> FieldDefinition:
     fields = []
     old_name = definition.name
     if "name" in changes:
-        definition.name = _check_name(FieldDefinition.objects.filter(workflow_id=definition.workflow_id),
-                                      changes["name"], "field", definition.pk)
+        definition.name = check_field_name(definition.workflow_id, changes["name"], definition.pk)
         fields.append("name")
     if "type" in changes:
         if changes["type"] not in FieldType.values:

@@ -29,7 +29,7 @@ PRODUCTION = {
 }
 
 
-def settings_process(tmp_path, **variables) -> subprocess.CompletedProcess:
+def settings_process(tmp_path, probe: str = PROBE, **variables) -> subprocess.CompletedProcess:
     """Load the settings in a fresh interpreter with only these variables (no server is contacted)."""
     environment = {
         "PATH": os.environ.get("PATH", ""),
@@ -38,7 +38,7 @@ def settings_process(tmp_path, **variables) -> subprocess.CompletedProcess:
         "FLOWGATE_HOME": str(tmp_path / "home"),
         **{k: v for k, v in variables.items() if v is not None},
     }
-    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environment, capture_output=True,
+    return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=environment, capture_output=True,
                           text=True, timeout=60)
 
 
@@ -127,3 +127,13 @@ def test_it_names_the_variable_of_a_bad_number(monkeypatch):
     monkeypatch.setenv("FLOWGATE_MAX_TASKS", "0")
     with pytest.raises(ImproperlyConfigured, match="FLOWGATE_MAX_TASKS must be at least 1"):
         env.env_int("FLOWGATE_MAX_TASKS", 200, minimum=1)
+
+
+def test_the_api_settings_come_from_the_loaded_settings_module(tmp_path):
+    """Reading the environment imports no DRF module: one read before the settings had loaded
+    would keep DRF's defaults (no key authentication, no pagination) for the whole process."""
+    probe = ("import django; django.setup(); from rest_framework.settings import api_settings as a; "
+             "print(a.DEFAULT_PARSER_CLASSES[0].__module__, a.DEFAULT_PAGINATION_CLASS.__module__)")
+    result = settings_process(tmp_path, probe=probe)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["config.parsers", "config.pagination"]

@@ -2,6 +2,7 @@ import django_filters
 
 from approvals import services
 from approvals.models import Approval
+from config.filters import TruthFilter
 
 
 class ApprovalFilter(django_filters.FilterSet):
@@ -10,8 +11,7 @@ class ApprovalFilter(django_filters.FilterSet):
                                                    "comma-separated.")
     workflow = django_filters.UUIDFilter(field_name="execution__workflow_id")
     execution = django_filters.UUIDFilter(field_name="execution_id")
-    mine = django_filters.BooleanFilter(method="filter_mine",
-                                        help_text="true: only pending approvals that you may decide now.")
+    mine = TruthFilter(method="filter_mine", help_text="true: only pending approvals that you may decide now.")
 
     class Meta:
         model = Approval

@@ -33,6 +33,7 @@ from accounts.models import OPERATOR_ROLES
 from accounts.permissions import HasTenantRole
 from config.errors import body_lines, native_exception_handler
 from config.parsers import JSONParser
+from config.values import parse_number
 from executions import services
 from executions.models import Execution, Log, TaskRun
 from executions.status_words import status_word, surface_words
@@ -266,13 +267,10 @@ def _positive_int(request, name: str, default: int, maximum: int | None = None) 
     if raw in (None, ""):
         return default
     try:
-        value = int(raw)
+        return parse_number(raw, integer=True, minimum=1, maximum=maximum)
     except ValueError:
-        value = 0
-    if value < 1 or (maximum is not None and value > maximum):
         limit = f" and at most {maximum}" if maximum is not None else ""
-        raise exceptions.ValidationError({name: [f"Must be a whole number, 1 or more{limit}."]})
-    return value
+        raise exceptions.ValidationError({name: [f"Must be a whole number, 1 or more{limit}."]}) from None
 
 
 def page_of(request, queryset) -> list:

@@ -28,6 +28,7 @@ from accounts.models import OPERATOR_ROLES
 from accounts.permissions import ALL_ROLES, HasTenantRole
 from config.errors import body_lines, native_exception_handler
 from config.parsers import JSONParser
+from config.values import parse_truth
 from executions import services
 from executions.api.flowsynx import word_field
 from executions.models import ExecutionStatus, RetryPolicy
@@ -42,6 +43,8 @@ MAX_LINKED_ACCOUNT_ID = 200
 LINKED_ACCOUNT_HEADER = "HTTP_LINKED_ACCOUNT_ID"
 SLUG_HEADER = "HTTP_SLUG"
 SYNC_HEADER = "HTTP_SYNC_EXECUTION"
+# The words Refold documents for the sync_execution header; yes/no, on/off and 1/0 are not among them.
+SYNC_WORDS = ("true", "false")
 
 
 # -- errors --------------------------------------------------------------------------------------------
@@ -104,12 +107,13 @@ class RefoldView(APIView):
 
 
 def parse_sync(raw: str | None) -> bool:
+    """The ``sync_execution`` header: true or false in any case (Refold's document names no other words)."""
     if raw is None or raw.strip() == "":
         return False
-    value = raw.strip().lower()
-    if value not in ("true", "false"):
+    sync = parse_truth(raw, words=SYNC_WORDS)
+    if sync is None:
         raise exceptions.ValidationError(f"sync_execution must be true or false, not {raw!r}.")
-    return value == "true"
+    return sync
 
 
 def has_group_task(definition: dict) -> bool:

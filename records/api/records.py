@@ -1,12 +1,12 @@
 """Native endpoints for records (at Flowdash's ``/workflows/{id}/tasks/`` path), stages, fields and actions.
 
 Views are thin: they find the workflow with ``get_workflow_for`` (id or alias), validate the
-body with a serializer and hand the write to ``workflows.records`` / ``workflows.actions``.
+body with a serializer and hand the write to ``records.services`` / ``records.actions``.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 
 from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
@@ -18,6 +18,8 @@ from rest_framework.response import Response
 
 from accounts.models import OPERATOR_ROLES, Project, Role
 from config.errors import ErrorSerializer
+from config.filters import truth_param
+from config.values import parse_number
 from records import actions as action_services
 from records import services as record_services
 from records.models import Action, FieldDefinition, FieldType, Record, RecordEvent, Stage
@@ -156,7 +158,7 @@ class ActionConditionSerializer(serializers.Serializer):
 
 
 class ActionRequirementsSerializer(serializers.Serializer):
-    """Documentation of the requirements object; the service validates it."""
+    """What an action requires of a task before it runs."""
 
     required_fields = serializers.ListField(child=serializers.CharField(), required=False)
     checklist_complete = serializers.BooleanField(required=False)
@@ -191,6 +193,10 @@ class ActionDefinitionSerializer(serializers.ModelSerializer):
 
 
 class ActionDefinitionWriteSerializer(serializers.Serializer):
+    """An action to create or change; a refused body lists every problem at once."""
+
+    # project and workflow are checked here. The other fields document the body: their values go
+    # to records.actions as sent, which checks them in the words the admin shows too.
     project = serializers.UUIDField(required=False, help_text="Defaults to the workflow's project, or the "
                                                               "caller's only project.")
     workflow = serializers.CharField(required=False, allow_null=True,
@@ -214,10 +220,11 @@ class ActionDefinitionWriteSerializer(serializers.Serializer):
     report_to_flow_runs = serializers.BooleanField(required=False)
 
     def to_internal_value(self, data):
-        values = super().to_internal_value(data)
-        # The service validates requirements itself (every problem at once); keep the raw object.
-        if isinstance(data, dict) and "requirements" in data:
-            values["requirements"] = data["requirements"]
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)  # DRF's answer to a body that is not an object
+        attributes = action_services.ACTION_ATTRIBUTES
+        values = super().to_internal_value({k: v for k, v in data.items() if k not in attributes})
+        values.update({key: data[key] for key in attributes if key in data})
         return values
 
 
@@ -229,10 +236,9 @@ def filter_records(queryset, workflow, params):
     if params.get("assignee"):
         value = params["assignee"]
         queryset = queryset.filter(Q(assignee__username=value) | Q(assignee__email__iexact=value))
-    if params.get("assigned") in ("true", "false"):
-        queryset = queryset.filter(assignee__isnull=params["assigned"] == "false")
-    elif params.get("assigned"):
-        raise ValidationError({"assigned": ["Use true or false."]})
+    assigned = truth_param(params, "assigned")
+    if assigned is not None:
+        queryset = queryset.filter(assignee__isnull=not assigned)
     wanted = params.getlist("field")
     if wanted:
         types = dict(workflow.field_definitions.values_list("name", "type"))
@@ -246,21 +252,19 @@ def filter_records(queryset, workflow, params):
             # A JSON comparison with the value in its stored type (a number for number fields): it
             # works on PostgreSQL and SQLite alike, and for field names with any characters (an
             # explicit key transform: ``fields__<name>`` would read ``isnull`` or ``a__b`` as lookups).
-            number = _as_number(value) if types[name] == FieldType.NUMBER else None
+            number = _number_or_none(value) if types[name] == FieldType.NUMBER else None
             alias = f"field_{index}"
             queryset = queryset.alias(**{alias: KeyTransform(name, "fields")}).filter(
                 **{alias: number if number is not None else value})
     return queryset
 
 
-def _as_number(value: str):
+def _number_or_none(value: str) -> int | float | None:
+    """The number a filter value stands for, or None (no stored number is NaN or infinite)."""
     try:
-        number = float(value)
+        return parse_number(value)
     except ValueError:
         return None
-    if not math.isfinite(number):  # no stored number is NaN or infinite (JSON has neither)
-        return None
-    return int(number) if number.is_integer() else number
 
 
 class RecordListView(WorkflowScopedMixin, generics.GenericAPIView):
@@ -511,10 +515,9 @@ class ActionListView(DefinitionRolesMixin, generics.GenericAPIView):
             queryset = queryset.filter(workflow=get_workflow_for(request.auth, params["workflow"]))
         if params.get("project"):
             queryset = queryset.filter(project_id=_uuid_param("project", params["project"]))
-        if params.get("enabled") in ("true", "false"):
-            queryset = queryset.filter(enabled=params["enabled"] == "true")
-        elif params.get("enabled"):
-            raise ValidationError({"enabled": ["Use true or false."]})
+        enabled = truth_param(params, "enabled")
+        if enabled is not None:
+            queryset = queryset.filter(enabled=enabled)
         if params.get("name"):
             queryset = queryset.filter(name__icontains=params["name"])
         page = self.paginate_queryset(queryset)
@@ -525,9 +528,7 @@ class ActionListView(DefinitionRolesMixin, generics.GenericAPIView):
     def post(self, request):
         serializer = ActionDefinitionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if "name" not in serializer.validated_data:
-            raise ValidationError({"name": ["An action needs a name."]})
-        arguments = _write_arguments(request.auth, serializer.validated_data, creating=True)
+        arguments = _write_arguments(request.auth, {"name": None, **serializer.validated_data}, creating=True)
         action = action_services.create_action(**arguments)
         return Response(ActionDefinitionSerializer(_action_queryset(request.auth).get(pk=action.pk)).data,
                         status=status.HTTP_201_CREATED)

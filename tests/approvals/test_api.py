@@ -181,6 +181,8 @@ def test_it_filters_by_status_workflow_execution_and_mine(user_api, admin_api, p
         return {item["id"] for item in response.json()["items"]}
 
     assert ids(user_api(april), mine="true") == {str(for_april.id)}
+    assert ids(user_api(april), mine="yes") == {str(for_april.id)}
+    assert user_api(april).get(LIST, {"mine": "maybe"}).status_code == 400
     assert ids(user_api(victor), mine="true") == set()
     assert ids(user_api(victor)) == {str(for_april.id), str(for_alice.id), str(decided.id)}
     assert ids(admin_api, status="pending") == {str(for_april.id), str(for_alice.id)}

@@ -335,3 +335,26 @@ def test_it_fails_the_task_when_a_flag_is_neither_true_nor_false(project_a, walt
                         caller=caller_of(walter))
     assert execution.status == "failed"
     assert f"{flag} must be true or false, not 'maybe'" in execution.errors[0]
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("required_approvals", "2.5", "required_approvals must be a whole number, 1 or more, not '2.5'."),
+    ("required_approvals", "0", "required_approvals must be a whole number, 1 or more, not '0'."),
+    ("expires_in", "inf", "expires_in must be a finite number of seconds, not 'inf'."),
+    ("expires_in", "soon", "expires_in must be a finite number of seconds, not 'soon'."),
+])
+def test_it_fails_the_task_when_a_number_setting_is_not_a_usable_number(project_a, walter, setting, value, message,
+                                                                         django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, **{setting: "{{ input.n }}"})
+    execution = run_now(django_capture_on_commit_callbacks, workflow, {"amount": 5, "n": value},
+                        caller=caller_of(walter))
+    assert execution.status == "failed"
+    assert message in execution.errors[0]
+
+
+def test_it_reads_number_settings_rendered_as_text(project_a, walter, django_capture_on_commit_callbacks):
+    workflow = approval_workflow(project_a, required_approvals="{{ input.n }}", expires_in="{{ input.seconds }}")
+    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter),
+                                {"amount": 5, "n": "2", "seconds": "90.5"})
+    assert approval.required_approvals == 2
+    assert (approval.expires_at - approval.requested_at).total_seconds() == 90.5

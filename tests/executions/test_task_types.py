@@ -158,6 +158,23 @@ def test_delay_parks_the_execution_until_the_sweeper_wakes_it(project_a, django_
     assert (execution.status, execution.return_value) == ("succeeded", "woke")
 
 
+@pytest.mark.parametrize("task, config, message", [
+    ("delay", {"seconds": "{{ input.value }}"}, "'seconds' must be a number, not 'inf'"),
+    ("http", {"url": "http://127.0.0.1:9/", "timeout": "{{ input.value }}"},
+     "'timeout' must be a number of seconds, not 'inf'"),
+    ("group", {"items": [1], "concurrency": "{{ input.value }}",
+               "tasks": [{"name": "each", "type": "log", "config": {"message": "x"}}]},
+     "'concurrency' must be a whole number, not 'inf'"),
+])
+def test_a_number_setting_that_renders_to_no_finite_number_fails_the_task_once(
+        project_a, task, config, message, django_capture_on_commit_callbacks):
+    wf = make_workflow(project_a, [{"name": "step", "type": task, "config": config, "retries": 2}])
+    execution = run_now(django_capture_on_commit_callbacks, wf, {"value": "inf"})
+    run = execution.task_runs.get(name="step")
+    assert (execution.status, run.status, run.attempts) == (ExecutionStatus.FAILED, TaskRunStatus.FAILED, 1)
+    assert run.message == message
+
+
 def test_approval_parks_the_execution_on_a_pending_approval(project_a, django_capture_on_commit_callbacks):
     wf = make_workflow(project_a, [{"name": "ok", "type": "approval", "config": {"instructions": "check {{ input.n }}"}}])
     execution = run_now(django_capture_on_commit_callbacks, wf, {"n": 5})

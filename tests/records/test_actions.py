@@ -206,3 +206,9 @@ def test_changing_the_workflow_drops_the_old_stages(board, project_a):
 def test_requirement_helpers_accept_all_kinds_together(board):
     assert actions._problems_of_requirements(ALL_REQUIREMENTS, ["Name"]) == {}
     assert actions._problems_of_requirements({"conditions": [HONORABLE]}, None) == {}
+
+
+def test_it_refuses_an_attribute_actions_do_not_have(board, project_a):
+    with pytest.raises(TypeError, match="Not attributes of an action: colour"):
+        actions.create_action(project=project_a, name="Paint", colour="red")
+    assert not actions.Action.objects.filter(name="Paint").exists()

@@ -52,6 +52,38 @@ def test_it_lists_every_problem_of_a_new_action(board, workflow_api):
     assert Action.objects.count() == 2
 
 
+def problems_of(response) -> dict[str, list[str]]:
+    assert response.status_code == 400, response.json()
+    found: dict[str, list[str]] = {}
+    for error in response.json()["errors"]:
+        found.setdefault(error["field"], []).append(error["message"])
+    return found
+
+
+def test_it_answers_every_problem_of_the_body_in_the_services_words(board, workflow_api):
+    response = workflow_api.post(ACTIONS, {
+        "workflow": "abc123", "description": 5, "enabled": "maybe", "stages": "New",
+        "requirements": {"checklist_complete": "yes", "must_be_assigned": "no"},
+    }, format="json")
+    assert problems_of(response) == {
+        "name": ["An action needs a name."],
+        "description": ["Must be text."],
+        "enabled": ["Must be true or false."],
+        "stages": ['Must be a list of stage names, like ["New"]; an empty list offers it in every stage.'],
+        "requirements.checklist_complete": ["Must be true or false."],
+        "requirements.must_be_assigned": ["Must be true or false."],
+    }
+    long_name = workflow_api.post(ACTIONS, {"name": "x" * 201}, format="json")
+    assert problems_of(long_name) == {"name": ["Use at most 200 characters (this name has 201)."]}
+    assert Action.objects.count() == 2
+
+
+def test_it_reads_true_false_words_for_the_action_flags(board, workflow_api):
+    response = workflow_api.patch(f"{ACTIONS}edHR10", {"enabled": "no", "report_to_flow_runs": "Yes"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["enabled"], response.json()["report_to_flow_runs"]) == (False, True)
+
+
 def test_it_creates_a_project_action_in_the_callers_only_project(project_a, admin_api):
     response = admin_api.post(ACTIONS, {"name": "Nightly", "description": "Rebuild the report",
                                         "steps": {"tasks": [{"name": "a", "type": "log", "config": {"message": "x"}}]}},

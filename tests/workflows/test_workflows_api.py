@@ -110,6 +110,16 @@ def test_it_filters_by_name_alias_tag_and_enabled(admin_api, project_a):
     assert admin_api.get("/api/v1/workflows/?tag=nocolon").status_code == 400
 
 
+def test_it_reads_the_enabled_filter_as_true_false_words_and_refuses_others(admin_api, project_a):
+    make_workflow(project_a, LOG["tasks"], name="Ops ping", enabled=False)
+    names = lambda q: [w["name"] for w in admin_api.get(f"/api/v1/workflows/?{q}").json()["items"]]  # noqa: E731
+    assert names("enabled=No") == names("enabled=0") == ["Ops ping"]
+    assert names("enabled=yes") == []
+    response = admin_api.get("/api/v1/workflows/?enabled=maybe")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "enabled", "message": "Use true or false."}]
+
+
 @pytest.mark.parametrize("count", [3, 30])
 def test_the_list_costs_the_same_queries_whatever_its_size(admin_api, project_a, count, django_assert_max_num_queries):
     for i in range(count):

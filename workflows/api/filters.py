@@ -2,6 +2,7 @@ import django_filters
 from django.db.models.fields.json import KeyTransform
 from rest_framework.exceptions import ValidationError
 
+from config.filters import TruthFilter
 from workflows.models import Workflow
 
 
@@ -17,7 +18,7 @@ def filter_tag(queryset, name, value):
 class WorkflowFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     alias = django_filters.CharFilter()
-    enabled = django_filters.BooleanFilter()
+    enabled = TruthFilter()
     tag = django_filters.CharFilter(method=lambda qs, name, value: filter_tag(qs, name, value))
     project = django_filters.UUIDFilter(field_name="project_id")
 

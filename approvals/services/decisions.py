@@ -1,8 +1,8 @@
-"""Approvals: requesting, deciding, expiring, cancelling them and telling the approvers.
+"""Deciding approvals: who may decide, votes, time-outs, cancellation and signed links.
 
-Every change to an Approval happens here, whoever asks: the engine (an approval task), the
-native API, the FlowSynx surface, the approvers' web pages and signed links, and the sweeper.
-``decide_approval`` and ``get_approval_for`` are the entry points of every surface.
+``decide_approval`` and ``get_approval_for`` are the entry points of every surface (the native
+API, the FlowSynx surface, the approvers' pages and signed links); the sweeper expires overdue
+approvals and the engine's announcements cancel the pending ones of an ended execution.
 
 Locks are taken in the engine's order, execution then approval then task run, so a decision
 racing another decision, a cancel, an advance or the sweeper waits for it instead of deadlocking.
@@ -12,24 +12,19 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import get_connection
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts.caller import Caller
-from accounts.models import DECIDER_ROLES, Membership, Role
+from accounts.models import Membership, Role
 from accounts.scoping import get_for_caller
 from approvals import links
-from approvals.emails import approval_requested_messages
 from approvals.models import (
     Approval,
     ApprovalDecision,
@@ -38,194 +33,19 @@ from approvals.models import (
     TimeoutOutcome,
     UsedApprovalLink,
 )
+from approvals.services.requesting import describe_approvers
 from config.errors import Conflict
+from config.values import parse_number, parse_truth
 from executions import engine
 from executions.engine import LogBuffer
 from executions.models import Execution, LogLevel
-from executions.queue import enqueue_on_commit
 from executions.signals import execution_reviewed
 
 logger = logging.getLogger("flowgate.approvals")
 
 APPROVAL_NOT_FOUND = "Approval not found."
-# The Celery task that emails the approvers (approvals.tasks).
-NOTIFY_APPROVERS = "flowgate.notify_approvers"
-# Who may decide when an approval task names nobody.
-DEFAULT_APPROVER_ROLES = (Role.ADMIN.value, Role.APPROVER.value)
-FORM_FIELD_TYPES = ("text", "number", "boolean", "choice")
-ON_REJECT_CHOICES = ("fail", "continue")
 # Approvals the sweeper expires per pass; each takes a few row locks, the next pass takes the rest.
 EXPIRE_BATCH = 100
-_TRUE_WORDS = {"true", "on", "yes", "1"}
-_FALSE_WORDS = {"false", "off", "no", "0"}
-
-
-class ApprovalConfigError(ValueError):
-    """An approval task's config cannot be used; the message says what to change."""
-
-
-def _truth(value: Any) -> bool | None:
-    """True or False for a bool, 0 or 1, or a true/false word in any case; None for anything else."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
-        return value.strip().lower() in _TRUE_WORDS
-    return None
-
-
-def _flag(value: Any, name: str) -> bool:
-    """A true/false setting of the task's config; absent or empty means false.
-
-    A template renders to text, and ``bool("false")`` is True: a flag such as allow_self_approval
-    must never be switched on by a word meaning off, so anything else is refused.
-    """
-    if value is None or value == "":
-        return False
-    truth = _truth(value)
-    if truth is None:
-        raise ApprovalConfigError(f"{name} must be true or false, not {value!r}.")
-    return truth
-
-
-# -- requesting -------------------------------------------------------------------------------------
-@dataclass
-class Approvers:
-    """Who may decide, resolved against the tenant when the approval is requested."""
-
-    usernames: list[str] = field(default_factory=list)
-    user_ids: list[int] = field(default_factory=list)
-    roles: list[str] = field(default_factory=list)
-    emails: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-def _names(value: Any) -> list[str]:
-    """A list, or a comma- or whitespace-separated string (a rendered template), as unique strings."""
-    if value is None or value == "":
-        return []
-    items = value.replace(",", " ").split() if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        raise ApprovalConfigError(f"Approvers must be a list of names or a comma-separated string, not {value!r}.")
-    out: list[str] = []
-    for item in items:
-        text = str(item).strip()
-        if text and text not in out:
-            out.append(text)
-    return out
-
-
-def resolve_approvers(tenant_id, config: dict) -> Approvers:
-    """Usernames to ids (members of the tenant only), roles checked, emails lowercased.
-
-    With nobody named, the tenant's admins and approvers may decide.
-    """
-    if not isinstance(config, dict):
-        raise ApprovalConfigError('approvers must be an object: {"users": [...], "roles": [...], "emails": [...]}.')
-    result = Approvers(usernames=_names(config.get("users")), emails=[e.lower() for e in _names(config.get("emails"))])
-    for role in _names(config.get("roles")):
-        if role in Role.values:
-            result.roles.append(role)
-        else:
-            result.problems.append(f"Approvers: unknown role {role!r} ignored; roles are {', '.join(Role.values)}.")
-    if result.usernames:
-        found = dict(get_user_model().objects.filter(
-            username__in=result.usernames, memberships__tenant_id=tenant_id, is_active=True,
-        ).values_list("username", "id"))
-        result.user_ids = [found[name] for name in result.usernames if name in found]
-        missing = [name for name in result.usernames if name not in found]
-        if missing:
-            result.problems.append(f"Approvers: no active member of this tenant is called {', '.join(missing)}.")
-    if not (result.usernames or result.roles or result.emails):
-        result.roles = list(DEFAULT_APPROVER_ROLES)
-    return result
-
-
-def normalize_form(fields: Any) -> list[dict]:
-    """The form definition as ``[{"name", "type", "required", "label", "choices", "help"}]``."""
-    if fields in (None, ""):
-        return []
-    if not isinstance(fields, list):
-        raise ApprovalConfigError("form must be a list of fields, for example [{\"name\": \"amount\", \"type\": \"number\"}].")
-    out: list[dict] = []
-    for index, item in enumerate(fields):
-        if isinstance(item, str):
-            item = {"name": item}
-        if not isinstance(item, dict) or not str(item.get("name") or "").strip():
-            raise ApprovalConfigError(f"form[{index}] needs a name.")
-        name = str(item["name"]).strip()
-        kind = str(item.get("type") or "text")
-        if kind not in FORM_FIELD_TYPES:
-            raise ApprovalConfigError(f"form[{index}] ({name}): type must be one of {', '.join(FORM_FIELD_TYPES)}, not {kind!r}.")
-        choices = [str(choice) for choice in item.get("choices") or []]
-        if kind == "choice" and not choices:
-            raise ApprovalConfigError(f"form[{index}] ({name}): a choice field needs a list of choices.")
-        if any(existing["name"] == name for existing in out):
-            raise ApprovalConfigError(f"form[{index}]: the field name {name!r} is used twice.")
-        required = _flag(item.get("required"), f"form[{index}] ({name}): required")
-        out.append({
-            "name": name, "type": kind, "required": required,
-            "label": str(item.get("label") or name), "choices": choices, "help": str(item.get("help") or ""),
-        })
-    return out
-
-
-def request_approval(ctx) -> Approval:
-    """Create the Approval an approval task waits on; the approvers are emailed after commit."""
-    config = ctx.config
-    execution, task_run = ctx.execution, ctx.task_run
-    approvers = resolve_approvers(execution.tenant_id, config.get("approvers") or {})
-    for problem in approvers.problems:
-        ctx.log(LogLevel.WARNING, problem)
-    try:
-        required = int(config.get("required_approvals") or 1)
-        expires_in = config.get("expires_in")
-        expires_in = float(expires_in) if expires_in not in (None, "") else None
-    except (TypeError, ValueError):
-        raise ApprovalConfigError("required_approvals must be a whole number and expires_in a number of seconds.") from None
-    if required < 1:
-        raise ApprovalConfigError("required_approvals must be at least 1.")
-    on_reject = config.get("on_reject") or "fail"
-    on_timeout = config.get("on_timeout") or TimeoutOutcome.REJECT
-    if on_reject not in ON_REJECT_CHOICES or on_timeout not in TimeoutOutcome.values:
-        raise ApprovalConfigError("on_reject must be fail or continue; on_timeout must be reject, approve or fail.")
-    form = normalize_form(config.get("form"))
-    allow_self_approval = _flag(config.get("allow_self_approval"), "allow_self_approval")
-    require_comment = _flag(config.get("require_comment"), "require_comment")
-    now = timezone.now()
-    with transaction.atomic():
-        # An earlier attempt of this task (its worker died before parking) may have asked already.
-        Approval.objects.filter(task_run=task_run, status=ApprovalStatus.PENDING).update(
-            status=ApprovalStatus.CANCELLED, decided_at=now, decided_by_label="superseded by a new attempt")
-        approval = Approval.objects.create(
-            tenant_id=execution.tenant_id, execution=execution, task_run=task_run,
-            title=str(config.get("title") or task_run.name)[:300],
-            instructions=str(config.get("instructions") or ""),
-            approver_usernames=approvers.usernames, approver_user_ids=approvers.user_ids,
-            approver_roles=approvers.roles, approver_emails=approvers.emails,
-            required_approvals=required, allow_self_approval=allow_self_approval,
-            form=form, require_comment=require_comment,
-            on_reject=on_reject, timeout_outcome=on_timeout, requested_at=now,
-            expires_at=now + timedelta(seconds=expires_in) if expires_in is not None else None,
-        )
-        enqueue_on_commit(NOTIFY_APPROVERS, str(approval.id))
-    expiry = f"; expires at {approval.expires_at.isoformat()} ({on_timeout} then)" if approval.expires_at else ""
-    ctx.log(LogLevel.INFO, f"Approval {approval.title!r} requested from {describe_approvers(approval)}"
-                           f" ({required} approval{'s' if required > 1 else ''} needed){expiry}.")
-    return approval
-
-
-def describe_approvers(approval: Approval) -> str:
-    parts = []
-    if approval.approver_usernames:
-        parts.append("users " + ", ".join(approval.approver_usernames))
-    if approval.approver_roles:
-        parts.append("role " + " or ".join(approval.approver_roles))
-    if approval.approver_emails:
-        parts.append("emails " + ", ".join(approval.approver_emails))
-    return "; ".join(parts) or "tenant admins"
-
 
 # -- who may decide ------------------------------------------------------------------------------------
 def get_approval_for(caller: Caller | None, approval_id, execution: Execution | None = None) -> Approval:
@@ -243,7 +63,7 @@ def started_execution(execution: Execution, caller: Caller) -> bool:
     return caller.api_key is not None and caller.api_key.pk == execution.started_by_key_id
 
 
-def _caller_email(caller: Caller) -> str:
+def caller_email(caller: Caller) -> str:
     return (getattr(caller.user, "email", "") or "").strip().lower() if caller.user_id is not None else ""
 
 
@@ -252,7 +72,7 @@ def is_named_approver(approval: Approval, caller: Caller) -> bool:
         return True
     if caller.user_id is not None and caller.user_id in approval.approver_user_ids:
         return True
-    email = _caller_email(caller)
+    email = caller_email(caller)
     return bool(email) and email in approval.approver_emails
 
 
@@ -297,7 +117,7 @@ def decidable_filter(caller: Caller | None) -> Q:
         named = _json_list_has("approver_roles", caller.role)
         if caller.user_id is not None:
             named |= _json_list_has("approver_user_ids", caller.user_id)
-            email = _caller_email(caller)
+            email = caller_email(caller)
             if email:
                 named |= _json_list_has("approver_emails", email)
     four_eyes = Q()
@@ -315,28 +135,14 @@ def decidable_by(queryset: QuerySet, caller: Caller | None) -> QuerySet:
 
 # -- deciding ----------------------------------------------------------------------------------------
 def _coerce(form_field: dict, raw: Any) -> Any:
+    """One form value in its field's type; ValueError says what to send instead."""
     kind = form_field["type"]
     if kind == "boolean":
-        if raw in (None, ""):
-            return False
-        truth = _truth(raw)
-        if truth is None:
-            raise ValueError("Must be true or false.")
-        return truth
+        return _coerce_boolean(raw)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     if kind == "number":
-        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-            raise ValueError("Must be a number.")
-        if isinstance(raw, str):
-            try:
-                number = float(raw.strip())
-            except ValueError:
-                raise ValueError(f"Must be a number, not {raw!r}.") from None
-            _check_finite(number)
-            return int(number) if number.is_integer() and "." not in raw else number
-        _check_finite(raw)
-        return raw
+        return parse_number(raw)  # finite only: JSON has no inf or NaN, so the vote could not be stored
     if isinstance(raw, dict | list):
         raise ValueError("Must be text.")
     text = str(raw).strip()
@@ -345,10 +151,14 @@ def _coerce(form_field: dict, raw: Any) -> Any:
     return text
 
 
-def _check_finite(number: float) -> None:
-    """Refuse inf and nan ("1e400" too): JSON has no such numbers, so the vote could not be stored."""
-    if isinstance(number, float) and not math.isfinite(number):
-        raise ValueError("Must be a finite number.")
+def _coerce_boolean(raw: Any) -> bool:
+    """A checkbox: left out or empty is unchecked."""
+    if raw is None or raw == "":
+        return False
+    truth = parse_truth(raw)
+    if truth is None:
+        raise ValueError("Must be true or false.")
+    return truth
 
 
 def clean_form_values(approval: Approval, decision: str, comment: str, form_values: Any) -> dict:
@@ -664,71 +474,3 @@ def decide_opened_link(approval: Approval, caller: Caller, nonce: str, decision:
     return decided
 
 
-# -- notifications -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Recipient:
-    email: str
-    user: Any = None  # the approver's user, when the address belongs to a member
-
-
-def approval_recipients(approval: Approval) -> list[Recipient]:
-    """Everyone named on the approval who may decide it, one entry per email address.
-
-    Members come first (they may use signed links); then listed addresses of people without an
-    account, who are told to ask for one. Four-eyes: the execution's starter is left out.
-    """
-    members = (Membership.objects.filter(tenant_id=approval.tenant_id, role__in=DECIDER_ROLES, user__is_active=True)
-               .select_related("user", "tenant").order_by("user__username"))
-    recipients: dict[str, Recipient] = {}
-    for membership in members:
-        caller = Caller(tenant=membership.tenant, role=membership.role, user=membership.user)
-        email = _caller_email(caller)
-        if not email or not is_named_approver(approval, caller):
-            continue
-        if approval.allow_self_approval or not started_execution(approval.execution, caller):
-            recipients.setdefault(email, Recipient(email, membership.user))
-    known = _account_emails(approval.approver_emails)
-    for email in approval.approver_emails:
-        if email not in recipients and email not in known:
-            recipients[email] = Recipient(email)
-    return list(recipients.values())
-
-
-def _account_emails(emails: list[str]) -> set[str]:
-    """Which of these (lowercased) addresses belong to an account, whatever the case it was stored in."""
-    if not emails:
-        return set()
-    match = Q()
-    for email in emails:
-        match |= Q(email__iexact=email)
-    return {email.lower() for email in get_user_model().objects.filter(match).values_list("email", flat=True)}
-
-
-def notify_approvers(approval_id) -> int:
-    """Email the approvers of a pending approval, once; answers how many emails were sent.
-
-    Runs from a Celery message sent after the approval's commit, outside any transaction.
-    """
-    now = timezone.now()
-    if not Approval.objects.filter(pk=approval_id, status=ApprovalStatus.PENDING, notified_at__isnull=True).update(
-            notified_at=now):
-        return 0
-    approval = Approval.objects.select_related("execution", "execution__workflow", "task_run").get(pk=approval_id)
-    recipients = approval_recipients(approval)
-    logs = LogBuffer(approval.execution_id, approval.task_run_id)
-    if not recipients:
-        logs.add(LogLevel.WARNING, f"Approval {approval.title!r}: nobody with an email address can decide it; "
-                                   "approvers find it in their inbox at /approvals/.")
-        logs.flush()
-        return 0
-    try:
-        sent = get_connection(fail_silently=False).send_messages(approval_requested_messages(approval, recipients)) or 0
-    except Exception as exc:
-        logger.exception("could not email the approvers of approval %s", approval_id)
-        logs.add(LogLevel.WARNING, f"Could not email the approvers of {approval.title!r} ({exc.__class__.__name__}: "
-                                   f"{exc}); they find it in their inbox at /approvals/.")
-        logs.flush()
-        return 0
-    logs.add(LogLevel.INFO, f"Emailed {sent} approver(s) about approval {approval.title!r}.")
-    logs.flush()
-    return sent
