@@ -230,7 +230,7 @@ class ZipPackageRenderer(renderers.BaseRenderer):
         return buffer.getvalue()
 
 
-def _guid(raw: str) -> uuid.UUID | None:
+def parse_guid(raw: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(raw))
     except ValueError:
@@ -297,14 +297,14 @@ class MindzieView(generics.GenericAPIView):
     def get_tenant(self) -> Tenant:
         """The path's tenant, when it is the caller's; else 404 (another tenant answers like a missing one)."""
         caller = self.request.auth
-        if _guid(self.kwargs["tenantId"]) != caller.tenant_id:
+        if parse_guid(self.kwargs["tenantId"]) != caller.tenant_id:
             raise MindzieError(404, {"error": "Tenant not found", "tenantId": self.kwargs["tenantId"]})
         return caller.tenant
 
     def get_project(self) -> Project:
         """The path's project, if the caller's tenant owns it and the credentials reach it; else 404."""
         self.get_tenant()
-        project_id = _guid(self.kwargs["projectId"])
+        project_id = parse_guid(self.kwargs["projectId"])
         project = (Project.objects.for_caller(self.request.auth).filter(pk=project_id).first()
                    if project_id else None)
         if project is None:
@@ -326,7 +326,7 @@ class MindzieView(generics.GenericAPIView):
         queryset = Execution.objects.select_related("action_link").filter(project=project,
                                                                           action_link__action__isnull=False)
         try:
-            return get_execution_for(self.request.auth, _guid(raw), queryset)
+            return get_execution_for(self.request.auth, parse_guid(raw), queryset)
         except exceptions.NotFound:
             raise MindzieError(404, {"error": EXECUTION_NOT_FOUND, "actionExecutionId": raw}) from None
 
@@ -400,7 +400,8 @@ def ping_schema(operation_id: str, summary: str, *, parameters: list, authentica
     if authenticated:
         responses |= UNAUTHORIZED
     if authenticated and parameters:
-        responses[404] = OpenApiResponse(MindzieErrorSerializer, description=f"A tenant {NOT_REACHED}.")
+        responses[404] = OpenApiResponse(MindzieErrorSerializer, description="A tenant or project the token does "
+                                         "not reach (`Tenant not found`, `Project not found`).")
     return extend_schema(operation_id=operation_id, tags=["mindzie"], summary=summary, parameters=parameters,
                          responses=responses, auth=None if authenticated else [],
                          examples=[OpenApiExample("Ping", response_only=True, value={"data": PING_ANSWER})])

@@ -1,4 +1,4 @@
-"""The calls of mindzie's Python client around its actions: projects, and the pings of ``/api/ping``.
+"""The project calls of mindzie's Python client (its ``projects`` controller).
 
 Projects, ``/api/{tenantId}/project...`` (PascalCase, as mindzie's client models read them):
 
@@ -10,8 +10,6 @@ Projects, ``/api/{tenantId}/project...`` (PascalCase, as mindzie's client models
 A Flowgate project has no datasets, investigations, dashboards or notebooks, so those counts are
 0; its users are the tenant's members. The summary adds Flowgate's own counts (workflows,
 actions, executions), which mindzie's client ignores.
-
-Pings, ``/api/ping/ping`` (credentials checked) and ``/api/ping/unauthorizedping`` (none needed).
 """
 
 from __future__ import annotations
@@ -180,17 +178,4 @@ class MindzieProjectUnauthorizedPingView(MindzieUnauthorizedPingView):
     @ping_schema("mindzie_project_unauthorized_ping", "Project ping without credentials", parameters=[TENANT_PARAM],
                  authenticated=False)
     def get(self, request, tenantId):
-        return super().get(request)
-
-
-# -- /api/ping ----------------------------------------------------------------------------------------------
-class MindzieServerPingView(MindziePingView):
-    @ping_schema("mindzie_ping", "Ping", parameters=[], authenticated=True)
-    def get(self, request):
-        return super().get(request)
-
-
-class MindzieServerUnauthorizedPingView(MindzieUnauthorizedPingView):
-    @ping_schema("mindzie_unauthorized_ping", "Ping without credentials", parameters=[], authenticated=False)
-    def get(self, request):
         return super().get(request)

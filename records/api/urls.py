@@ -13,7 +13,7 @@ is a mindzie 404 saying so, not a look-up of an execution called "lastaction".
 from django.http import JsonResponse
 from django.urls import re_path
 
-from records.api import flowdash, mindzie, mindzie_projects, records
+from records.api import flowdash, mindzie, mindzie_pings, mindzie_projects, records
 
 WORKFLOW = r"^api/v1/workflows/(?P<workflow_id>[^/]+)"
 # mindzie's tenant GUID; "v1" and the like belong to the native API, not a tenant.
@@ -92,10 +92,22 @@ urlpatterns = [
            "mindzie-project"),
     *route(rf"{MINDZIE_TENANT}/project/{mindzie_id('projectId')}/summary", mindzie_projects.MindzieProjectSummaryView,
            "mindzie-project-summary"),
-    # mindzie's server pings.
-    *route(r"^api/ping/ping", mindzie_projects.MindzieServerPingView, "mindzie-ping"),
-    *route(r"^api/ping/unauthorizedping", mindzie_projects.MindzieServerUnauthorizedPingView,
+    # mindzie's server pings (its client's connectivity checks).
+    *route(r"^api/ping/ping", mindzie_pings.MindzieServerPingView, "mindzie-ping"),
+    *route(r"^api/ping/unauthorizedping", mindzie_pings.MindzieServerUnauthorizedPingView,
            "mindzie-unauthorized-ping"),
+    *route(r"^api/ping/ping-exception", mindzie_pings.MindziePingExceptionView, "mindzie-ping-exception"),
+    *route(r"^api/ping/pingwithtenantidpathparam/(?P<tenantId>[^/]+)", mindzie_pings.MindziePingTenantView,
+           "mindzie-ping-tenant"),
+    *route(r"^api/ping/pingwithprojectidpathparam/(?P<projectId>[^/]+)", mindzie_pings.MindziePingProjectView,
+           "mindzie-ping-project"),
+    *route(r"^api/ping/pingwithbodyparam", mindzie_pings.MindziePingBodyView, "mindzie-ping-body"),
+    *route(r"^api/ping/pingwithpathandbodyparam/(?P<id>-?\d+)", mindzie_pings.MindziePingPathAndBodyView,
+           "mindzie-ping-path-and-body"),
+    *route(r"^api/ping/pingwithfileparam", mindzie_pings.MindziePingFileView, "mindzie-ping-file"),
+    *route(r"^api/ping/pingwithmultipleformparams", mindzie_pings.MindziePingFormView, "mindzie-ping-form"),
+    *route(r"^api/ping/pingwithpathandmultipleformparams/(?P<id>-?\d+)", mindzie_pings.MindziePingPathAndFormView,
+           "mindzie-ping-path-and-form"),
     # Anything else under mindzie's prefixes answers mindzie's 404 body.
     re_path(rf"{MINDZIE_PROJECT}/(?:action|actionexecution)(?:/.*)?$", mindzie_not_found),
     re_path(rf"{MINDZIE_TENANT}/project(?:/.*)?$", mindzie_not_found),

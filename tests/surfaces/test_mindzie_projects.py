@@ -1,4 +1,4 @@
-"""Flowgate projects as mindzie projects (get, list with paging, summary), and mindzie's server pings.
+"""Flowgate projects as mindzie projects: get, list with paging, summary with counts, pings.
 
 The bodies are also read with the models of mindzie's own client (``mindzie_api``), as it reads them.
 """
@@ -128,27 +128,10 @@ def test_the_project_pings(tenant_a, viewer_api, outsider_api):
     assert_matches_schema(response, "mindzie_project_unauthorized_ping")
 
 
-def test_the_server_pings(tenant_a, viewer_api):
-    response = viewer_api.get("/api/ping/ping")
-    assert (response.status_code, response.json()) == (200, {"data": "Ping Successful", "tenantId": str(tenant_a.id)})
-    assert_matches_schema(response, "mindzie_ping")
-    response = APIClient().get("/api/ping/ping")
-    assert response.status_code == 401
-    assert set(response.json()) == {"error"}
-    bad = APIClient()
-    bad.credentials(HTTP_AUTHORIZATION="Bearer fg_00000000_nope")
-    assert bad.get("/api/ping/ping").status_code == 401
-    response = bad.get("/api/ping/unauthorizedping")
-    assert (response.status_code, response.json()) == (200, {"data": "Ping Successful"})
-    assert_matches_schema(response, "mindzie_unauthorized_ping")
-    response = APIClient().get("/api/ping/ping-exception")
-    assert response.status_code == 404 and response.json()["error"].startswith("No mindzie endpoint at")
-
-
-def test_it_documents_the_project_and_ping_endpoints_without_warnings():
+def test_it_documents_the_project_endpoints_without_warnings():
     schema, warnings = surface_schema()
     assert warnings == {}
     for path in ("/api/{tenantId}/project", "/api/{tenantId}/project/{projectId}",
                  "/api/{tenantId}/project/{projectId}/summary", "/api/{tenantId}/project/ping",
-                 "/api/{tenantId}/project/unauthorized-ping", "/api/ping/ping", "/api/ping/unauthorizedping"):
+                 "/api/{tenantId}/project/unauthorized-ping"):
         assert schema["paths"][path]["get"]["tags"] == ["mindzie"], path
