@@ -162,7 +162,7 @@ class MindziePingBodyView(MindzieView):
 
     @extend_schema(operation_id="mindzie_ping_body", tags=["mindzie"], summary="Ping with a body",
                    request=PingDataSerializer, responses={200: PingEchoSerializer, **BAD_INPUT, **UNAUTHORIZED})
-    def get(self, request, id=None):
+    def get(self, request):
         return Response({"data": PING_ANSWER, **_valid(PingDataSerializer, request.data)})
 
 

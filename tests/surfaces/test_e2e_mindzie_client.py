@@ -54,6 +54,7 @@ def mindzie_client(live_server):
     database connection, which is waited for so that no test leaves one open behind it.
     """
     made: list[MindzieAPIClient] = []
+    earlier = set(threading.enumerate())
 
     def make(tenant, secret: str) -> MindzieAPIClient:
         made.append(MindzieAPIClient(base_url=live_server.url, tenant_id=str(tenant.id), api_key=secret))
@@ -65,7 +66,7 @@ def mindzie_client(live_server):
     # A connection that answered an error stays open on the client's side until its response is
     # garbage-collected (the exception's traceback holds it); then the server's thread ends.
     gc.collect()
-    for thread in threading.enumerate():
+    for thread in set(threading.enumerate()) - earlier:
         if thread.name.endswith("(process_request_thread)"):
             thread.join(timeout=10)
 

@@ -73,9 +73,12 @@ def age(execution_ids: list[str]) -> None:
 
 
 # -- by id ------------------------------------------------------------------------------------------------
-def test_get_by_id_answers_the_execution_shape(base, report, run, workflow_api):
+def test_get_by_id_answers_the_execution_shape(base, report, run, workflow_api, django_assert_max_num_queries):
     execution_id = run(report)
-    response = workflow_api.get(f"{base}/actionexecution/{execution_id}")
+    # A client polls this. Queries: the API key, its last-used stamp, the project, the execution
+    # (with its action link).
+    with django_assert_max_num_queries(4):
+        response = workflow_api.get(f"{base}/actionexecution/{execution_id}")
     assert response.status_code == 200
     body = response.json()
     assert set(body) == EXECUTION_KEYS
