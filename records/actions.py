@@ -23,7 +23,7 @@ from accounts.caller import Caller
 from accounts.models import OPERATOR_ROLES, Membership, Project, Role
 from accounts.scoping import get_for_caller
 from config.values import parse_truth
-from executions.models import Execution, ExecutionStatus, TaskRunStatus
+from executions.models import Execution, ExecutionStatus, TaskRun, TaskRunStatus
 from executions.services import start_execution
 from records.models import Action, ActionExecution, FieldDefinition, Record, RecordEvent, Stage
 from records.services import (
@@ -337,19 +337,32 @@ def finish_action_execution(execution: Execution, **kwargs) -> None:
         _save_changes(record, {"stage": target}, actor=actor, execution=execution, action_id=action.pk)
 
 
-def failure_messages(execution) -> list[str]:
+def failure_messages(execution, failed_task_messages: list[str] | None = None) -> list[str]:
     """What went wrong in a failed or cancelled execution, as the failing steps said it.
 
     The failed task runs' own messages (``foo is not a valid email``), in step order; else the
     execution's errors (a step that could never run); else a note that it was cancelled.
+    A list of executions passes each one's ``failed_task_messages``, read for all in one query
+    (``failed_task_messages_of``), instead of a query per execution.
     """
-    messages = [m for m in execution.task_runs.filter(status=TaskRunStatus.FAILED).order_by("position", "name")
-                .values_list("message", flat=True) if m]
+    if failed_task_messages is None:
+        failed_task_messages = failed_task_messages_of([execution.pk]).get(execution.pk, [])
+    messages = list(failed_task_messages)
     if not messages:
         messages = list(execution.errors or [])
     if not messages and execution.status == ExecutionStatus.CANCELLED:
         messages = ["The execution was cancelled."]
     return messages or ["The execution failed."]
+
+
+def failed_task_messages_of(execution_ids) -> dict:
+    """The failed task runs' messages of each execution, in step order: ``{execution_id: [message, ...]}``."""
+    found: dict = {}
+    rows = (TaskRun.objects.filter(execution_id__in=list(execution_ids), status=TaskRunStatus.FAILED)
+            .exclude(message="").order_by("execution_id", "position", "name").values_list("execution_id", "message"))
+    for execution_id, message in rows:
+        found.setdefault(execution_id, []).append(message)
+    return found
 
 
 # -- writing actions ---------------------------------------------------------------------------------------

@@ -165,3 +165,20 @@ def test_it_stops_the_worker_when_the_web_process_dies(served):
     wait_until(lambda: not alive(worker), timeout=30)
     log = served["log"].read_text()
     assert "The web process exited" in log
+
+
+def test_mindzies_client_runs_the_demo_action_as_docs_mindzie_md_shows(served):
+    """The first snippet of docs/mindzie.md, run as written with the settings `make run` printed."""
+    base, key, demo, process = served["base"], served["key"], served["demo"], served["process"]
+    # The demo was prepared for port 8000 (prepared_home); this server listens on another.
+    assert "export MINDZIE_API_URL=http://127.0.0.1:8000 MINDZIE_API_KEY=<the demo key>" in demo
+    settings = dict(re.findall(r"(MINDZIE_(?:TENANT|PROJECT|ACTION)_ID)=(\S+)", demo))
+    assert len(settings) == 3
+    snippet = re.search(r"```python\n(.*?)```", (ROOT / "docs" / "mindzie.md").read_text(), re.S).group(1)
+    wait_until(lambda: ready(base) or process.poll() is not None, timeout=90)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MINDZIE_")}, **settings,
+           "MINDZIE_API_URL": base, "MINDZIE_API_KEY": key}
+    result = subprocess.run([sys.executable, "-c", snippet], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == ["Ping Successful", "Completed None", "True", "1",
+                                          "{'rows': 42} {'rows': 42}", "Default"], result.stdout

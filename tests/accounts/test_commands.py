@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Membership, Project, Tenant
+from records.models import Action
 
 pytestmark = pytest.mark.django_db
 KEY_PATTERN = re.compile(r"fg_[0-9a-f]{8}_[A-Za-z0-9_-]+")
@@ -77,15 +78,32 @@ def test_it_bootstraps_the_demo_once(settings):
     assert get_user_model().objects.count() == 2
 
 
-def test_it_loads_the_example_workflows_when_it_can(monkeypatch):
+def test_it_loads_the_example_workflows_and_actions_when_it_can(monkeypatch):
     calls = []
     monkeypatch.setattr("accounts.management.commands.bootstrap_demo.get_commands",
-                        lambda: {"loadworkflows": "workflows"})
+                        lambda: {"loadworkflows": "workflows", "loadactions": "records"})
     monkeypatch.setattr("accounts.management.commands.bootstrap_demo.call_command",
                         lambda *args, **kwargs: calls.append(args))
     run("bootstrap_demo")
-    assert len(calls) == 1
-    name, folder, *rest = calls[0]
-    assert name == "loadworkflows"
-    assert folder.endswith("examples/workflows")
-    assert rest == ["--tenant", "demo", "--project", "default"]
+    assert [(name, folder.rsplit("/", 2)[-2:], rest) for name, folder, *rest in calls] == [
+        ("loadworkflows", ["examples", "workflows"], ["--tenant", "demo", "--project", "default"]),
+        ("loadactions", ["examples", "actions"], ["--tenant", "demo", "--project", "default"]),
+    ]
+
+
+def test_it_prints_what_mindzies_client_needs_for_the_demo_action(settings):
+    settings.FLOWGATE_BASE_URL = "http://127.0.0.1:8123"
+    first = run("bootstrap_demo", "--skip-workflows")
+    tenant = Tenant.objects.get(slug="demo")
+    project = Project.objects.get(tenant=tenant, slug="default")
+    action = Action.objects.get(project=project, name="Refresh report")
+    assert action.steps["tasks"][0]["name"] == "extract"
+    settings_line = (f"export MINDZIE_TENANT_ID={tenant.id} MINDZIE_PROJECT_ID={project.id} "
+                     f"MINDZIE_ACTION_ID={action.id}")
+    assert settings_line in first
+    assert "export MINDZIE_API_URL=http://127.0.0.1:8123 MINDZIE_API_KEY=<the demo key>" in first
+    # A second run loads nothing new and prints the same ids (they are no secret).
+    second = run("bootstrap_demo", "--skip-workflows")
+    assert settings_line in second
+    assert "unchanged action 'Refresh report'" in second
+    assert Action.objects.filter(project=project).count() == 1

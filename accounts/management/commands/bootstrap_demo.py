@@ -1,6 +1,8 @@
-"""``manage.py bootstrap_demo``: a demo tenant, project, users and API key to try Flowgate with.
+"""``manage.py bootstrap_demo``: a demo tenant, project, users, API key and action to try Flowgate with.
 
-Idempotent: a second run creates nothing that exists and never prints a secret again.
+Idempotent: a second run creates nothing that exists and never prints a secret again. It loads the
+example workflows (``examples/workflows``) and actions (``examples/actions``, among them the action
+that mindzie's client runs in docs/mindzie.md), and prints the ids that client needs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.db import transaction
 
 from accounts import services
 from accounts.models import ApiKey, Project, Role, Tenant
+from records.models import Action
 
 TENANT_SLUG = "demo"
 PROJECT_SLUG = "default"
@@ -23,6 +26,9 @@ APPROVER_USERNAME = "approver"
 APPROVER_EMAIL = "approver@example.com"
 KEY_NAME = "demo admin key"
 EXAMPLES_DIR = "examples/workflows"
+EXAMPLE_ACTIONS_DIR = "examples/actions"
+# The example action that docs/mindzie.md runs with mindzie's Python client.
+MINDZIE_ACTION = "Refresh report"
 
 
 class Command(BaseCommand):
@@ -38,7 +44,7 @@ class Command(BaseCommand):
         shown: list[str] = []
         with transaction.atomic():
             tenant = Tenant.objects.filter(slug=TENANT_SLUG).first() or services.create_tenant("Demo", TENANT_SLUG)
-            Project.objects.filter(tenant=tenant, slug=PROJECT_SLUG).first() or services.create_project(
+            project = Project.objects.filter(tenant=tenant, slug=PROJECT_SLUG).first() or services.create_project(
                 tenant, "Default", PROJECT_SLUG)
             shown += self._user(tenant, ADMIN_USERNAME, Role.ADMIN, email="admin@example.com", superuser=True)
             shown += self._user(tenant, APPROVER_USERNAME, Role.APPROVER, email=APPROVER_EMAIL)
@@ -52,7 +58,9 @@ class Command(BaseCommand):
                 f"  New password:  python manage.py changepassword {ADMIN_USERNAME}"
             )
         if not skip_workflows:
-            self._load_workflows()
+            self._load_examples("loadworkflows", EXAMPLES_DIR)
+        self._load_examples("loadactions", EXAMPLE_ACTIONS_DIR)
+        self._mindzie(tenant, project, base_url)
 
     def _user(self, tenant, username: str, role: str, *, email: str, superuser: bool = False) -> list[str]:
         User = get_user_model()
@@ -79,9 +87,21 @@ class Command(BaseCommand):
         )
         return [KEY_NAME]
 
-    def _load_workflows(self) -> None:
-        folder = settings.BASE_DIR / EXAMPLES_DIR
-        if "loadworkflows" not in get_commands() or not folder.is_dir():
+    def _load_examples(self, command: str, directory: str) -> None:
+        folder = settings.BASE_DIR / directory
+        if command not in get_commands() or not folder.is_dir():
             return
-        call_command("loadworkflows", str(folder), "--tenant", TENANT_SLUG, "--project", PROJECT_SLUG,
+        call_command(command, str(folder), "--tenant", TENANT_SLUG, "--project", PROJECT_SLUG,
                      stdout=self.stdout, stderr=self.stderr)
+
+    def _mindzie(self, tenant, project, base_url: str) -> None:
+        """The settings mindzie's Python client reads, for the demo action (ids are no secret: every run)."""
+        action = Action.objects.filter(project=project, name=MINDZIE_ACTION).first()
+        if action is None:
+            return
+        self.stdout.write(
+            f"\nmindzie's Python client (pip install mindzie-api) runs the demo action {action.name!r} with these "
+            f"settings and the demo key (docs/mindzie.md):\n\n"
+            f"    export MINDZIE_API_URL={base_url} MINDZIE_API_KEY=<the demo key>\n"
+            f"    export MINDZIE_TENANT_ID={tenant.id} MINDZIE_PROJECT_ID={project.id} MINDZIE_ACTION_ID={action.id}\n"
+        )

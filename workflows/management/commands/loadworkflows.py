@@ -24,6 +24,7 @@ ATTRIBUTES = ("description", "integration_slug", "enabled", "tags")
 
 class Command(BaseCommand):
     help = "Create or update workflows from YAML/JSON files (a file or a folder of them)."
+    kind = "workflow"  # what a file holds, for the messages
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="A .yaml/.yml/.json file, or a folder of them.")
@@ -48,7 +49,7 @@ class Command(BaseCommand):
                 continue
             except ValidationError as exc:
                 failures += 1
-                self.stderr.write(f"{file}: invalid workflow:")
+                self.stderr.write(f"{file}: invalid {self.kind}:")
                 for field, messages in (exc.detail.items() if isinstance(exc.detail, dict) else [("", exc.detail)]):
                     for message in messages if isinstance(messages, list) else [messages]:
                         self.stderr.write(f"  {field}: {message}")
@@ -72,14 +73,19 @@ class Command(BaseCommand):
                                else f"No such project in tenant {tenants[0].slug!r}.")
         return projects[0]
 
-    def _load(self, file: Path, project: Project) -> str:
+    def _read(self, file: Path, required: str = "definition") -> dict:
+        """The file's mapping, which has at least a ``name`` (and, as the message says, ``required``)."""
         text = file.read_text()
         try:
             data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
         except (ValueError, yaml.YAMLError) as exc:
             raise ValueError(f"cannot parse: {exc}") from exc
         if not isinstance(data, dict) or "name" not in data:
-            raise ValueError("must be a mapping with at least `name` and `definition`.")
+            raise ValueError(f"must be a mapping with at least `name` and `{required}`.")
+        return data
+
+    def _load(self, file: Path, project: Project) -> str:
+        data = self._read(file)
         definition = data.get("definition") or {"tasks": data.get("tasks", [])}
         alias = data.get("alias")
         existing = (Workflow.objects.filter(project=project, alias=alias).first() if alias else
