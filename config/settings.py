@@ -127,6 +127,11 @@ else:
             conn_health_checks=True,
         )
     }
+    # Parameters bound by the server: each statement keeps one text, which psycopg prepares after a few
+    # runs, so PostgreSQL parses and plans the engine's and the API's repeated statements once per
+    # connection instead of on every run.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
+        "DATABASE_SERVER_SIDE_BINDING", default=True)
     if env_bool("DATABASE_POOL", default=False):
         # psycopg's pool replaces persistent connections; Django refuses both at once.
         DATABASES["default"]["CONN_MAX_AGE"] = 0

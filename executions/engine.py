@@ -29,6 +29,7 @@ import math
 import re
 import time
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -41,6 +42,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.parsers import unstorable
+from executions import sql
 from executions.leases import TaskTimedOut, lease_keeper, time_limit
 from executions.models import (
     EXECUTION_TRANSITIONS,
@@ -105,24 +107,29 @@ class Park:
 
 
 # -- logs ------------------------------------------------------------------------------------------
+LOG_COLUMNS = ("uuid", "execution_id", "task_run_id", "level", "message", "exception", "timestamp")
+LOGS = sql.Table(Log, LOG_COLUMNS)
+
+
 class LogBuffer:
     """Collects log lines and writes them with one bulk INSERT."""
 
     def __init__(self, execution_id, task_run_id=None) -> None:
         self.execution_id = execution_id
         self.task_run_id = task_run_id
-        self.entries: list[Log] = []
+        self.entries: list[dict] = []
 
     def add(self, level: str, message: str, exception: str | None = None, *, task_run_id=_UNSET) -> None:
-        self.entries.append(Log(
-            execution_id=self.execution_id,
-            task_run_id=self.task_run_id if task_run_id is _UNSET else task_run_id,
-            level=level, message=without_nul(message), exception=without_nul(exception), timestamp=timezone.now(),
-        ))
+        self.entries.append({
+            "uuid": uuid.uuid4(), "execution_id": self.execution_id,
+            "task_run_id": self.task_run_id if task_run_id is _UNSET else task_run_id,
+            "level": level, "message": without_nul(message), "exception": without_nul(exception),
+            "timestamp": timezone.now(),
+        })
 
     def flush(self) -> None:
         if self.entries:
-            Log.objects.bulk_create(self.entries)
+            sql.insert(LOGS, self.entries)
             self.entries = []
 
 
@@ -157,7 +164,7 @@ def transition_execution(execution: Execution, new: str, **fields) -> bool:
     old = execution.status
     check_execution_transition(old, new)
     now = timezone.now()
-    changed = Execution.objects.filter(pk=execution.pk, status=old).update(status=new, updated_at=now, **fields)
+    changed = sql.update(EXECUTIONS, {"status": new, "updated_at": now, **fields}, {"id": execution.pk, "status": old})
     if changed:
         execution.status = new
         execution.updated_at = now
@@ -172,7 +179,7 @@ def transition_task_run(task_run: TaskRun | RunState, new: str, *, expected: str
     old = expected or task_run.status
     check_task_transition(old, new)
     guard = {"attempts": attempt} if attempt is not None else {}
-    changed = TaskRun.objects.filter(pk=task_run.pk, status=old, **guard).update(status=new, **fields)
+    changed = sql.update(TASK_RUNS, {"status": new, **fields}, {"id": task_run.pk, "status": old, **guard})
     if changed:
         task_run.status = new
         for name, value in fields.items():
@@ -359,21 +366,32 @@ def _is_ok(task_run: RunState, task: dict) -> bool:
 
 
 # -- advance -----------------------------------------------------------------------------------------
+EXECUTION_FIELDS = tuple(field.attname for field in Execution._meta.concrete_fields)
+EXECUTIONS = sql.Table(Execution, EXECUTION_FIELDS)
+TASK_RUNS = sql.Table(TaskRun, tuple(field.attname for field in TaskRun._meta.concrete_fields))
+
+
 def lock_execution(execution_id) -> Execution | None:
-    return Execution.objects.select_for_update().filter(pk=execution_id).first()
+    rows = sql.select(EXECUTIONS, {"id": execution_id}, for_update=True)
+    return Execution.from_db("default", EXECUTION_FIELDS, rows[0]) if rows else None
 
 
 # What advancing reads of each task run; outputs stay in the database (conditions' are read apart).
-RUN_FIELDS = ("id", "execution_id", "name", "task_type", "position", "status", "attempts", "message",
-              "started_at", "dispatched_at", "not_before", "lease_expires_at")
+RUN_FIELDS = ("id", "execution_id", "name", "task_type", "status", "attempts", "message", "dispatched_at")
 
 
 class RunState:
-    """A task run as advancing sees it: plain attributes, cheaper than a model instance per row and step."""
+    """A task run as advancing sees it: plain attributes, cheaper than a model instance per row and step.
 
-    def __init__(self, *values) -> None:
-        for name, value in zip(RUN_FIELDS, values, strict=True):
-            setattr(self, name, value)
+    Recording an outcome or a claim sets more attributes on it (``ended_at``, ``started_at``, ...).
+    """
+
+    # Only a retry waiting for its back-off has one, and such a task is never among the ready ones.
+    not_before = None
+
+    def __init__(self, id, execution_id, name, task_type, status, attempts, message, dispatched_at) -> None:  # noqa: A002
+        self.id, self.execution_id, self.name, self.task_type = id, execution_id, name, task_type
+        self.status, self.attempts, self.message, self.dispatched_at = status, attempts, message, dispatched_at
 
     @property
     def pk(self):
@@ -384,9 +402,11 @@ class RunState:
         return TaskRun.from_db("default", RUN_FIELDS, [getattr(self, name) for name in RUN_FIELDS])
 
 
+RUNS = sql.Table(TaskRun, RUN_FIELDS)
+
+
 def load_runs(execution: Execution) -> dict[str, RunState]:
-    rows = TaskRun.objects.filter(execution_id=execution.pk).order_by("position").values_list(*RUN_FIELDS)
-    return {row[2]: RunState(*row) for row in rows}
+    return {row[2]: RunState(*row) for row in sql.select(RUNS, {"execution_id": execution.pk}, order_by="position")}
 
 
 def advance(execution_id, *, chain: Chain | None = None) -> Prepared | None:
@@ -489,8 +509,8 @@ def _dispatch(execution: Execution, ready: list[RunState], tasks: dict[str, dict
         if claimed is None and allowance is not None and task_timeout(task) <= allowance and _claim_inline(tr, now):
             logs.add(LogLevel.INFO, f"Task {tr.name} started (attempt {tr.attempts}).", task_run_id=tr.id)
             claimed = prepare(tr.as_task_run(), execution)
-        elif TaskRun.objects.filter(pk=tr.pk, status=TaskRunStatus.PENDING, dispatched_at__isnull=True).update(
-                dispatched_at=now):
+        elif sql.update(TASK_RUNS, {"dispatched_at": now},
+                        {"id": tr.pk, "status": TaskRunStatus.PENDING, "dispatched_at": None}):
             tr.dispatched_at = now
             send_run_task(tr, task)
     return claimed
@@ -499,9 +519,9 @@ def _dispatch(execution: Execution, ready: list[RunState], tasks: dict[str, dict
 def _claim_inline(tr: RunState, now) -> bool:
     """pending -> running for the worker that holds the execution's lock (no message, same lease)."""
     lease_until = now + timedelta(seconds=settings.FLOWGATE_TASK_LEASE_SECONDS)
-    if not TaskRun.objects.filter(pk=tr.pk, status=TaskRunStatus.PENDING, dispatched_at__isnull=True).update(
-            status=TaskRunStatus.RUNNING, started_at=now, ended_at=None, attempts=F("attempts") + 1, not_before=None,
-            lease_expires_at=lease_until):
+    if not sql.update(TASK_RUNS, {"status": TaskRunStatus.RUNNING, "started_at": now, "ended_at": None,
+                                  "not_before": None, "lease_expires_at": lease_until},
+                      {"id": tr.pk, "status": TaskRunStatus.PENDING, "dispatched_at": None}, increment=("attempts",)):
         return False
     tr.status, tr.started_at, tr.ended_at, tr.not_before = TaskRunStatus.RUNNING, now, None, None
     tr.attempts, tr.lease_expires_at = tr.attempts + 1, lease_until
@@ -779,7 +799,7 @@ def _record(execution: Execution, tr: TaskRun, task: dict, outcome, logs: LogBuf
                                    ended_at=now, lease_expires_at=None, **guard):
             return False
         if outcome.return_value is not _UNSET:
-            Execution.objects.filter(pk=execution.pk).update(return_value=outcome.return_value)
+            sql.update(EXECUTIONS, {"return_value": outcome.return_value}, {"id": execution.pk})
             execution.return_value = outcome.return_value
         logs.add(LogLevel.INFO, f"Task {tr.name} succeeded.")
         return True
