@@ -15,6 +15,7 @@ class ApprovalsConfig(AppConfig):
 
         register(APPROVAL)
         # An execution that ends, or is being cancelled, waits for nobody any more.
-        execution_finished.connect(cancel_pending_approvals, dispatch_uid="approvals.cancel_on_finish")
+        execution_finished.connect(cancel_pending_approvals, dispatch_uid="approvals.cancel_on_finish",
+                                   when=lambda task_types, **kwargs: APPROVAL.name in task_types)
         cancel_requested.connect(cancel_pending_approvals, dispatch_uid="approvals.cancel_on_cancel")
         register_sweep_pass("expired_approvals", expire_overdue_approvals)

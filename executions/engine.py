@@ -579,7 +579,7 @@ def finish(execution: Execution, status: str, runs: dict[str, RunState | TaskRun
             transition_task_run(tr, leftover, ended_at=now, dispatched_at=None)
         elif tr.status == TaskRunStatus.WAITING:
             transition_task_run(tr, TaskRunStatus.CANCELLED, ended_at=now)
-    execution_finished.send(execution=execution)
+    execution_finished.send(execution=execution, task_types={tr.task_type for tr in runs.values()})
     words = {ExecutionStatus.SUCCEEDED: "succeeded", ExecutionStatus.FAILED: "failed",
              ExecutionStatus.CANCELLED: "was cancelled"}
     message = f"Execution {words[status]}."

@@ -6,11 +6,12 @@ makes the change, so receivers write their rows atomically with it. Each receive
 savepoint of its own: one that raises is logged and undone alone, and the change announced stays
 (one feature's bug must not keep the engine from moving on, nor leave half of that feature's
 writes behind). A receiver that talks to the outside world, or reads the committed state, defers
-that with ``transaction.on_commit``. A receiver connected with ``isolated=False`` gets no
-savepoint (it costs two round trips per call): it must never raise, and must wrap any query in a
-savepoint of its own (``execution_changed`` fires on every step).
+that with ``transaction.on_commit``. A savepoint costs two round trips, and some announcements
+fire on every step of every execution: a receiver that concerns few executions is connected with
+``when``, a cheap test of the same keyword arguments (no query), and is only called when it holds.
 
-* ``execution_finished(execution)``: the execution reached succeeded, failed or cancelled.
+* ``execution_finished(execution, task_types)``: the execution reached succeeded, failed or
+  cancelled; ``task_types`` are the types of its tasks.
 * ``cancel_requested(execution)``: someone asked to cancel an execution that has not ended.
 * ``task_parked(execution, task_run)``: a task waits (for a person, a time, a child execution).
 * ``execution_reviewed(execution_id, user_id, key_name, label, at)``: a person decided something
@@ -33,21 +34,21 @@ class Announcement:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._receivers: dict[str, tuple[Callable[..., None], bool]] = {}
+        self._receivers: dict[str, tuple[Callable[..., None], Callable[..., bool] | None]] = {}
 
-    def connect(self, receiver: Callable[..., None], dispatch_uid: str | None = None, *, isolated: bool = True) -> None:
-        self._receivers[dispatch_uid or f"{receiver.__module__}.{receiver.__qualname__}"] = (receiver, isolated)
+    def connect(self, receiver: Callable[..., None], dispatch_uid: str | None = None, *,
+                when: Callable[..., bool] | None = None) -> None:
+        self._receivers[dispatch_uid or f"{receiver.__module__}.{receiver.__qualname__}"] = (receiver, when)
 
     def disconnect(self, receiver: Callable[..., None] | None = None, dispatch_uid: str | None = None) -> None:
         self._receivers.pop(dispatch_uid or f"{receiver.__module__}.{receiver.__qualname__}", None)
 
     def send(self, **kwargs) -> None:
-        for receiver, isolated in list(self._receivers.values()):
+        for receiver, when in list(self._receivers.values()):
             try:
-                if isolated:
-                    with transaction.atomic():
-                        receiver(**kwargs)
-                else:
+                if when is not None and not when(**kwargs):
+                    continue
+                with transaction.atomic():
                     receiver(**kwargs)
             except Exception:
                 logger.exception("%s receiver %s failed; its changes were rolled back", self.name,

@@ -131,11 +131,12 @@ def wait_until_ended(execution_id, timeout: float) -> None:
     # Subscribed before the first read: an end committed in between still wakes this wait.
     event = listener.subscribe(execution_id)
     try:
-        while status.get() not in TERMINAL_STATUSES:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            event.wait(min(remaining, settings.FLOWGATE_SYNC_POLL_SECONDS))
-            event.clear()
+        if status.get() in TERMINAL_STATUSES:
+            return
+        while (remaining := deadline - time.monotonic()) > 0:
+            if event.wait(min(remaining, settings.FLOWGATE_SYNC_POLL_SECONDS)):
+                return  # told: it has ended
+            if status.get() in TERMINAL_STATUSES:
+                return  # ended, and the notification was missed (the listener was reconnecting)
     finally:
         listener.unsubscribe(execution_id, event)

@@ -323,21 +323,16 @@ def sync_from_execution(execution_id) -> bool:
     return True
 
 
-def mirror_execution(execution=None, **kwargs) -> None:
-    """``execution_changed`` receiver: mirror the execution onto its flow run after commit, never raising.
+def may_report(execution=None, **kwargs) -> bool:
+    """Whether an execution may report to a flow run: yes, unless this process knows it reports to none."""
+    return _REPORTED.get(execution.pk, _UNKNOWN) is not None
 
-    Connected without the engine's savepoint (it fires on every step): the one read it may make
-    has a savepoint of its own, and nothing escapes.
-    """
+
+def mirror_execution(execution=None, **kwargs) -> None:
+    """``execution_changed`` receiver: mirror the execution onto its flow run once the change commits."""
     execution_id = execution.pk
-    try:
-        if _REPORTED.get(execution_id, _UNKNOWN) is _UNKNOWN:
-            with transaction.atomic():  # a failed read must not break the engine's transaction
-                reported_flow_run(execution_id)
-        if reported_flow_run(execution_id) is not None:
-            transaction.on_commit(lambda: _mirror_committed(execution_id))
-    except Exception:
-        logger.exception("could not look up the flow run of execution %s", execution_id)
+    if reported_flow_run(execution_id) is not None:
+        transaction.on_commit(lambda: _mirror_committed(execution_id))
 
 
 def _mirror_committed(execution_id) -> None:

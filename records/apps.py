@@ -19,4 +19,6 @@ class RecordsConfig(AppConfig):
         # Templates of an execution started on a record see it as ``record``.
         register_context("record", record_of_execution)
         # An action's execution that ends moves (or leaves) its record.
-        execution_finished.connect(finish_action_execution, dispatch_uid="records.finish_action_execution")
+        # Only executions that run steps of their own (never a workflow's version) are actions'.
+        execution_finished.connect(finish_action_execution, dispatch_uid="records.finish_action_execution",
+                                   when=lambda execution, **kwargs: execution.definition is not None)

@@ -24,7 +24,8 @@ from executions.api.serializers import (
     TaskRunSerializer,
     execution_detail,
 )
-from executions.models import Execution, Log, TaskRun
+from executions.models import TERMINAL_STATUSES, Execution, Log, TaskRun
+from executions.waiters import wait_until_ended
 from workflows.services import get_workflow_for
 
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404)}
@@ -115,9 +116,11 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         wait = parse_wait(request)
         execution, created = start_from_request(request, serializer.validated_data)
         if wait is not None:
-            execution = services.wait_for_execution(execution.id, wait, self.get_queryset())
-            code = status.HTTP_200_OK if execution.is_terminal else status.HTTP_202_ACCEPTED
-        elif created:
+            wait_until_ended(execution.id, wait)
+            detail = execution_detail(Execution.objects.filter(pk=execution.id))
+            code = status.HTTP_200_OK if detail["status"] in TERMINAL_STATUSES else status.HTTP_202_ACCEPTED
+            return Response(detail, status=code)
+        if created:
             code = status.HTTP_201_CREATED  # the new row holds its workflow, version and flow run already
         else:
             code = status.HTTP_200_OK  # the Idempotency-Key's first execution, read with its related rows
