@@ -51,9 +51,13 @@ class TenantQuerySet(models.QuerySet):
         """Rows the caller may see: its tenant's, and only its project's for a project-bound key."""
         if caller is None:
             return self.none()
-        queryset = self.for_tenant(caller.tenant_id)
-        if caller.project_id is not None and self.project_field is not None:
-            queryset = queryset.filter(**{self.project_field: caller.project_id})
+        return self.for_scope(caller.tenant_id, caller.project_id)
+
+    def for_scope(self, tenant_id, project_id=None):
+        """Rows of the tenant, and of the project when one is given (``for_caller`` by ids)."""
+        queryset = self.for_tenant(tenant_id)
+        if project_id is not None and self.project_field is not None:
+            queryset = queryset.filter(**{self.project_field: project_id})
         return queryset
 
 

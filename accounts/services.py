@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import ApiKey, Membership, Project, Role, Tenant
+from config.queries import CompiledRead
 
 KEY_PREFIX = "fg"
 # Eight characters of look-up prefix: unique in practice, and too short to help guess a key.
@@ -92,7 +93,7 @@ def find_api_key(secret: str) -> ApiKey | None:
     prefix = parse_key_prefix(secret)
     if prefix is None:
         return None
-    key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
+    key = _key_with_tenant(prefix)
     if key is None or not hmac.compare_digest(key.digest, _digest(secret)):
         return None
     if not key.is_usable:
@@ -101,6 +102,23 @@ def find_api_key(secret: str) -> ApiKey | None:
     if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+    return key
+
+
+_KEY_FIELDS = tuple(field.attname for field in ApiKey._meta.concrete_fields)
+_TENANT_FIELDS = tuple(field.attname for field in Tenant._meta.concrete_fields)
+# Every request with a key reads its key: compiled once per process (config.queries).
+_KEY_READ = CompiledRead(
+    lambda prefix: ApiKey.objects.filter(prefix=prefix).values(*_KEY_FIELDS, *(f"tenant__{f}" for f in _TENANT_FIELDS)),
+    prefix=f"stand-in-{secrets.token_hex(8)}")
+
+
+def _key_with_tenant(prefix: str) -> ApiKey | None:
+    row = _KEY_READ.first(prefix=prefix)
+    if row is None:
+        return None
+    key = ApiKey.from_db("default", _KEY_FIELDS, [row[name] for name in _KEY_FIELDS])
+    key.tenant = Tenant.from_db("default", _TENANT_FIELDS, [row[f"tenant__{name}"] for name in _TENANT_FIELDS])
     return key
 
 

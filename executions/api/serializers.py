@@ -7,7 +7,9 @@ import uuid
 from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
+from accounts.caller import Caller
 from config.formats import iso
+from config.queries import CompiledRead
 from executions.models import Execution, Log, TaskRun
 
 
@@ -75,11 +77,39 @@ _DETAIL_VALUES = ("id", "workflow_id", "workflow__name", "workflow_version__numb
                   "ended_at", "cancel_requested", "definition", "workflow_version__definition")
 
 
-def execution_detail(queryset) -> dict | None:
-    """``ExecutionDetailSerializer``'s answer for the one execution of ``queryset`` (None when there is none)."""
-    row = queryset.values(*_DETAIL_VALUES).first()
-    if row is None:
+def _detail_read(**scope) -> CompiledRead:
+    def build(pk, **ids):
+        return Execution.objects.for_scope(ids.get("tenant"), ids.get("project")).filter(pk=pk).values(*_DETAIL_VALUES)
+
+    if not scope:
+        return CompiledRead(lambda pk: Execution.objects.filter(pk=pk).values(*_DETAIL_VALUES), pk=uuid.uuid4())
+    return CompiledRead(build, pk=uuid.uuid4(), **{name: uuid.uuid4() for name in scope})
+
+
+_DETAIL = _detail_read()
+_DETAIL_IN_TENANT = _detail_read(tenant=True)
+_DETAIL_IN_PROJECT = _detail_read(tenant=True, project=True)
+
+
+def execution_detail(execution_id, caller: Caller | None = None) -> dict | None:
+    """``ExecutionDetailSerializer``'s answer for one execution (of the caller's, when given), or None.
+
+    None too for an id that is not a UUID.
+    """
+    try:
+        pk = uuid.UUID(str(execution_id))
+    except ValueError:
         return None
+    if caller is None:
+        row = _DETAIL.first(pk=pk)
+    elif caller.project_id is None:
+        row = _DETAIL_IN_TENANT.first(pk=pk, tenant=caller.tenant_id)
+    else:
+        row = _DETAIL_IN_PROJECT.first(pk=pk, tenant=caller.tenant_id, project=caller.project_id)
+    return _detail_answer(row) if row is not None else None
+
+
+def _detail_answer(row: dict) -> dict:
     definition = row["definition"] if row["definition"] is not None else row["workflow_version__definition"]
     return {
         "id": str(row["id"]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -90,13 +89,9 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         return queryset
 
     def retrieve(self, request, pk=None):
-        # One query's values, scoped to the caller (see serializers.execution_detail); a malformed or
+        # One compiled read, scoped to the caller (see serializers.execution_detail); a malformed or
         # another tenant's id answers 404 like a missing one.
-        queryset = super().get_queryset()
-        try:
-            detail = execution_detail(queryset.filter(pk=pk))
-        except (ValidationError, ValueError, DjangoValidationError):
-            detail = None
+        detail = execution_detail(pk, request.auth)
         if detail is None:
             raise NotFound(services.EXECUTION_NOT_FOUND)
         return Response(detail)
@@ -117,7 +112,7 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         execution, created = start_from_request(request, serializer.validated_data)
         if wait is not None:
             wait_until_ended(execution.id, wait)
-            detail = execution_detail(Execution.objects.filter(pk=execution.id))
+            detail = execution_detail(execution.id)
             code = status.HTTP_200_OK if detail["status"] in TERMINAL_STATUSES else status.HTTP_202_ACCEPTED
             return Response(detail, status=code)
         if created:
