@@ -317,6 +317,9 @@ FLOWGATE_TASK_LEASE_SECONDS = env_int("FLOWGATE_TASK_LEASE_SECONDS", 60, minimum
 # most this many tasks and this many seconds per message; then the next task goes through the broker.
 FLOWGATE_CHAIN_MAX_STEPS = env_int("FLOWGATE_CHAIN_MAX_STEPS", 100, minimum=0)
 FLOWGATE_CHAIN_SECONDS = env_int("FLOWGATE_CHAIN_SECONDS", 10, minimum=0)
+# Requests of one web process that may wait for their execution at once; keep it below the web
+# process's threads (gunicorn --threads) so health checks and other requests always find one free.
+FLOWGATE_SYNC_WAIT_SLOTS = env_int("FLOWGATE_SYNC_WAIT_SLOTS", 6, minimum=0)
 # A synchronous wait is woken when its execution ends; it also reads the status this often (seconds).
 FLOWGATE_SYNC_POLL_SECONDS = env_int("FLOWGATE_SYNC_POLL_SECONDS", 1, minimum=1)
 # A queued execution or dispatched task whose message has not been picked up by then is re-sent.

@@ -18,7 +18,7 @@ import time
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from executions.models import TERMINAL_STATUSES, Execution
 
@@ -120,23 +120,66 @@ class Listener:
 listener = Listener()
 
 
-def wait_until_ended(execution_id, timeout: float) -> None:
-    """Return when the execution has ended or ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + max(timeout, 0)
+class _Slots:
+    """How many requests of this process may wait at once (``FLOWGATE_SYNC_WAIT_SLOTS``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._semaphore: threading.BoundedSemaphore | None = None
+        self._size = 0
+
+    def take(self) -> threading.BoundedSemaphore | None:
+        """A slot (release it when done), or None when all are taken."""
+        with self._lock:
+            if self._semaphore is None or self._size != settings.FLOWGATE_SYNC_WAIT_SLOTS:
+                self._size = settings.FLOWGATE_SYNC_WAIT_SLOTS
+                self._semaphore = threading.BoundedSemaphore(self._size)
+            semaphore = self._semaphore
+        return semaphore if semaphore.acquire(blocking=False) else None
+
+
+slots = _Slots()
+
+
+def wait_until_ended(execution_id, timeout: float) -> bool:
+    """Wait until the execution has ended (True) or ``timeout`` seconds have passed (False).
+
+    A synchronous wait holds one of the web process's threads: past ``FLOWGATE_SYNC_WAIT_SLOTS``
+    waits at once, a request does not wait at all, so health checks and ordinary requests always
+    find a thread; the caller answers as if its wait had run out. A database that stops answering
+    ends the wait the same way (False): the execution was committed, and its id is the answer.
+    """
+    semaphore = slots.take()
+    if semaphore is None:
+        logger.info("no synchronous-wait slot free (FLOWGATE_SYNC_WAIT_SLOTS=%s); answering at once",
+                    settings.FLOWGATE_SYNC_WAIT_SLOTS)
+        return False
+    try:
+        return _wait(execution_id, time.monotonic() + max(timeout, 0))
+    except DatabaseError as exc:
+        logger.warning("database unreachable while waiting for execution %s (%s); answering with its id",
+                       execution_id, exc.__class__.__name__)
+        return False
+    finally:
+        semaphore.release()
+
+
+def _wait(execution_id, deadline: float) -> bool:
     status = Execution.objects.filter(pk=execution_id).values_list("status", flat=True)
     if not notifications_available():
-        while status.get() not in TERMINAL_STATUSES and time.monotonic() < deadline:
+        while (ended := status.get() in TERMINAL_STATUSES) is False and time.monotonic() < deadline:
             time.sleep(min(SQLITE_POLL_SECONDS, max(deadline - time.monotonic(), 0)))
-        return
+        return ended
     # Subscribed before the first read: an end committed in between still wakes this wait.
     event = listener.subscribe(execution_id)
     try:
         if status.get() in TERMINAL_STATUSES:
-            return
+            return True
         while (remaining := deadline - time.monotonic()) > 0:
             if event.wait(min(remaining, settings.FLOWGATE_SYNC_POLL_SECONDS)):
-                return  # told: it has ended
+                return True  # told: it has ended
             if status.get() in TERMINAL_STATUSES:
-                return  # ended, and the notification was missed (the listener was reconnecting)
+                return True  # ended, and the notification was missed (the listener was reconnecting)
+        return False
     finally:
         listener.unsubscribe(execution_id, event)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from django.conf import settings
+from django.db import DatabaseError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -183,8 +184,11 @@ class ExecuteView(RefoldView):
             retry_policy=RetryPolicy.REQUIRED_ONLY if sync else RetryPolicy.AS_DEFINED)
         if not sync:
             return Response({"execution_id": str(execution.id)})
-        execution = services.wait_for_execution(
-            execution.id, services.clamp_wait(settings.FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS))
+        try:
+            execution = services.wait_for_execution(
+                execution.id, services.clamp_wait(settings.FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS))
+        except DatabaseError:  # committed, so it will run: its id is the answer, never a 500
+            return Response({"execution_id": str(execution.id)}, status=status.HTTP_202_ACCEPTED)
         if not execution.is_terminal:
             return Response({"execution_id": str(execution.id)}, status=status.HTTP_202_ACCEPTED)
         body = {"return_value": execution.return_value, "execution_id": str(execution.id)}

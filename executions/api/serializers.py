@@ -109,6 +109,29 @@ def execution_detail(execution_id, caller: Caller | None = None) -> dict | None:
     return _detail_answer(row) if row is not None else None
 
 
+def execution_detail_in_hand(execution: Execution) -> dict:
+    """The answer from an execution just started, without reading the database (which may be gone).
+
+    Its action and record links are not shown: only the rows the start wrote are known here.
+    """
+    flow_run = execution.flow_run_link if Execution.flow_run_link.is_cached(execution) else None
+    return _detail_answer({
+        "id": execution.id, "workflow_id": execution.workflow_id,
+        "workflow__name": execution.workflow.name if execution.workflow_id else None,
+        "workflow_version__number": execution.workflow_version.number if execution.workflow_version_id else None,
+        "status": execution.status, "input": execution.input, "return_value": execution.return_value,
+        "errors": execution.errors, "tags": execution.tags, "linked_account_id": execution.linked_account_id,
+        "started_by_label": execution.started_by_label,
+        "performed_by__email": execution.performed_by.email if execution.performed_by_id else None,
+        "performed_by__username": execution.performed_by.get_username() if execution.performed_by_id else None,
+        "attempt": execution.attempt, "parent_id": execution.parent_id, "action_link__action_id": None,
+        "action_link__record_id": None, "flow_run_link__flow_run__run_id": flow_run.flow_run.run_id if flow_run else None,
+        "created_at": execution.created_at, "started_at": execution.started_at, "ended_at": execution.ended_at,
+        "cancel_requested": execution.cancel_requested, "definition": execution.definition,
+        "workflow_version__definition": execution.workflow_version.definition if execution.workflow_version_id else None,
+    })
+
+
 def _detail_answer(row: dict) -> dict:
     definition = row["definition"] if row["definition"] is not None else row["workflow_version__definition"]
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.db import DatabaseError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -22,6 +23,7 @@ from executions.api.serializers import (
     StartExecutionSerializer,
     TaskRunSerializer,
     execution_detail,
+    execution_detail_in_hand,
 )
 from executions.models import TERMINAL_STATUSES, Execution, Log, TaskRun
 from executions.waiters import wait_until_ended
@@ -111,16 +113,27 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         wait = parse_wait(request)
         execution, created = start_from_request(request, serializer.validated_data)
         if wait is not None:
-            wait_until_ended(execution.id, wait)
-            detail = execution_detail(execution.id)
-            code = status.HTTP_200_OK if detail["status"] in TERMINAL_STATUSES else status.HTTP_202_ACCEPTED
-            return Response(detail, status=code)
+            return self._answer_after_wait(execution, wait)
         if created:
             code = status.HTTP_201_CREATED  # the new row holds its workflow, version and flow run already
         else:
             code = status.HTTP_200_OK  # the Idempotency-Key's first execution, read with its related rows
             execution = self.get_queryset().get(pk=execution.pk)
         return Response(ExecutionDetailSerializer(execution).data, status=code)
+
+    @staticmethod
+    def _answer_after_wait(execution: Execution, wait: float) -> Response:
+        """200 with the ended execution; 202 with it (for its id) when it is still going, when no wait
+        slot was free, or when the database stopped answering: it was committed, so it will run."""
+        ended = wait_until_ended(execution.id, wait)
+        try:
+            detail = execution_detail(execution.id)
+        except DatabaseError:
+            detail = None
+        if detail is None:
+            return Response(execution_detail_in_hand(execution), status=status.HTTP_202_ACCEPTED)
+        ended = ended or detail["status"] in TERMINAL_STATUSES
+        return Response(detail, status=status.HTTP_200_OK if ended else status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="Cancel an execution", request=None,
                    responses={200: ExecutionDetailSerializer, 409: ErrorSerializer, **ERRORS})
