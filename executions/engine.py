@@ -324,11 +324,14 @@ def _dispatch_options(task: dict, not_before: datetime | None) -> dict:
 
 
 def send_run_task(task_run: TaskRun | RunState, task: dict) -> None:
-    enqueue_on_commit(RUN_TASK, str(task_run.id), **_dispatch_options(task, task_run.not_before))
+    # Flower and the worker's log show the arguments as given here: the task and its execution.
+    enqueue_on_commit(RUN_TASK, str(task_run.id), **_dispatch_options(task, task_run.not_before),
+                      argsrepr=f"(task_run={task_run.id}, task={task_run.name!r}, execution={task_run.execution_id})")
 
 
 def send_advance(execution_id) -> None:
-    enqueue_on_commit(ADVANCE, str(execution_id), time_limit=message_time_limit(None))
+    enqueue_on_commit(ADVANCE, str(execution_id), time_limit=message_time_limit(None),
+                      argsrepr=f"(execution={execution_id})")
 
 
 def _announce(execution: Execution) -> None:
@@ -343,6 +346,8 @@ class Chain:
     time_limit: float | None = None  # the message's hard limit, in seconds from ``started``
     started: float = field(default_factory=time.monotonic)
     steps: int = 0
+    # "task of execution: message" for each task this message ran that failed for good.
+    failures: list[str] = field(default_factory=list)
 
     def allowance(self) -> float | None:
         """The longest time-out a next task may have to run inline now; None: send it to the broker."""
@@ -433,6 +438,7 @@ def advance_locked(execution: Execution, runs: dict[str, RunState], logs: LogBuf
         if not transition_execution(execution, ExecutionStatus.RUNNING, started_at=execution.started_at or now):
             return None
         logs.add(LogLevel.INFO, f"Execution started (attempt {execution.attempt}).")
+        logger.info("execution %s started (attempt %s)", execution.id, execution.attempt)
     was_waiting = execution.status == ExecutionStatus.WAITING
     if execution.cancel_requested:
         advance_cancelled(execution, runs, logs, now)
@@ -585,6 +591,7 @@ def finish(execution: Execution, status: str, runs: dict[str, RunState | TaskRun
     message = f"Execution {words[status]}."
     if errors:
         message += " " + "; ".join(errors)
+    logger.info("execution %s %s%s", execution.id, words[status], f": {'; '.join(errors)}" if errors else "")
     logs.add(LogLevel.ERROR if status == ExecutionStatus.FAILED else LogLevel.INFO, message)
     if status != ExecutionStatus.SUCCEEDED:
         children = list(execution.children.exclude(status__in=TERMINAL_STATUSES).values_list("id", flat=True))
@@ -704,7 +711,10 @@ def run_chain(prepared: Prepared | None, chain: Chain) -> None:
         logs = LogBuffer(prepared.execution.id, prepared.task_run.id)
         outcome = _storable(prepared.task_run, _execute(prepared, logs))
         chain.steps += 1
+        ran = prepared.task_run
         prepared = record_outcome(prepared, outcome, logs, allowance=chain.allowance())
+        if ran.status == TaskRunStatus.FAILED:
+            chain.failures.append(f"task {ran.name} of execution {ran.execution_id}: {ran.message}")
 
 
 def _execute(prepared: Prepared, logs: LogBuffer):

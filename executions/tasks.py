@@ -3,6 +3,10 @@
 They do not retry through Celery: the database row is the truth, duplicate messages are
 harmless (every change is a guarded transition), and the sweeper re-sends what was lost. A
 message's hard time limit (set when it is sent) bounds the chain of tasks it may run inline.
+
+A message whose task failed for good ends by raising ``StepFailed`` (after everything is
+recorded), so Flower shows it as FAILURE with the task and the execution; Celery logs an expected
+exception at INFO, without a traceback, and acknowledges the message as for any other failure.
 """
 
 from celery import shared_task
@@ -10,19 +14,32 @@ from celery import shared_task
 from executions import engine, services
 
 
+class StepFailed(Exception):
+    """A task that this message ran failed (recorded in the database like any outcome)."""
+
+
 def _chain(request) -> engine.Chain:
     hard_limit = (request.timelimit or (None, None))[0]
     return engine.Chain(time_limit=float(hard_limit) if hard_limit else None)
 
 
-@shared_task(name=engine.ADVANCE, ignore_result=True, bind=True)
+def _report(request, chain: engine.Chain) -> None:
+    if chain.failures and not request.is_eager:
+        raise StepFailed("; ".join(chain.failures))
+
+
+@shared_task(name=engine.ADVANCE, ignore_result=True, bind=True, throws=(StepFailed,))
 def advance_message(self, execution_id: str) -> None:
-    engine.advance_and_run(execution_id, chain=_chain(self.request))
+    chain = _chain(self.request)
+    engine.advance_and_run(execution_id, chain=chain)
+    _report(self.request, chain)
 
 
-@shared_task(name=engine.RUN_TASK, ignore_result=True, bind=True)
+@shared_task(name=engine.RUN_TASK, ignore_result=True, bind=True, throws=(StepFailed,))
 def run_task_message(self, task_run_id: str) -> None:
-    engine.run_task(task_run_id, chain=_chain(self.request))
+    chain = _chain(self.request)
+    engine.run_task(task_run_id, chain=chain)
+    _report(self.request, chain)
 
 
 @shared_task(name=engine.WAKE, ignore_result=True)
