@@ -22,11 +22,12 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test import override_settings
-from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Role
 from config.celery import app as celery_app
+from tests.support import openapi
+from tests.support.clients import APIClient, Client
 from workflows.registry import task_types
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +112,14 @@ def _fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _openapi_exemptions(request):
+    """Operations a test marks ``openapi_exempt`` are not checked against the document in that test."""
+    openapi.exempt_operations = {marker.args[0] for marker in request.node.iter_markers("openapi_exempt")}
+    yield
+    openapi.exempt_operations = set()
 
 
 @pytest.fixture(autouse=True)
@@ -219,6 +228,20 @@ def user_api():
         return client
 
     return make
+
+
+@pytest.fixture
+def client():
+    """Django's test client, checking API responses against the OpenAPI document."""
+    return Client()
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """Django's test client signed in as a superuser (pytest-django's ``admin_user``)."""
+    client = Client()
+    client.force_login(admin_user)
+    return client
 
 
 def basic_header(username: str, password: str) -> str:

@@ -7,10 +7,10 @@ import re
 
 import pytest
 from django.contrib.messages import get_messages
-from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import ApiKey, Role
+from tests.support.clients import APIClient
 
 pytestmark = pytest.mark.django_db
 KEY_PATTERN = re.compile(r"fg_[0-9a-f]{8}_[A-Za-z0-9_-]+")

@@ -7,10 +7,10 @@ from unittest import mock
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import ApiKey, Role
+from tests.support.clients import APIClient
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import ApiKey, Role
 from tests.conftest import PASSWORD, basic_header
+from tests.support.clients import APIClient
 
 pytestmark = pytest.mark.django_db
 ME = "/api/v1/me"

@@ -3,11 +3,11 @@
 import re
 
 import pytest
-from django.test import Client
 
 from approvals import services
 from tests.approvals.factories import approval_workflow, caller_of, start_waiting
 from tests.conftest import PASSWORD
+from tests.support.clients import Client
 
 pytestmark = pytest.mark.django_db
 

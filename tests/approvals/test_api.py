@@ -13,7 +13,6 @@ from approvals.models import Approval
 from executions.models import Execution, TaskRun
 from tests.approvals.factories import approval_workflow, caller_of, start_waiting
 from tests.conftest import key_client
-from tests.support.openapi import matches_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,6 @@ def test_it_approves_and_resumes_the_execution(admin_api, waiting, django_captur
     execution, approval = waiting
     response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval, {"comment": "looks right"})
     assert response.status_code == 200, response.json()
-    assert matches_schema(response) == []
     body = response.json()
     assert body["status"] == "approved"
     assert body["comment"] == "looks right"
@@ -54,7 +52,6 @@ def test_it_rejects_and_fails_the_execution(approver_api, waiting, django_captur
     execution, approval = waiting
     response = post(approver_api, django_capture_on_commit_callbacks, REJECT, approval, {"comment": "no receipt"})
     assert response.status_code == 200, response.json()
-    assert matches_schema(response) == []
     assert response.json()["status"] == "rejected"
     execution.refresh_from_db()
     assert execution.status == "failed"
@@ -67,7 +64,6 @@ def test_it_answers_409_to_a_second_decision(admin_api, approver_api, waiting, d
     for client, template in [(approver_api, REJECT), (admin_api, APPROVE)]:
         response = post(client, django_capture_on_commit_callbacks, template, approval)
         assert response.status_code == 409
-        assert matches_schema(response) == []
         assert "already approved" in response.json()["detail"]
 
 
@@ -78,7 +74,6 @@ def test_it_answers_403_to_a_caller_who_may_not_decide(viewer_api, workflow_api,
     for client in (viewer_api, workflow_api, user_api(april)):
         response = post(client, django_capture_on_commit_callbacks, APPROVE, approval)
         assert response.status_code == 403, response.json()
-        assert matches_schema(response) == []
     assert Approval.objects.get(pk=approval.pk).status == "pending"
     assert post(user_api(alice), django_capture_on_commit_callbacks, APPROVE, approval).status_code == 200
 
@@ -103,7 +98,6 @@ def test_it_hides_approvals_of_other_tenants(outsider_api, waiting, django_captu
     for template in (APPROVE, REJECT):
         response = post(outsider_api, django_capture_on_commit_callbacks, template, approval)
         assert response.status_code == 404
-        assert matches_schema(response) == []
     assert outsider_api.get(LIST).json()["total"] == 0
     assert outsider_api.get(OF_EXECUTION.format(execution_id=execution.id)).status_code == 404
     assert Approval.objects.get(pk=approval.pk).status == "pending"
@@ -139,7 +133,6 @@ def test_it_answers_400_for_a_missing_comment_or_form_field(admin_api, project_a
     _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
     response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval, {"form_values": {"budget": "x"}})
     assert response.status_code == 400
-    assert matches_schema(response) == []
     assert {e["field"] for e in response.json()["errors"]} == {"comment", "form_values.budget"}
     response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval,
                     {"comment": "ok", "form_values": {"budget": 1200}})
@@ -155,7 +148,6 @@ def test_it_lists_approvals_newest_first_with_few_queries(admin_api, project_a, 
     # 1 API key, 2 COUNT, 3 the page (approval, execution, workflow, task run), 4 the votes
     with django_assert_num_queries(4):
         response = admin_api.get(LIST, {"limit": 2})
-    assert matches_schema(response) == []
     body = response.json()
     assert body["total"] == 3
     assert [item["id"] for item in body["items"]] == [str(a.id) for a in approvals[::-1][:2]]
@@ -197,10 +189,8 @@ def test_it_lists_the_approvals_of_one_execution(viewer_api, waiting, project_a,
     start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a), caller_of(walter))
     response = viewer_api.get(OF_EXECUTION.format(execution_id=execution.id))
     assert response.status_code == 200
-    assert matches_schema(response) == []
     assert [item["id"] for item in response.json()["items"]] == [str(approval.id)]
     one = viewer_api.get(ITEM.format(id=approval.id))
-    assert matches_schema(one) == []
     assert one.json()["url"].endswith(f"/approvals/{approval.id}/")
 
 
@@ -238,7 +228,6 @@ def test_it_cancels_an_overdue_approval_of_an_ending_execution_instead_of_decidi
         Execution.objects.filter(pk=execution.pk).update(status="running", cancel_requested=True)
     response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval)
     assert response.status_code == 409
-    assert matches_schema(response) == []
     assert response.json()["detail"] == ("This approval was cancelled (its execution ended or was cancelled) and can "
                                          "no longer be decided.")
     approval.refresh_from_db()

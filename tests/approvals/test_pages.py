@@ -5,13 +5,13 @@ import time
 from unittest import mock
 
 import pytest
-from django.test import Client
 
 from accounts.services import create_user
 from approvals import links
 from approvals.models import Approval
 from tests.approvals.factories import approval_workflow, caller_of, start_waiting
 from tests.conftest import PASSWORD
+from tests.support.clients import Client
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,6 @@ from records import actions as action_services
 from records import services as record_services
 from records.models import Action, Record, Stage
 from tests.conftest import PASSWORD
-from tests.support.openapi import assert_matches_schema  # noqa: F401  (re-exported for the tests)
 from workflows.models import Workflow
 from workflows.services import create_workflow
 

@@ -7,7 +7,7 @@ import pytest
 from accounts import services as account_services
 from records import actions
 from records.models import Action
-from tests.records.records_support import HONORABLE, assert_matches_schema, hogwarts_board, make_workflow
+from tests.records.records_support import HONORABLE, hogwarts_board, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,6 @@ def test_it_creates_an_action_for_a_workflows_tasks(board, workflow_api, walter)
     }, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert_matches_schema(response, "actions_create")
     assert (body["short_id"], body["workflow"], body["project"]) == (
         "Wait01", str(board.workflow.id), str(board.workflow.project_id))
     assert (body["stages"], body["target_stage"], body["allowed_users"]) == (
@@ -65,7 +64,6 @@ def test_it_looks_actions_up_by_uuid_or_short_id(board, viewer_api, outsider_api
         response = viewer_api.get(f"{ACTIONS}{key}")
         assert response.status_code == 200
         assert response.json()["name"] == "Approve"
-    assert_matches_schema(response, "action_retrieve")
     assert viewer_api.get(f"{ACTIONS}nothing").status_code == 404
     assert outsider_api.get(f"{ACTIONS}edHR10").status_code == 404
     assert outsider_api.get(f"{ACTIONS}{board.approve.id}").status_code == 404
@@ -77,7 +75,6 @@ def test_it_lists_and_filters_actions(board, project_a, workflow_api, django_ass
     with django_assert_max_num_queries(6):
         response = workflow_api.get(ACTIONS)
     assert response.status_code == 200
-    assert_matches_schema(response, "actions_list")
     assert [a["name"] for a in response.json()["items"]] == ["Nightly", "Reject", "Approve"]
     assert [a["name"] for a in workflow_api.get(f"{ACTIONS}?workflow=abc123").json()["items"]] == ["Reject", "Approve"]
     assert [a["name"] for a in workflow_api.get(f"{ACTIONS}?enabled=false").json()["items"]] == ["Nightly"]
@@ -103,7 +100,6 @@ def test_it_changes_an_action(board, workflow_api):
     assert response.status_code == 200
     assert (response.json()["enabled"], response.json()["stages"], response.json()["requirements"]) == (
         False, ["New", "Approved"], {})
-    assert_matches_schema(response, "action_update")
     response = workflow_api.patch(f"{ACTIONS}edHR10", {"short_id": "PvHaOO"}, format="json")
     assert response.status_code == 400
     response = workflow_api.patch(f"{ACTIONS}edHR10", {"project": str(board.workflow.project_id)}, format="json")

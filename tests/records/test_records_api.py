@@ -6,7 +6,6 @@ import pytest
 
 from records import services as records
 from tests.records.records_support import (
-    assert_matches_schema,
     hogwarts_board,
     make_stages,
     make_workflow,
@@ -30,7 +29,6 @@ def test_it_creates_a_task_with_the_next_number(board, workflow_api):
                                          "checklist": ["Letter sent"], "assignee": "harry"}, format="json")
     assert response.status_code == 201
     body = response.json()
-    assert_matches_schema(response, "workflow_tasks_create")
     assert (body["unique_id"], body["stage"], body["assignee"]) == (679, "New", "harry@hogwarts.edu")
     assert body["fields"] == {"Name": "Hon. Hermione Granger", "House": "Gryffindor"}
     assert body["checklist"] == [{"name": "Letter sent", "done": False}]
@@ -46,7 +44,6 @@ def test_it_answers_every_problem_in_the_native_error_shape(board, workflow_api)
         "fields.Age": "Unknown field 'Age'; this workflow's fields are: Name, Email, House.",
         "stage": "Stage 'Limbo' does not exist in workflow 'Admissions' (stages: New, Approved, Rejected).",
     }
-    assert_matches_schema(response, "workflow_tasks_create")
 
 
 def test_it_gets_a_task_by_workflow_alias_or_id(board, viewer_api):
@@ -54,7 +51,6 @@ def test_it_gets_a_task_by_workflow_alias_or_id(board, viewer_api):
         response = viewer_api.get(path)
         assert response.status_code == 200, path
         assert response.json()["id"] == str(board.record.id)
-    assert_matches_schema(response, "workflow_task_retrieve")
     assert viewer_api.get("/api/v1/workflows/abc123/tasks/1").status_code == 404
     assert viewer_api.get("/api/v1/workflows/abc123/tasks/x").status_code == 404
 
@@ -76,7 +72,6 @@ def test_it_changes_a_task(board, workflow_api):
     body = response.json()
     assert body["fields"] == {"Name": "Hon. Harry Potter", "Email": None, "House": "Gryffindor"}
     assert (body["stage"], body["assignee"]) == ("Approved", None)
-    assert_matches_schema(response, "workflow_task_update")
     response = workflow_api.patch("/api/v1/workflows/abc123/tasks/678", {"unique_id": 1}, format="json")
     assert response.status_code == 400
 
@@ -102,7 +97,6 @@ def test_it_lists_and_filters_tasks(board, workflow_api, walter, django_assert_m
     with django_assert_max_num_queries(5):
         response = workflow_api.get(TASKS)
     assert response.status_code == 200
-    assert_matches_schema(response, "workflow_tasks_list")
     assert [t["unique_id"] for t in response.json()["items"]] == [678, 679, 680]
 
     def numbers(query: str) -> list[int]:
@@ -148,7 +142,6 @@ def test_it_shows_a_tasks_history(board, workflow_api, django_assert_max_num_que
     with django_assert_max_num_queries(5):
         response = workflow_api.get("/api/v1/workflows/abc123/tasks/678/history")
     assert response.status_code == 200
-    assert_matches_schema(response, "workflow_task_history")
     events = [(e["kind"], e["detail"]) for e in response.json()["items"]]
     assert events == [("created", {"stage": "New"}), ("moved", {"from": "New", "to": "Approved"})]
 
@@ -160,13 +153,11 @@ def test_it_manages_stages(project_a, workflow_api, admin_api, django_assert_max
     for name in ("Draft", "Live"):
         response = workflow_api.post(base, {"name": name}, format="json")
         assert response.status_code == 201
-    assert_matches_schema(response, "workflow_stages_create")
     assert response.json()["position"] == 1
     # Queries: the API key, its last-used stamp, the workflow, COUNT, the page.
     with django_assert_max_num_queries(5):
         response = workflow_api.get(base)
     assert [s["name"] for s in response.json()["items"]] == ["Draft", "Live"]
-    assert_matches_schema(response, "workflow_stages_list")
     live = workflow.stages.get(name="Live")
     response = workflow_api.patch(f"{base}{live.id}", {"name": "Published", "position": 0}, format="json")
     assert response.json() == {"id": live.id, "name": "Published", "position": 0}
@@ -187,7 +178,6 @@ def test_it_manages_fields(project_a, workflow_api, admin_api, django_assert_max
     response = workflow_api.post(base, {"name": "Priority", "type": "choice", "choices": ["Low", "High"],
                                         "required": True}, format="json")
     assert response.status_code == 201
-    assert_matches_schema(response, "workflow_fields_create")
     field_id = response.json()["id"]
     assert workflow_api.post(base, {"name": "Owner", "type": "user"}, format="json").json()["position"] == 1
     response = workflow_api.post(base, {"name": "Colour", "type": "colour"}, format="json")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 from drf_spectacular.drainage import GENERATOR_STATS
-from rest_framework.test import APIClient
 
 from accounts.models import Role
 from executions.models import Execution, ExecutionStatus
@@ -21,10 +20,10 @@ from tests.conftest import key_client, wait_until
 from tests.records.records_support import (
     ALL_REQUIREMENTS,
     HONORABLE,
-    assert_matches_schema,
     hogwarts_board,
     surface_schema,
 )
+from tests.support.clients import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +53,6 @@ def test_it_lists_a_tasks_available_actions_as_documented(board, workflow_api, d
         response = workflow_api.get("/api/v1/workflows/abc123/tasks/678/actions")
     assert response.status_code == 200
     assert response.json() == [{"id": "edHR10", "name": "Approve"}, {"id": "PvHaOO", "name": "Reject"}]
-    assert_matches_schema(response, "flowdash_task_actions")
 
 
 def test_it_offers_only_enabled_actions_of_the_tasks_stage(board, project_a, workflow_api):
@@ -96,7 +94,6 @@ def test_it_executes_an_action_asynchronously_as_documented(board, workflow_api)
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"id", "status"} and body["status"] == "Pending"
-    assert_matches_schema(response, "flowdash_execution_create")
     execution = Execution.objects.get(pk=body["id"])
     link = execution.action_link
     assert (link.action, link.record, execution.workflow) == (board.approve, board.record, board.workflow)
@@ -144,7 +141,6 @@ def test_it_lists_all_four_unmet_requirements_as_documented(tenant_a, project_a,
     assert response.json() == {"status": "Fail", "errors": [
         "Name is required", "Checklist must be completed", "Must be assigned", "Name must include honorable prefix",
     ]}
-    assert_matches_schema(response, "flowdash_execution_create")
     assert not Execution.objects.exists()
 
 
@@ -216,7 +212,6 @@ def test_it_refuses_a_viewer_key_in_flowdash_shape(board, viewer_api):
     assert response.status_code == 403
     assert response.json() == {"status": "Fail", "errors": [
         "Your role (viewer) may not perform 'Approve'; it needs one of: admin, workflow."]}
-    assert_matches_schema(response, "flowdash_execution_create")
     assert not Execution.objects.exists()
 
 
@@ -280,7 +275,6 @@ def test_it_reports_pending_then_success_and_moves_the_task(board, workflow_api,
     response = workflow_api.get(f"{EXECUTIONS}/{execution_id}")
     assert response.status_code == 200
     assert response.json() == {"id": execution_id, "status": "Success"}
-    assert_matches_schema(response, "flowdash_execution_retrieve")
     board.record.refresh_from_db()
     assert board.record.stage == board.approved
     history = list(RecordEvent.objects.filter(record=board.record, execution_id=execution_id)
@@ -298,7 +292,6 @@ def test_it_reports_the_failing_steps_own_message(tenant_a, project_a, workflow_
         execution_id = execute(workflow_api).json()["id"]
     response = workflow_api.get(f"/api/v1/workflows/abc123/executions/{execution_id}")
     assert response.json() == {"id": execution_id, "status": "Fail", "errors": ["foo is not a valid email"]}
-    assert_matches_schema(response, "flowdash_execution_retrieve")
     board.record.refresh_from_db()
     assert board.record.stage == board.new
     assert board.record.fields["Email"] == "harry@hogwarts.edu"

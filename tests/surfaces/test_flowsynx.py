@@ -19,7 +19,6 @@ from executions.models import Execution, ExecutionStatus
 from executions.services import start_execution
 from tests.conftest import basic_header, key_client
 from tests.executions.factories import make_workflow, run_now
-from tests.support.openapi import assert_matches_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +79,6 @@ def assert_envelope(response, status_code: int = 200, messages: list[str] | None
 def test_it_lists_a_workflows_executions(admin_api, workflow, finished):
     response = admin_api.get(f"/workflows/{workflow.id}/executions")
     body = assert_envelope(response, messages=[])
-    assert_matches_schema(response, "flowsynx_list_executions")
     [item] = body["data"]
     assert set(item) == {"id", "status", "executionStart", "executionEnd"}
     assert item["id"] == str(finished.id) and item["status"] == "Completed"
@@ -90,7 +88,6 @@ def test_it_lists_a_workflows_executions(admin_api, workflow, finished):
 def test_it_shows_an_executions_details_with_the_definition_it_ran(admin_api, workflow, finished):
     response = admin_api.get(base(finished))
     data = assert_envelope(response, messages=[])["data"]
-    assert_matches_schema(response, "flowsynx_get_execution")
     assert set(data) == {"workflowId", "executionId", "workflow", "status", "executionStart", "executionEnd"}
     assert (data["workflowId"], data["executionId"], data["status"]) == (str(workflow.id), str(finished.id), "Completed")
     document = json.loads(data["workflow"])
@@ -108,7 +105,6 @@ def test_it_shows_the_running_word_and_a_null_end_for_an_unfinished_execution(ad
 def test_it_answers_an_executions_logs(admin_api, finished):
     response = admin_api.get(f"{base(finished)}/logs")
     logs = assert_envelope(response, messages=[])["data"]
-    assert_matches_schema(response, "flowsynx_execution_logs")
     assert logs and all(set(log) == {"id", "message", "level", "timeStamp", "exception"} for log in logs)
     assert {log["level"] for log in logs} <= {"Info", "Warning", "Error", "Debug"}
     assert "hello FlowSynx" in [log["message"] for log in logs]
@@ -119,7 +115,6 @@ def test_it_answers_an_executions_logs(admin_api, finished):
 def test_it_lists_an_executions_tasks(admin_api, workflow, finished):
     response = admin_api.get(f"{base(finished)}/tasks")
     tasks = assert_envelope(response, messages=[])["data"]
-    assert_matches_schema(response, "flowsynx_execution_tasks")
     assert [t["name"] for t in tasks] == ["greet", "note", "answer"]
     first = tasks[0]
     assert set(first) == {"id", "name", "workflowId", "workflowExecutionId", "status", "message", "startTime", "endTime"}
@@ -132,7 +127,6 @@ def test_it_shows_a_tasks_details(admin_api, finished):
     task_run = finished.task_runs.get(name="greet")
     response = admin_api.get(f"{base(finished)}/tasks/{task_run.id}")
     data = assert_envelope(response, messages=[])["data"]
-    assert_matches_schema(response, "flowsynx_get_task_execution")
     assert set(data) == {"id", "status", "message", "startTime", "endTime"}
     assert (data["id"], data["status"]) == (str(task_run.id), "Completed")
 
@@ -141,7 +135,6 @@ def test_it_answers_a_tasks_logs_only(admin_api, finished):
     task_run = finished.task_runs.get(name="note")
     response = admin_api.get(f"{base(finished)}/tasks/{task_run.id}/logs")
     logs = assert_envelope(response, messages=[])["data"]
-    assert_matches_schema(response, "flowsynx_task_execution_logs")
     assert "hello FlowSynx" in [log["message"] for log in logs]
     assert len(logs) == task_run.logs.count() < finished.logs.count()
 
@@ -149,7 +142,6 @@ def test_it_answers_a_tasks_logs_only(admin_api, finished):
 def test_it_executes_a_workflow(admin_api, workflow):
     response = admin_api.post(f"/workflows/{workflow.id}/executions", {"workflowId": str(workflow.id)}, format="json")
     body = assert_envelope(response, 200, ["Workflow execution started."])
-    assert_matches_schema(response, "flowsynx_execute_workflow")
     assert set(body["data"]) == {"workflowId", "executionId", "startedAt"}
     execution = Execution.objects.get(pk=body["data"]["executionId"])
     assert (execution.workflow_id, execution.input, body["data"]["workflowId"]) == (workflow.id, {}, str(workflow.id))
@@ -174,7 +166,6 @@ def test_it_refuses_a_bad_execute_body_with_400(admin_api, workflow, body, field
     body = {k: (v.format(id=workflow.id) if isinstance(v, str) else v) for k, v in body.items()}
     response = admin_api.post(f"/workflows/{workflow.id}/executions", body, format="json")
     messages = assert_envelope(response, 400)["messages"]
-    assert_matches_schema(response, "flowsynx_execute_workflow")
     assert any(field in m for m in messages), messages
     assert not Execution.objects.exists()
 
@@ -183,7 +174,6 @@ def test_it_cancels_an_execution(admin_api, workflow):
     execution, _ = start_execution(caller=None, workflow=workflow)
     response = admin_api.post(f"{base(execution)}/cancel")
     body = assert_envelope(response, 200, ["The workflow execution has been canceled."])
-    assert_matches_schema(response, "flowsynx_cancel_execution")
     assert body["data"] == {}
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.CANCELLED
@@ -193,7 +183,6 @@ def test_it_cancels_an_execution(admin_api, workflow):
 def test_it_answers_409_when_cancelling_a_finished_execution(admin_api, finished):
     response = admin_api.post(f"{base(finished)}/cancel")
     messages = assert_envelope(response, 409)["messages"]
-    assert_matches_schema(response, "flowsynx_cancel_execution")
     assert "only unfinished executions can be cancelled" in messages[0]
 
 
@@ -202,7 +191,6 @@ def test_it_approves_a_pending_step(admin_api, parked, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_api.post(f"{base(execution)}/approvals/{approval.id}/approve")
     body = assert_envelope(response, 200, ["The workflow execution step has been approved."])
-    assert_matches_schema(response, "flowsynx_approve")
     assert body["data"] == {}
     approval.refresh_from_db()
     execution.refresh_from_db()
@@ -214,7 +202,6 @@ def test_it_rejects_a_pending_step(workflow_api, parked, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         response = workflow_api.post(f"{base(execution)}/approvals/{approval.id}/reject")
     assert_envelope(response, 200, ["The workflow execution step has been rejected."])
-    assert_matches_schema(response, "flowsynx_reject")
     approval.refresh_from_db()
     execution.refresh_from_db()
     assert (approval.status, execution.status) == (ApprovalStatus.REJECTED, "failed")
@@ -226,7 +213,6 @@ def test_it_answers_409_for_a_second_decision(admin_api, parked, django_capture_
         assert admin_api.post(f"{base(execution)}/approvals/{approval.id}/approve").status_code == 200
     response = admin_api.post(f"{base(execution)}/approvals/{approval.id}/reject")
     assert_envelope(response, 409)
-    assert_matches_schema(response, "flowsynx_reject")
 
 
 def test_it_answers_404_for_an_approval_of_another_execution(admin_api, parked, finished):
@@ -289,7 +275,6 @@ def test_it_answers_401_in_the_envelope_without_valid_credentials(client, finish
         headers["HTTP_AUTHORIZATION"] = authorization
     response = client.get(base(finished), **headers)
     assert_envelope(response, 401)
-    assert_matches_schema(response, "flowsynx_get_execution")
     assert "Bearer" in response["WWW-Authenticate"] and "Basic" in response["WWW-Authenticate"]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Role
@@ -16,7 +15,8 @@ from executions.status_words import SURFACES, status_word, surface_words
 from records import actions as action_services
 from records.services import create_stage
 from tests.conftest import key_client
-from tests.records.records_support import assert_matches_schema, make_workflow, surface_schema
+from tests.records.records_support import make_workflow, surface_schema
+from tests.support.clients import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,6 @@ def test_it_queues_the_action_and_answers_as_documented(tenant_a, project_a, rep
     assert body["actionId"] == str(report.id)
     assert (body["status"], body["dateEnded"], body["notes"]) == ("Queued", None, None)
     assert body["dateStarted"].endswith("Z")
-    assert_matches_schema(response, "mindzie_action_execute")
     execution = Execution.objects.get(pk=body["actionExecutionId"])
     assert (execution.action_link.action, execution.project, execution.action_link.record) == (report, project_a, None)
     assert execution.get_definition()["tasks"][0]["name"] == "build"
@@ -81,7 +80,6 @@ def test_it_answers_404_action_not_found(tenant_a, project_a, project_b, workflo
         response = workflow_api.get(f"{base(tenant_a, project_a)}/execute/{action_id}")
         assert response.status_code == 404
         assert response.json() == {"error": "Action not found", "actionId": action_id}
-    assert_matches_schema(response, "mindzie_action_execute")
     assert not Execution.objects.exists()
 
 
@@ -125,7 +123,6 @@ def test_it_answers_401_with_a_message(tenant_a, project_a, report):
     response = bad.get(url)
     assert response.status_code == 401
     assert set(response.json()) == {"error"} and "API key" in response.json()["error"]
-    assert_matches_schema(response, "mindzie_action_execute")
     assert not Execution.objects.exists()
 
 
@@ -179,7 +176,6 @@ def test_get_action_says_whether_it_exists_and_is_enabled(tenant_a, project_a, r
     assert response.status_code == 200
     assert response.json() == {"actionId": str(report.id), "name": "Refresh report",
                                "description": "Rebuild the monthly report", "enabled": True}
-    assert_matches_schema(response, "mindzie_action_retrieve")
     # The short id Flowdash clients use names the same action.
     assert viewer_api.get(f"{base(tenant_a, project_a)}/{report.short_id}").json()["actionId"] == str(report.id)
     action_services.update_action(report, enabled=False)
@@ -198,7 +194,6 @@ def test_progress_goes_from_queued_to_completed(tenant_a, project_a, report, wor
     queued = workflow_api.get(url)
     assert queued.status_code == 200
     assert queued.json()["status"] == "Queued" and queued.json()["dateEnded"] is None
-    assert_matches_schema(queued, "mindzie_action_execution_retrieve")
     with django_capture_on_commit_callbacks(execute=True):
         advance(execution_id)
     done = workflow_api.get(url).json()
@@ -231,7 +226,6 @@ def test_progress_shows_failed_with_the_error_in_notes(tenant_a, project_a, work
     assert body["status"] == "Failed"
     assert body["notes"] == "Source data is missing for January"
     assert body["dateEnded"] is not None
-    assert_matches_schema(response, "mindzie_action_execution_retrieve")
 
 
 def test_progress_of_an_unknown_or_foreign_execution_is_404(tenant_a, project_a, tenant_b, project_b, report,

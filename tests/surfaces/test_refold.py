@@ -19,7 +19,6 @@ from executions.models import Execution, ExecutionStatus, TaskRunStatus
 from executions.services import start_execution
 from tests.conftest import ROOT, free_port, key_client, wait_until, worker_env
 from tests.executions.factories import make_workflow, run_now
-from tests.support.openapi import assert_matches_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +70,6 @@ def test_it_replays_the_documents_execute_example(refold, workflow):
     response = refold.post(f"/api/v1/workflow/{workflow.id}/execute", DOC_PAYLOAD, format="json",
                            **refold_headers())
     assert response.status_code == 200
-    assert_matches_schema(response, "refold_execute_workflow")
     assert list(response.json()) == ["execution_id"]
     execution = Execution.objects.get(pk=response.json()["execution_id"])
     assert (execution.workflow_id, execution.input, execution.linked_account_id, execution.retry_policy) == (
@@ -109,7 +107,6 @@ def test_it_refuses_a_body_that_is_not_an_object(refold, workflow):
 
 def test_it_refuses_a_slug_that_is_not_the_workflows_integration(refold, workflow):
     response = execute(refold, workflow.alias, slug="hubspot")
-    assert_matches_schema(response, "refold_execute_workflow")
     assert "slug 'hubspot' is not the integration" in assert_error(response, 400)
     assert "slug" in assert_error(execute(refold, workflow.alias, slug=None), 400)
     assert not Execution.objects.exists()
@@ -128,7 +125,6 @@ def test_it_refuses_a_sync_execution_value_that_is_not_a_boolean(refold, workflo
 def test_it_refuses_sync_execution_of_a_workflow_with_a_group_task(refold, project_a):
     make_workflow(project_a, GROUP, alias="grouped", integration_slug="asana")
     response = execute(refold, "grouped", sync="true")
-    assert_matches_schema(response, "refold_execute_workflow")
     assert assert_error(response, 400) == "sync_execution = true is not allowed if the workflow contains a Group Node."
     assert not Execution.objects.exists()
     assert execute(refold, "grouped", sync="false").status_code == 200
@@ -138,7 +134,6 @@ def test_it_answers_the_execution_id_with_202_when_a_sync_run_outlasts_the_wait(
     settings.FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS = 0  # no worker runs it inside this test's transaction
     response = execute(refold, workflow.alias, sync="true")
     assert response.status_code == 202
-    assert_matches_schema(response, "refold_execute_workflow")
     assert list(response.json()) == ["execution_id"]
     execution = Execution.objects.get(pk=response.json()["execution_id"])
     # A synchronous run does not wait for retries of skip_on_error nodes.
@@ -163,7 +158,6 @@ def test_it_answers_an_errored_sync_run_with_its_status_and_errors(tenant_a, pro
                   alias="boom", integration_slug="asana")
     response = execute(key_client(tenant_a, "admin", header="x-api-key"), "boom", sync="true")
     assert response.status_code == 200
-    assert_matches_schema(response, "refold_execute_workflow")
     assert response.json() == {"return_value": None, "execution_id": response.json()["execution_id"],
                                "status": "ERRORED", "errors": ["boom: no note"]}
 
@@ -211,7 +205,6 @@ def test_it_answers_401_without_a_key(client, workflow):
     response = client.post(f"/api/v1/workflow/{workflow.alias}/execute", {}, content_type="application/json",
                            **refold_headers())
     assert_error(response, 401)
-    assert_matches_schema(response, "refold_execute_workflow")
     assert "x-api-key" in response["WWW-Authenticate"]
     assert_error(client.post(f"/api/v1/workflow/{workflow.alias}/execute", {}, content_type="application/json",
                              HTTP_X_API_KEY="fg_not_a_key"), 401)
@@ -242,7 +235,6 @@ def test_it_answers_the_return_value_of_a_sync_run_done_by_a_worker(live_worker,
     response = client.post(f"/api/v1/workflow/{workflow.id}/execute", DOC_PAYLOAD, format="json",
                            **refold_headers(sync="true"))
     assert response.status_code == 200, response.content
-    assert_matches_schema(response, "refold_execute_workflow")
     assert list(response.json()) == ["return_value", "execution_id"]
     assert response.json()["return_value"] == DOC_RETURN_VALUE
     execution = Execution.objects.get(pk=response.json()["execution_id"])
@@ -305,7 +297,6 @@ def test_it_replays_the_documents_response_example(refold, workflow, django_capt
     execution = run_now(django_capture_on_commit_callbacks, workflow, linked_account_id="john@acme.io")
     response = refold.get(f"/api/v1/execution/{execution.id}/response", HTTP_LINKED_ACCOUNT_ID="john@acme.io")
     assert response.status_code == 200
-    assert_matches_schema(response, "refold_execution_response")
     assert response.json() == {"response": DOC_RETURN_VALUE, "status": "COMPLETED"}
 
 
@@ -332,7 +323,6 @@ def test_it_answers_404_for_another_linked_account_tenant_or_a_malformed_id(refo
     execution, _ = start_execution(caller=None, workflow=workflow, linked_account_id="john@acme.io")
     url = f"/api/v1/execution/{execution.id}/response"
     response = refold.get(url, HTTP_LINKED_ACCOUNT_ID="jane@acme.io")
-    assert_matches_schema(response, "refold_execution_response")
     assert "send the linked_account_id header" in assert_error(response, 404)
     assert_error(refold.get(url), 404)
     assert_error(outsider_api.get(url, HTTP_LINKED_ACCOUNT_ID="john@acme.io"), 404)
