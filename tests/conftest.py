@@ -114,6 +114,12 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _openapi_document(_test_task_types):
+    """The document responses are checked against, generated before any test can patch a view."""
+    openapi.openapi_document()
+
+
 @pytest.fixture(autouse=True)
 def _openapi_exemptions(request):
     """Operations a test marks ``openapi_exempt`` are not checked against the document in that test."""

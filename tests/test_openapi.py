@@ -125,6 +125,11 @@ def broken_me(self, request, *args, **kwargs):
     return Response({"role": "owner"})
 
 
+def test_the_document_is_generated_before_any_test_patches_a_view(monkeypatch):
+    monkeypatch.setattr(ProjectViewSet, "retrieve", broken_project)
+    assert "404" in openapi_document()["paths"]["/api/v1/projects/{id}/"]["get"]["responses"]
+
+
 @pytest.mark.django_db
 def test_a_response_that_drifts_from_the_document_fails_the_test(admin_api, project_a, monkeypatch):
     monkeypatch.setattr(ProjectViewSet, "retrieve", broken_project)
