@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import include, path
 from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
@@ -220,13 +221,13 @@ def test_it_cancels_an_overdue_approval_of_an_ending_execution_instead_of_decidi
         admin_api, project_a, walter, ending, django_capture_on_commit_callbacks):
     workflow = approval_workflow(project_a, expires_in=60, on_timeout="approve")
     execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
-    Approval.objects.filter(pk=approval.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     if ending == "ended":  # the execution ended while its approval was still pending
         Execution.objects.filter(pk=execution.pk).update(status="failed", ended_at=timezone.now())
         TaskRun.objects.filter(execution=execution, status="waiting").update(status="cancelled")
     else:  # cancelled while another branch still runs: the approval waits for the engine to end it
         Execution.objects.filter(pk=execution.pk).update(status="running", cancel_requested=True)
-    response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval)
+    with time_machine.travel(timedelta(minutes=2)):  # past its time-out
+        response = post(admin_api, django_capture_on_commit_callbacks, APPROVE, approval)
     assert response.status_code == 409
     assert response.json()["detail"] == ("This approval was cancelled (its execution ended or was cancelled) and can "
                                          "no longer be decided.")

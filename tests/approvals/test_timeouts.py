@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from approvals import services
-from approvals.models import Approval
 from config.errors import Conflict
 from executions.models import Log
 from executions.services import sweep
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 def sweep_later(capture, hours: float = 2):
-    with capture(execute=True):
-        return sweep(now=timezone.now() + timedelta(hours=hours))
+    with time_machine.travel(timedelta(hours=hours)), capture(execute=True):
+        return sweep()
 
 
 @pytest.mark.parametrize(("outcome", "status", "decision"), [
@@ -62,8 +62,8 @@ def test_it_expires_an_overdue_approval_instead_of_deciding_it(project_a, walter
                                                                django_capture_on_commit_callbacks):
     workflow = approval_workflow(project_a, expires_in=60, on_timeout="fail")
     execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
-    Approval.objects.filter(pk=approval.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    with pytest.raises(Conflict, match="expired"), django_capture_on_commit_callbacks(execute=True):
+    with time_machine.travel(timedelta(minutes=2)), pytest.raises(Conflict, match="expired"), \
+            django_capture_on_commit_callbacks(execute=True):
         services.decide_approval(approval, caller_of(april), "approve")
     approval.refresh_from_db()
     assert approval.status == "expired"
@@ -75,9 +75,8 @@ def test_it_expires_an_overdue_approval_instead_of_deciding_it(project_a, walter
 def test_it_expires_each_approval_once(project_a, alice, django_capture_on_commit_callbacks):
     workflow = approval_workflow(project_a, expires_in=60, on_timeout="approve")
     execution, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(alice))
-    later = timezone.now() + timedelta(hours=1)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert services.expire_overdue_approvals(later) == 1
-        assert services.expire_overdue_approvals(later) == 0
-        assert services.expire_approval(approval.id, later) is False
+    with time_machine.travel(timedelta(hours=1)), django_capture_on_commit_callbacks(execute=True):
+        assert services.expire_overdue_approvals(timezone.now()) == 1
+        assert services.expire_overdue_approvals(timezone.now()) == 0
+        assert services.expire_approval(approval.id) is False
     assert Log.objects.filter(execution=execution, message__contains="on_timeout: approve").count() == 1

@@ -5,6 +5,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from executions.engine import advance
@@ -27,8 +28,8 @@ def test_it_resends_a_queued_execution_whose_message_was_lost(project_a, django_
             execution, _ = start_execution(caller=None, workflow=one_task(project_a))
     assert lost.called  # the message "was sent" but never arrived
     assert Execution.objects.get(pk=execution.pk).status == ExecutionStatus.QUEUED
-    with django_capture_on_commit_callbacks(execute=True):
-        assert sweep(now=timezone.now() + LATER)["requeued"] == 1
+    with time_machine.travel(LATER), django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["requeued"] == 1
     execution.refresh_from_db()
     assert (execution.status, execution.return_value) == ("succeeded", "done")
 
@@ -48,8 +49,8 @@ def test_it_takes_back_a_task_whose_worker_died(project_a, django_capture_on_com
     TaskRun.objects.filter(execution=execution).update(
         status=TaskRunStatus.RUNNING, attempts=1, dispatched_at=None, lease_expires_at=timezone.now() + timedelta(seconds=30))
     assert sweep()["recovered"] == 0  # the lease is still valid
-    with django_capture_on_commit_callbacks(execute=True):
-        assert sweep(now=timezone.now() + LATER)["recovered"] == 1
+    with time_machine.travel(LATER), django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["recovered"] == 1
     execution.refresh_from_db()
     run = execution.task_runs.get()
     assert (execution.status, run.status, run.attempts) == ("succeeded", "succeeded", 2)
@@ -62,8 +63,8 @@ def test_it_redispatches_a_task_whose_run_message_was_lost(project_a, django_cap
         with django_capture_on_commit_callbacks(execute=True):
             advance(execution.id)
     assert TaskRun.objects.get(execution=execution).dispatched_at is not None
-    with django_capture_on_commit_callbacks(execute=True):
-        assert sweep(now=timezone.now() + LATER)["redispatched"] == 1
+    with time_machine.travel(LATER), django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["redispatched"] == 1
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.SUCCEEDED
 
@@ -88,10 +89,9 @@ def test_a_worker_presumed_lost_cannot_record_over_the_new_attempt(project_a):
     run = TaskRun.objects.get(execution=execution)
     TaskRun.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
     slow = claim_task_run(run.id)  # attempt 1, whose worker then stalls past its lease
-    TaskRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    with mock.patch("executions.tasks.run_task_message.apply_async"):
+    with time_machine.travel(LATER), mock.patch("executions.tasks.run_task_message.apply_async"):
         sweep()
-    fresh = claim_task_run(run.id)  # attempt 2 on another worker
+        fresh = claim_task_run(run.id)  # attempt 2 on another worker
     assert (slow.attempts, fresh.attempts) == (1, 2)
     _record_outcome(slow.execution, slow, {}, Done(output="late"), LogBuffer(execution.id, run.id))
     run.refresh_from_db()

@@ -6,7 +6,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from django.utils import timezone
+import time_machine
 
 from approvals.models import Approval, ApprovalStatus
 from executions.executors import PrivateAddressRefused, check_public_host
@@ -150,10 +150,10 @@ def test_delay_parks_the_execution_until_the_sweeper_wakes_it(project_a, django_
     execution = run_now(django_capture_on_commit_callbacks, wf)
     assert execution.status == ExecutionStatus.WAITING
     assert execution.task_runs.get(name="pause").status == TaskRunStatus.WAITING
-    with django_capture_on_commit_callbacks(execute=True):
-        assert sweep(now=timezone.now() + timedelta(minutes=1))["woken"] == 0
-    with django_capture_on_commit_callbacks(execute=True):
-        assert sweep(now=timezone.now() + timedelta(hours=2))["woken"] == 1
+    with time_machine.travel(timedelta(minutes=1)), django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["woken"] == 0
+    with time_machine.travel(timedelta(hours=2)), django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["woken"] == 1
     execution.refresh_from_db()
     assert (execution.status, execution.return_value) == ("succeeded", "woke")
 

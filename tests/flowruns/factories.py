@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from unittest import mock
+
+import time_machine
 
 from accounts import services as account_services
 from accounts.authentication import caller_for_key
@@ -21,8 +22,8 @@ def key_caller(tenant, role: str = "admin", name: str = "reporter") -> Caller:
 
 
 def at(when: datetime):
-    """Freeze the clock the flow-run services read."""
-    return mock.patch("flowruns.services.timezone.now", return_value=when)
+    """Stop the clock at ``when``."""
+    return time_machine.travel(when, tick=False)
 
 
 def make_runs(caller: Caller, count: int, *, per_instant: int = 1, start: datetime = T0, prefix: str = "run",
