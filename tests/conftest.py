@@ -23,9 +23,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.test import override_settings
 
-from accounts import services as account_services
 from accounts.models import Role
 from config.celery import app as celery_app
+from tests.accounts.factories import PASSWORD, ApiKeyFactory, ProjectFactory, TenantFactory, UserFactory
 from tests.support import openapi
 from tests.support.clients import APIClient, Client
 from workflows.registry import task_types
@@ -36,7 +36,6 @@ TEST_TASK_TYPES = [
     "flaky=tests.support.tasks:flaky",
     "echo=tests.support.tasks:echo",
 ]
-PASSWORD = "correct-horse-battery-staple"
 
 
 def services_required() -> bool:
@@ -137,61 +136,64 @@ def _fast_hasher_and_mail(settings):
 # -- tenants and personas ---------------------------------------------------------------------------
 @pytest.fixture
 def tenant_a(db):
-    return account_services.create_tenant("Acme", "acme")
+    return TenantFactory(name="Acme", slug="acme")
 
 
 @pytest.fixture
 def project_a(tenant_a):
-    return account_services.create_project(tenant_a, "Main", "main")
+    """Tenant A's only project."""
+    return ProjectFactory(tenant=tenant_a, name="Main", slug="main")
 
 
 @pytest.fixture
 def tenant_b(db):
-    return account_services.create_tenant("Globex", "globex")
+    return TenantFactory(name="Globex", slug="globex")
 
 
 @pytest.fixture
 def project_b(tenant_b):
-    return account_services.create_project(tenant_b, "Other", "other")
-
-
-def _user(username, tenant, role):
-    return account_services.create_user(username, PASSWORD, email=f"{username}@example.com", tenant=tenant, role=role)
+    return ProjectFactory(tenant=tenant_b, name="Other", slug="other")
 
 
 @pytest.fixture
 def alice(tenant_a, project_a):
-    return _user("alice", tenant_a, Role.ADMIN)
+    """Admin of A: may do everything in A."""
+    return UserFactory(username="alice", tenant=tenant_a, role=Role.ADMIN)
 
 
 @pytest.fixture
 def walter(tenant_a, project_a):
-    return _user("walter", tenant_a, Role.WORKFLOW)
+    """Workflow role in A: may start, cancel and retry executions and edit workflows."""
+    return UserFactory(username="walter", tenant=tenant_a, role=Role.WORKFLOW)
 
 
 @pytest.fixture
 def april(tenant_a, project_a):
-    return _user("april", tenant_a, Role.APPROVER)
+    """Approver in A: may read, and decide approvals she is named on."""
+    return UserFactory(username="april", tenant=tenant_a, role=Role.APPROVER)
 
 
 @pytest.fixture
 def victor(tenant_a, project_a):
-    return _user("victor", tenant_a, Role.VIEWER)
+    """Viewer in A: may only read."""
+    return UserFactory(username="victor", tenant=tenant_a, role=Role.VIEWER)
 
 
 @pytest.fixture
 def oscar(tenant_b, project_b):
-    return _user("oscar", tenant_b, Role.ADMIN)
+    """Admin of tenant B: an outsider who must never see A's objects (404)."""
+    return UserFactory(username="oscar", tenant=tenant_b, role=Role.ADMIN)
 
 
 def key_client(tenant, role, project=None, header="bearer") -> APIClient:
-    _, secret = account_services.create_api_key(tenant, f"{role}-key-{uuid.uuid4().hex[:6]}", role, project=project)
+    """A client sending a new API key of ``tenant`` (``Authorization: Bearer``, or ``x-api-key``)."""
+    key = ApiKeyFactory(tenant=tenant, role=role, project=project)
     client = APIClient()
     if header == "bearer":
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.secret}")
     else:
-        client.credentials(HTTP_X_API_KEY=secret)
-    client.secret = secret
+        client.credentials(HTTP_X_API_KEY=key.secret)
+    client.secret = key.secret
     return client
 
 
@@ -243,8 +245,14 @@ def client():
 
 
 @pytest.fixture
-def admin_client(db, admin_user):
-    """Django's test client signed in as a superuser (pytest-django's ``admin_user``)."""
+def admin_user(db):
+    """An operator: a superuser called admin, in no tenant."""
+    return UserFactory(username="admin", is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """Django's test client signed in as ``admin_user``."""
     client = Client()
     client.force_login(admin_user)
     return client

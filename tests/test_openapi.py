@@ -15,8 +15,8 @@ from django.test import RequestFactory
 from rest_framework.response import Response
 
 from accounts.api.views import MeView, ProjectViewSet
-from tests.executions.factories import make_workflow
 from tests.support.openapi import SchemaMismatch, documented_path, openapi_document, response_problems
+from tests.workflows.factories import WorkflowFactory
 
 TESTS = Path(__file__).resolve().parent
 PROJECT_PATH = f"/api/v1/projects/{uuid.uuid4()}/"
@@ -157,7 +157,7 @@ def test_tests_build_only_clients_that_check_responses():
 # -- the native API's main calls --------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_the_main_native_calls_answer_as_documented(admin_api, project_a, django_capture_on_commit_callbacks):
-    workflow = make_workflow(project_a, [
+    workflow = WorkflowFactory(project=project_a, tasks=[
         {"name": "a", "type": "set", "config": {"values": {"x": 1}}},
         {"name": "b", "type": "response", "config": {"value": "ok"}, "depends_on": ["a"]},
     ], alias="schema-check")

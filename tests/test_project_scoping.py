@@ -2,16 +2,17 @@
 
 import pytest
 
-from accounts import services as account_services
 from records import actions as action_services
+from tests.accounts.factories import ProjectFactory
 from tests.conftest import key_client
+from tests.records.factories import ActionFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def two_projects(tenant_a, project_a):
-    other = account_services.create_project(tenant_a, "Other", "other")
+    other = ProjectFactory(tenant=tenant_a, name="Other")
     return key_client(tenant_a, "admin", project=project_a), key_client(tenant_a, "admin", project=other)
 
 
@@ -34,7 +35,7 @@ def test_a_tenant_wide_key_sees_every_projects_flow_runs(two_projects, tenant_a)
 
 
 def test_action_short_ids_are_unique_per_tenant_only(project_a, project_b):
-    action_services.create_action(project=project_a, name="Approve", short_id="edHR10")
+    ActionFactory(project=project_a, name="Approve", short_id="edHR10")
     # Another tenant may use the same short id: nothing reveals that tenant A has it.
     other = action_services.create_action(project=project_b, name="Approve", short_id="edHR10")
     assert other.short_id == "edHR10"

@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from accounts import services as account_services
 from accounts.models import Role
 from config.middleware import NUL_IN_QUERY
 from executions.executors import PrivateAddressRefused, check_public_host
@@ -21,10 +20,12 @@ from executions.services import clamp_wait
 from records import actions as action_services
 from records import services as record_services
 from records.models import Action
+from tests.accounts.factories import ProjectFactory
 from tests.conftest import key_client
-from tests.executions.factories import make_workflow, run_now
-from tests.records.records_support import hogwarts_board
+from tests.executions.factories import ExecutionFactory
+from tests.records.factories import ActionFactory, BoardFactory, FieldFactory
 from tests.support.clients import APIClient
+from tests.workflows.factories import WorkflowFactory
 from workflows.templating import TemplateError, evaluate
 
 pytestmark = pytest.mark.django_db
@@ -95,8 +96,7 @@ def local_server():
         server.shutdown()
 
 
-def test_it_refuses_a_name_that_resolves_public_then_private(project_a, local_server, monkeypatch,
-                                                             django_capture_on_commit_callbacks):
+def test_it_refuses_a_name_that_resolves_public_then_private(project_a, local_server, monkeypatch):
     """DNS rebinding: the check saw a public address, the connection must not reach loopback."""
     port = local_server()
     real = socket.getaddrinfo
@@ -110,26 +110,26 @@ def test_it_refuses_a_name_that_resolves_public_then_private(project_a, local_se
         return real(address, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    wf = make_workflow(project_a, [{"name": "call", "type": "http",
-                                    "config": {"url": f"http://rebind.example:{port}/"}}])
-    execution = run_now(django_capture_on_commit_callbacks, wf)
+    wf = WorkflowFactory(project=project_a, tasks=[
+        {"name": "call", "type": "http", "config": {"url": f"http://rebind.example:{port}/"}}])
+    execution = ExecutionFactory(workflow=wf, run=True)
     run = execution.task_runs.get()
     assert run.status == TaskRunStatus.FAILED
     assert "127.0.0.1" in run.message and run.output is None
 
 
-def test_allowed_private_targets_still_work(project_a, settings, local_server, django_capture_on_commit_callbacks):
+def test_allowed_private_targets_still_work(project_a, settings, local_server):
     settings.FLOWGATE_HTTP_ALLOW_PRIVATE = True
-    wf = make_workflow(project_a, [{"name": "call", "type": "http",
-                                    "config": {"url": f"http://127.0.0.1:{local_server()}/"}}])
-    execution = run_now(django_capture_on_commit_callbacks, wf)
+    wf = WorkflowFactory(project=project_a, tasks=[
+        {"name": "call", "type": "http", "config": {"url": f"http://127.0.0.1:{local_server()}/"}}])
+    execution = ExecutionFactory(workflow=wf, run=True)
     assert execution.task_runs.get().output["body"] == {"ok": True}
 
 
 # -- CSRF on a GET that starts work ---------------------------------------------------------------------
 def test_mindzie_execute_is_not_reachable_with_a_browser_session(tenant_a, project_a, alice):
     """Execute Action is a GET; a session cookie (sent on a top-level cross-site link) must not start it."""
-    action = action_services.create_action(project=project_a, name="Report", steps={
+    action = ActionFactory(project=project_a, name="Report", steps={
         "tasks": [{"name": "build", "type": "set", "config": {"values": {"rows": 3}}}]})
     browser = APIClient()
     browser.force_login(alice)
@@ -153,9 +153,9 @@ def test_an_infinite_wait_is_bounded(settings):
 
 # -- bodies the database cannot store -------------------------------------------------------------------------
 @pytest.fixture
-def board(tenant_a, project_a):
-    board = hogwarts_board(tenant_a, project_a)
-    record_services.create_field(workflow=board.workflow, name="Amount", type="number")
+def board(project_a):
+    board = BoardFactory(project=project_a)
+    FieldFactory(workflow=board.workflow, name="Amount", type="number")
     return board
 
 
@@ -222,7 +222,7 @@ def test_it_names_the_query_parameter_that_holds_a_nul_character(board, admin_ap
 # -- filters -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("query", ["tag=isnull:x", "tag=a__regex:(", "tag=team__isnull:x"])
 def test_a_tag_key_is_never_taken_for_a_lookup(project_a, admin_api, query):
-    make_workflow(project_a, [], tags={"team": "ops"})
+    WorkflowFactory(project=project_a, tasks=[], tags={"team": "ops"})
     for path in ("/api/v1/workflows/", "/api/v1/executions/"):
         response = admin_api.get(f"{path}?{query}")
         assert response.status_code == 200, (path, response.content[:200])
@@ -230,7 +230,7 @@ def test_a_tag_key_is_never_taken_for_a_lookup(project_a, admin_api, query):
 
 
 def test_the_tag_filter_still_matches(project_a, admin_api):
-    make_workflow(project_a, [], tags={"team": "ops", "tier": 1})
+    WorkflowFactory(project=project_a, tasks=[], tags={"team": "ops", "tier": 1})
     assert admin_api.get("/api/v1/workflows/?tag=team:ops").json()["total"] == 1
     assert admin_api.get("/api/v1/workflows/?tag=team:dev").json()["total"] == 0
 
@@ -242,7 +242,7 @@ def test_a_number_field_filter_with_a_non_finite_number_answers(board, admin_api
 
 
 def test_a_field_named_like_a_lookup_can_be_filtered(board, admin_api):
-    record_services.create_field(workflow=board.workflow, name="contains")
+    FieldFactory(workflow=board.workflow, name="contains")
     record_services.update_record(board.record, fields={"contains": "gold"})
     response = admin_api.get("/api/v1/workflows/abc123/tasks/?field=contains:gold")
     assert response.status_code == 200 and response.json()["total"] == 1
@@ -262,7 +262,7 @@ def test_a_task_number_beyond_the_database_range_is_refused(board, admin_api):
 
 
 def test_a_flowsynx_page_far_past_the_end_is_empty(project_a, admin_api):
-    wf = make_workflow(project_a, [])
+    wf = WorkflowFactory(project=project_a, tasks=[])
     for page in ("99999999999999999999", str(2**62)):
         response = admin_api.get(f"/workflows/{wf.id}/executions?page={page}")
         assert response.status_code == 200 and response.json()["data"] == []
@@ -271,9 +271,9 @@ def test_a_flowsynx_page_far_past_the_end_is_empty(project_a, admin_api):
 # -- idempotency across projects ---------------------------------------------------------------------------
 def test_an_idempotency_key_replays_only_the_same_workflow(tenant_a, project_a):
     """Two projects with the same alias: the second project's key must not get the first one's execution."""
-    other = account_services.create_project(tenant_a, "Other", "other")
-    make_workflow(project_a, [], alias="deploy")
-    make_workflow(other, [], alias="deploy")
+    other = ProjectFactory(tenant=tenant_a, name="Other")
+    WorkflowFactory(project=project_a, tasks=[], alias="deploy")
+    WorkflowFactory(project=other, tasks=[], alias="deploy")
     first = key_client(tenant_a, Role.WORKFLOW, project=project_a)
     second = key_client(tenant_a, Role.WORKFLOW, project=other)
     assert first.post("/api/v1/executions/", {"workflow": "deploy"}, format="json",
@@ -298,37 +298,37 @@ def test_writing_under_another_tenants_workflow_answers_404(board, outsider_api,
     {"name": "t", "type": "fail", "config": {"message": "a{{ '\\x00' }}b"}},
     {"name": "t", "type": "response", "config": {"value": {"name": "{{ '\\x00' }}"}}},
 ])
-def test_an_unstorable_value_fails_the_task_instead_of_the_worker(project_a, django_capture_on_commit_callbacks, task):
-    wf = make_workflow(project_a, [task])
-    execution = run_now(django_capture_on_commit_callbacks, wf, {"big": "1e308"})
+def test_an_unstorable_value_fails_the_task_instead_of_the_worker(project_a, task):
+    wf = WorkflowFactory(project=project_a, tasks=[task])
+    execution = ExecutionFactory(workflow=wf, input={"big": "1e308"}, run=True)
     assert execution.status == ExecutionStatus.FAILED
     assert execution.task_runs.get().status == TaskRunStatus.FAILED
 
 
-def test_an_http_answer_with_nul_characters_fails_the_task(project_a, settings, local_server,
-                                                           django_capture_on_commit_callbacks):
+def test_an_http_answer_with_nul_characters_fails_the_task(project_a, settings, local_server):
     settings.FLOWGATE_HTTP_ALLOW_PRIVATE = True
     port = local_server(b'{"name": "a\\u0000b"}')
-    wf = make_workflow(project_a, [{"name": "call", "type": "http", "config": {"url": f"http://127.0.0.1:{port}/"}}])
-    execution = run_now(django_capture_on_commit_callbacks, wf)
+    wf = WorkflowFactory(project=project_a, tasks=[
+        {"name": "call", "type": "http", "config": {"url": f"http://127.0.0.1:{port}/"}}])
+    execution = ExecutionFactory(workflow=wf, run=True)
     run = execution.task_runs.get()
     assert (execution.status, run.status) == (ExecutionStatus.FAILED, TaskRunStatus.FAILED)
     assert "cannot be stored" in run.message
 
 
 @pytest.mark.parametrize("backoff", [{"delay": 1e300}, {"type": "exponential", "delay": 1e200}])
-def test_a_huge_retry_delay_does_not_crash_the_worker(project_a, django_capture_on_commit_callbacks, tmp_path,
-                                                      backoff):
-    wf = make_workflow(project_a, [{"name": "t", "type": "flaky", "retries": 2, "retry_backoff": backoff,
-                                    "config": {"counter_file": str(tmp_path / "count"), "succeed_on_attempt": 2}}])
-    execution = run_now(django_capture_on_commit_callbacks, wf)
+def test_a_huge_retry_delay_does_not_crash_the_worker(project_a, tmp_path, backoff):
+    wf = WorkflowFactory(project=project_a, tasks=[
+        {"name": "t", "type": "flaky", "retries": 2, "retry_backoff": backoff,
+         "config": {"counter_file": str(tmp_path / "count"), "succeed_on_attempt": 2}}])
+    execution = ExecutionFactory(workflow=wf, run=True)
     run = execution.task_runs.get()
     assert (execution.status, run.status, run.attempts) == (ExecutionStatus.RUNNING, TaskRunStatus.PENDING, 1)
     assert run.not_before is not None
 
 
 def test_a_viewer_gets_no_replay_of_an_action_execution(tenant_a, project_a, workflow_api, viewer_api):
-    board = hogwarts_board(tenant_a, project_a)
+    board = BoardFactory(project=project_a)
     body = {"task_id": "678", "action_id": "edHR10"}
     path = f"/api/v1/workflows/{board.workflow.id}/executions"
     assert workflow_api.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="k1").status_code == 201

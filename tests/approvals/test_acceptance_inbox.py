@@ -5,7 +5,8 @@ import re
 import pytest
 
 from approvals import services
-from tests.approvals.factories import approval_workflow, caller_of, start_waiting
+from tests.accounts.factories import user_caller
+from tests.approvals.factories import ApprovalFactory, ApprovalWorkflowFactory
 from tests.conftest import PASSWORD
 from tests.support.clients import Client
 
@@ -24,10 +25,10 @@ def row_ids(content: str) -> list[str]:
 
 
 @pytest.fixture
-def three(project_a, walter, april, django_capture_on_commit_callbacks):
+def three(project_a, walter, april):
     """Three approvals april may decide, requested one after the other."""
-    workflow = approval_workflow(project_a, approvers={"users": ["april"]})
-    return [start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter), {"amount": amount})[1]
+    workflow = ApprovalWorkflowFactory(project=project_a, approval={"approvers": {"users": ["april"]}})
+    return [ApprovalFactory(workflow=workflow, caller=user_caller(walter), input={"amount": amount})
             for amount in (10, 20, 30)]
 
 
@@ -41,8 +42,8 @@ def test_it_lists_pending_approvals_newest_first_with_their_count(three, april):
 def test_it_moves_a_decided_approval_to_the_decided_tab(three, april, django_capture_on_commit_callbacks):
     first, second, third = three
     with django_capture_on_commit_callbacks(execute=True):
-        services.decide_approval(first, caller_of(april), "approve", comment="fine")
-        services.decide_approval(third, caller_of(april), "reject", comment="no receipt")
+        services.decide_approval(first, user_caller(april), "approve", comment="fine")
+        services.decide_approval(third, user_caller(april), "reject", comment="no receipt")
     client = signed_in(april)
 
     pending = client.get("/approvals/").content.decode()

@@ -5,7 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from executions.models import Log
-from tests.executions.factories import make_workflow, run_now
+from tests.executions.factories import ExecutionFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -14,14 +15,14 @@ def log_inserts(queries) -> int:
     return sum(1 for q in queries if q["sql"].lstrip().upper().startswith('INSERT INTO "EXECUTIONS_LOG"'))
 
 
-def test_it_writes_log_lines_in_bulk_not_one_insert_per_line(project_a, django_capture_on_commit_callbacks):
-    workflow = make_workflow(project_a, [
+def test_it_writes_log_lines_in_bulk_not_one_insert_per_line(project_a):
+    workflow = WorkflowFactory(project=project_a, tasks=[
         {"name": "many", "type": "group", "config": {"items": list(range(50)), "tasks": [
             {"name": "say", "type": "log", "config": {"message": "item {{ item }}"}}]}},
         {"name": "last", "type": "log", "config": {"message": "done"}, "depends_on": ["many"]},
     ])
     with CaptureQueriesContext(connection) as queries:
-        execution = run_now(django_capture_on_commit_callbacks, workflow)
+        execution = ExecutionFactory(workflow=workflow, run=True)
     assert execution.status == "succeeded", execution.errors
     lines = Log.objects.filter(execution=execution).count()
     assert lines > 50
@@ -41,12 +42,12 @@ def overlap(intervals: list[tuple[float, float]]) -> int:
 
 
 @pytest.mark.parametrize(("asked", "allowed"), [(2, 2), (1, 1)])
-def test_a_group_runs_at_most_its_concurrency_at_once(project_a, django_capture_on_commit_callbacks, asked, allowed):
-    workflow = make_workflow(project_a, [
+def test_a_group_runs_at_most_its_concurrency_at_once(project_a, asked, allowed):
+    workflow = WorkflowFactory(project=project_a, tasks=[
         {"name": "batch", "type": "group", "config": {"items": list(range(6)), "concurrency": asked, "tasks": [
             {"name": "nap", "type": "sleep", "config": {"seconds": 0.05}}]}},
     ])
-    execution = run_now(django_capture_on_commit_callbacks, workflow)
+    execution = ExecutionFactory(workflow=workflow, run=True)
     assert execution.status == "succeeded", execution.errors
     output = execution.task_runs.get(name="batch").output
     assert output["count"] == 6
@@ -55,11 +56,11 @@ def test_a_group_runs_at_most_its_concurrency_at_once(project_a, django_capture_
     assert Log.objects.filter(execution=execution, message__contains=f"with concurrency {allowed};").exists()
 
 
-def test_a_group_caps_a_larger_concurrency_at_sixteen(project_a, django_capture_on_commit_callbacks):
-    workflow = make_workflow(project_a, [
+def test_a_group_caps_a_larger_concurrency_at_sixteen(project_a):
+    workflow = WorkflowFactory(project=project_a, tasks=[
         {"name": "batch", "type": "group", "config": {"items": list(range(3)), "concurrency": 100, "tasks": [
             {"name": "say", "type": "log", "config": {"message": "{{ item }}"}}]}},
     ])
-    execution = run_now(django_capture_on_commit_callbacks, workflow)
+    execution = ExecutionFactory(workflow=workflow, run=True)
     assert execution.status == "succeeded", execution.errors
     assert Log.objects.filter(execution=execution, message__contains="with concurrency 16;").exists()

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from executions.engine import advance
 from executions.models import Execution, ExecutionStatus, TaskRun, TaskRunStatus
-from executions.services import start_execution, sweep
-from tests.executions.factories import make_workflow
+from executions.services import sweep
+from tests.executions.factories import ExecutionFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +20,13 @@ LATER = timedelta(minutes=10)
 
 
 def one_task(project):
-    return make_workflow(project, [{"name": "only", "type": "response", "config": {"value": "done"}}])
+    return WorkflowFactory(project=project, tasks=[
+        {"name": "only", "type": "response", "config": {"value": "done"}}])
 
 
 def test_it_resends_a_queued_execution_whose_message_was_lost(project_a, django_capture_on_commit_callbacks):
     with mock.patch("executions.tasks.advance_message.apply_async") as lost:
-        with django_capture_on_commit_callbacks(execute=True):
-            execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+        execution = ExecutionFactory(workflow=one_task(project_a), run=True)
     assert lost.called  # the message "was sent" but never arrived
     assert Execution.objects.get(pk=execution.pk).status == ExecutionStatus.QUEUED
     with time_machine.travel(LATER), django_capture_on_commit_callbacks(execute=True):
@@ -36,12 +37,12 @@ def test_it_resends_a_queued_execution_whose_message_was_lost(project_a, django_
 
 def test_it_leaves_fresh_queued_executions_alone(project_a):
     with mock.patch("executions.tasks.advance_message.apply_async"):
-        start_execution(caller=None, workflow=one_task(project_a))
+        ExecutionFactory(workflow=one_task(project_a))
     assert sweep()["requeued"] == 0
 
 
 def test_it_takes_back_a_task_whose_worker_died(project_a, django_capture_on_commit_callbacks):
-    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    execution = ExecutionFactory(workflow=one_task(project_a))
     with mock.patch("executions.tasks.run_task_message.apply_async"):
         with django_capture_on_commit_callbacks(execute=True):
             advance(execution.id)
@@ -58,7 +59,7 @@ def test_it_takes_back_a_task_whose_worker_died(project_a, django_capture_on_com
 
 
 def test_it_redispatches_a_task_whose_run_message_was_lost(project_a, django_capture_on_commit_callbacks):
-    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    execution = ExecutionFactory(workflow=one_task(project_a))
     with mock.patch("executions.tasks.run_task_message.apply_async"):
         with django_capture_on_commit_callbacks(execute=True):
             advance(execution.id)
@@ -72,7 +73,7 @@ def test_it_redispatches_a_task_whose_run_message_was_lost(project_a, django_cap
 def test_a_duplicate_run_message_does_nothing(project_a, django_capture_on_commit_callbacks):
     from executions.engine import run_task
 
-    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    execution = ExecutionFactory(workflow=one_task(project_a))
     with django_capture_on_commit_callbacks(execute=True):
         advance(execution.id)
     run = TaskRun.objects.get(execution=execution)
@@ -85,7 +86,7 @@ def test_a_duplicate_run_message_does_nothing(project_a, django_capture_on_commi
 def test_a_worker_presumed_lost_cannot_record_over_the_new_attempt(project_a):
     from executions.engine import Done, LogBuffer, _record_outcome, claim_task_run
 
-    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    execution = ExecutionFactory(workflow=one_task(project_a))
     run = TaskRun.objects.get(execution=execution)
     TaskRun.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
     slow = claim_task_run(run.id)  # attempt 1, whose worker then stalls past its lease
@@ -108,7 +109,7 @@ def test_a_failed_heartbeat_write_does_not_stop_the_lease_renewals(project_a, mo
     from tests.conftest import wait_until
 
     with mock.patch("executions.tasks.advance_message.apply_async"):
-        execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+        execution = ExecutionFactory(workflow=one_task(project_a))
     run = TaskRun.objects.get(execution=execution)
     expired = timezone.now() - LATER
     TaskRun.objects.filter(pk=run.pk).update(status=TaskRunStatus.RUNNING, attempts=1, lease_expires_at=expired)

@@ -5,21 +5,17 @@ from __future__ import annotations
 from functools import cache
 
 import pytest
-from drf_spectacular.drainage import GENERATOR_STATS
-from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 from flowruns.api import urls
-from tests.support.openapi import documented_path
+from tests.support.openapi import documented_path, generate_document
 
 pytestmark = pytest.mark.django_db
 
 
 @cache
 def port_schema() -> dict:
-    GENERATOR_STATS.reset()
-    schema = SchemaGenerator(patterns=urls.urlpatterns).get_schema(request=None, public=True)
-    warnings = dict(GENERATOR_STATS._warn_cache) | dict(GENERATOR_STATS._error_cache)
+    schema, warnings = generate_document(urls.urlpatterns)
     assert not warnings, warnings
     return schema
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from accounts import services as account_services
-from records import actions
+from accounts.models import Role
 from records.models import Action
-from tests.records.records_support import HONORABLE, hogwarts_board, make_workflow
+from tests.accounts.factories import ProjectFactory
+from tests.conftest import key_client
+from tests.records.factories import HONORABLE, ActionFactory, BoardFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,8 +17,8 @@ ACTIONS = "/api/v1/actions/"
 
 
 @pytest.fixture
-def board(tenant_a, project_a):
-    return hogwarts_board(tenant_a, project_a)
+def board(project_a):
+    return BoardFactory(project=project_a)
 
 
 def test_it_creates_an_action_for_a_workflows_tasks(board, workflow_api, walter):
@@ -70,7 +72,7 @@ def test_it_looks_actions_up_by_uuid_or_short_id(board, viewer_api, outsider_api
 
 
 def test_it_lists_and_filters_actions(board, project_a, workflow_api, django_assert_max_num_queries):
-    actions.create_action(project=project_a, name="Nightly", enabled=False)
+    ActionFactory(project=project_a, name="Nightly", enabled=False)
     # Queries: the API key, its last-used stamp, COUNT, the page (with target stage), stages, allowed users.
     with django_assert_max_num_queries(6):
         response = workflow_api.get(ACTIONS)
@@ -84,11 +86,8 @@ def test_it_lists_and_filters_actions(board, project_a, workflow_api, django_ass
 
 
 def test_a_project_bound_key_sees_only_its_projects_actions(board, tenant_a):
-    from accounts.models import Role
-    from tests.conftest import key_client
-
-    side = account_services.create_project(tenant_a, "Side", "side")
-    actions.create_action(project=side, name="Side job")
+    side = ProjectFactory(tenant=tenant_a, name="Side")
+    ActionFactory(project=side, name="Side job")
     client = key_client(tenant_a, Role.WORKFLOW, project=side)
     assert [a["name"] for a in client.get(ACTIONS).json()["items"]] == ["Side job"]
     assert client.get(f"{ACTIONS}edHR10").status_code == 404
@@ -115,5 +114,5 @@ def test_only_admins_delete_and_viewers_only_read(board, workflow_api, viewer_ap
 
 
 def test_the_action_paths_do_not_shadow_the_workflow_api(board, project_a, workflow_api):
-    make_workflow(project_a, alias="actions")
+    WorkflowFactory(project=project_a, alias="actions")
     assert workflow_api.get("/api/v1/workflows/actions/").json()["alias"] == "actions"

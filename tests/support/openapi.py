@@ -22,6 +22,7 @@ from functools import cache
 
 import jsonschema
 from django.urls import Resolver404, resolve
+from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 
 from config import errors
@@ -37,6 +38,16 @@ class SchemaMismatch(AssertionError):
 @cache
 def openapi_document() -> dict:
     return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def generate_document(patterns: list) -> tuple[dict, dict]:
+    """The document of the URL ``patterns`` alone, and the warnings and errors drf-spectacular gave for it."""
+    GENERATOR_STATS.reset()
+    try:
+        document = SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
+        return document, dict(GENERATOR_STATS._warn_cache) | dict(GENERATOR_STATS._error_cache)
+    finally:
+        GENERATOR_STATS.reset()
 
 
 def _strict(node):
@@ -90,9 +101,15 @@ def documented_path(path: str) -> str | None:
     return None
 
 
+@cache
+def _validator(schema_json: str) -> jsonschema.Draft7Validator:
+    schema = _strict(json.loads(schema_json))
+    return jsonschema.Draft7Validator({**schema, "components": _components()},
+                                      format_checker=jsonschema.FormatChecker())
+
+
 def _validate(schema: dict, body) -> list[str]:
-    validator = jsonschema.Draft7Validator({**_strict(copy.deepcopy(schema)), "components": _components()},
-                                           format_checker=jsonschema.FormatChecker())
+    validator = _validator(json.dumps(schema, sort_keys=True))
     return [f"{'/'.join(map(str, error.absolute_path)) or '<body>'}: {error.message}"
             for error in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))]
 
