@@ -1,11 +1,11 @@
-"""The approvers' inbox: newest first, a count, and a tab for decided approvals."""
+"""The approvers' inbox: what the user may decide, newest first, a count, and a tab for decided approvals."""
 
 import re
 
 import pytest
 
 from approvals import services
-from tests.accounts.factories import user_caller
+from tests.accounts.factories import UserFactory, user_caller
 from tests.approvals.factories import ApprovalFactory, ApprovalWorkflowFactory
 from tests.conftest import PASSWORD
 from tests.support.clients import Client
@@ -30,6 +30,29 @@ def three(project_a, walter, april):
     workflow = ApprovalWorkflowFactory(project=project_a, approval={"approvers": {"users": ["april"]}})
     return [ApprovalFactory(workflow=workflow, caller=user_caller(walter), input={"amount": amount})
             for amount in (10, 20, 30)]
+
+
+def test_it_lists_what_the_user_may_decide(april, alice, victor, project_a, walter):
+    approval = ApprovalFactory(project=project_a, approval={"approvers": {"users": ["april"]}},
+                               caller=user_caller(walter))
+    execution = approval.execution
+    ApprovalFactory(project=project_a, approval={"approvers": {"users": ["alice"]}}, caller=user_caller(walter))
+    page = signed_in(april).get("/approvals/")
+    content = page.content.decode()
+    assert page.status_code == 200
+    assert content.count('class="card approval-row') == 1
+    assert f"/approvals/{approval.id}/" in content
+    assert 'data-testid="pending-count">1<' in content
+    assert "walter" in content and execution.workflow.name in content
+    assert signed_in(alice).get("/approvals/").content.decode().count('class="card approval-row') == 2
+    assert 'data-testid="pending-count">0<' in signed_in(victor).get("/approvals/").content.decode()
+
+
+def test_it_tells_a_user_without_a_tenant_why_the_inbox_is_empty(db):
+    loner = UserFactory(username="loner")
+    response = signed_in(loner).get("/approvals/")
+    assert response.status_code == 403
+    assert b"not a member of any tenant" in response.content
 
 
 def test_it_lists_pending_approvals_newest_first_with_their_count(three, april):

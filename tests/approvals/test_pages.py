@@ -8,7 +8,7 @@ import time_machine
 
 from approvals import links
 from approvals.models import Approval
-from tests.accounts.factories import UserFactory, user_caller
+from tests.accounts.factories import user_caller
 from tests.approvals.factories import ApprovalFactory
 from tests.conftest import PASSWORD
 from tests.support.clients import Client
@@ -62,27 +62,6 @@ def test_it_serves_the_stylesheet():
     response = Client().get("/static/flowgate.css")
     assert response.status_code == 200
     assert b"@media" in b"".join(response.streaming_content)
-
-
-def test_it_lists_what_the_user_may_decide(approval, april, alice, victor, project_a, walter):
-    execution = approval.execution
-    ApprovalFactory(project=project_a, approval={"approvers": {"users": ["alice"]}}, caller=user_caller(walter))
-    page = browser(april).get("/approvals/")
-    content = page.content.decode()
-    assert page.status_code == 200
-    assert content.count('class="card approval-row') == 1
-    assert f"/approvals/{approval.id}/" in content
-    assert 'data-testid="pending-count">1<' in content
-    assert "walter" in content and execution.workflow.name in content
-    assert browser(alice).get("/approvals/").content.decode().count('class="card approval-row') == 2
-    assert 'data-testid="pending-count">0<' in browser(victor).get("/approvals/").content.decode()
-
-
-def test_it_tells_a_user_without_a_tenant_why_the_inbox_is_empty(db):
-    loner = UserFactory(username="loner")
-    response = browser(loner).get("/approvals/")
-    assert response.status_code == 403
-    assert b"not a member of any tenant" in response.content
 
 
 def test_it_shows_the_approval_with_its_input_and_outputs(approval, april):

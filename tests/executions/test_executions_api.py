@@ -3,6 +3,7 @@
 import pytest
 
 from executions.models import Execution, ExecutionStatus
+from executions.services import clamp_wait
 from tests.executions.factories import ExecutionFactory
 from tests.workflows.factories import WorkflowFactory
 
@@ -80,7 +81,7 @@ def test_a_disabled_workflow_cannot_start(workflow_api, project_a):
     assert response.status_code == 409 and "disabled" in response.json()["detail"]
 
 
-def test_input_must_be_an_object(workflow_api, workflow):
+def test_it_refuses_an_input_that_is_not_an_object(workflow_api, workflow):
     response = workflow_api.post("/api/v1/executions/", {"workflow": "simple", "input": [1]}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "input"
 
@@ -98,7 +99,7 @@ def test_a_malformed_id_is_a_404_not_a_500(admin_api, project_a):
     assert admin_api.get("/api/v1/executions/not-a-uuid/").status_code == 404
 
 
-def test_logs_tasks_and_task_logs(admin_api, workflow, django_capture_on_commit_callbacks):
+def test_it_answers_the_logs_the_tasks_and_a_tasks_logs(admin_api, workflow, django_capture_on_commit_callbacks):
     execution_id = start(admin_api, django_capture_on_commit_callbacks, {"workflow": "simple", "input": {"who": "Bo"}}).json()["id"]
     tasks = admin_api.get(f"/api/v1/executions/{execution_id}/tasks/").json()
     assert [(t["name"], t["status"], t["attempts"]) for t in tasks["items"]] == [
@@ -114,7 +115,7 @@ def test_logs_tasks_and_task_logs(admin_api, workflow, django_capture_on_commit_
     assert "hi Bo" in [line["message"] for line in say_logs["items"]]
 
 
-def test_list_filters(admin_api, workflow, project_a):
+def test_it_filters_the_list(admin_api, workflow, project_a):
     other = WorkflowFactory(project=project_a, tasks=SIMPLE)
     ExecutionFactory(workflow=workflow, tags={"env": "prod"}, linked_account_id="john@acme.io")
     ExecutionFactory(workflow=other, tags={"env": "dev"})
@@ -192,7 +193,7 @@ def test_a_failed_execution_retries_from_its_failed_tasks(admin_api, project_a, 
     assert admin_api.post(f"/api/v1/executions/{execution.id}/retry/").status_code == 409
 
 
-def test_task_retries_count_attempts(admin_api, project_a, tmp_path):
+def test_it_counts_the_attempts_of_a_retried_task(admin_api, project_a, tmp_path):
     wf = WorkflowFactory(project=project_a, tasks=[
         {"name": "shaky", "type": "flaky", "retries": 3, "retry_backoff": {"type": "fixed", "delay": 0},
          "config": {"counter_file": str(tmp_path / "c"), "succeed_on_attempt": 3}}])
@@ -203,7 +204,7 @@ def test_task_retries_count_attempts(admin_api, project_a, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wait_answers_with_the_return_value(tenant_a, project_a):
+def test_it_waits_and_answers_with_the_return_value(tenant_a, project_a):
     from tests.conftest import key_client
 
     client = key_client(tenant_a, "workflow")
@@ -214,7 +215,7 @@ def test_wait_answers_with_the_return_value(tenant_a, project_a):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wait_times_out_with_202_and_the_execution(tenant_a, project_a):
+def test_it_answers_202_with_the_execution_when_the_wait_runs_out(tenant_a, project_a):
     from tests.conftest import key_client
 
     client = key_client(tenant_a, "workflow")
@@ -225,7 +226,7 @@ def test_wait_times_out_with_202_and_the_execution(tenant_a, project_a):
     assert response.json()["status"] == "waiting"
 
 
-def test_wait_still_retries_a_failing_skip_on_error_task(workflow_api, project_a, tmp_path,
+def test_it_still_retries_a_failing_skip_on_error_task_while_waiting(workflow_api, project_a, tmp_path,
                                                          django_capture_on_commit_callbacks):
     # Not retrying skip_on_error tasks is Refold's sync_execution rule; a native wait changes nothing.
     WorkflowFactory(project=project_a, tasks=[
@@ -241,7 +242,7 @@ def test_wait_still_retries_a_failing_skip_on_error_task(workflow_api, project_a
     assert (execution.retry_policy, execution.status, run.status, run.attempts) == ("as_defined", "succeeded", "succeeded", 2)
 
 
-def test_wait_must_be_a_number(workflow_api, workflow):
+def test_it_refuses_a_wait_that_is_not_a_number(workflow_api, workflow):
     response = workflow_api.post("/api/v1/executions/?wait=soon", {"workflow": "simple"}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "wait"
 
@@ -264,3 +265,13 @@ def test_logs_and_tasks_lists_cost_the_same_queries_whatever_their_size(
     with django_assert_max_num_queries(4):
         tasks = admin_api.get(f"/api/v1/executions/{execution.id}/tasks/?limit=100").json()
     assert len(tasks["items"]) == 3
+
+
+@pytest.mark.parametrize("raw", ["nan", "NaN"])
+def test_it_refuses_nan_seconds_as_a_wait(raw):
+    with pytest.raises(ValueError):
+        clamp_wait(raw)
+
+
+def test_it_bounds_an_infinite_wait(settings):
+    assert clamp_wait("inf") == settings.FLOWGATE_MAX_SYNC_WAIT_SECONDS

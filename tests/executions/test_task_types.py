@@ -1,15 +1,11 @@
 """Each built-in task type, run by the (eager) engine."""
 
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import time_machine
 
 from approvals.models import Approval, ApprovalStatus
-from executions.executors import PrivateAddressRefused, check_public_host
 from executions.models import Execution, ExecutionStatus, TaskRunStatus
 from executions.services import sweep
 from tests.executions.factories import ExecutionFactory
@@ -216,58 +212,3 @@ def test_update_record_without_a_record_fails_clearly(project_a):
         {"name": "u", "type": "update_record", "config": {"stage": "Done"}}])
     execution = ExecutionFactory(workflow=wf, run=True)
     assert "no record" in execution.task_runs.get().message
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        payload = json.dumps({"echo": json.loads(body), "path": self.path}).encode()
-        self.send_response(201 if self.path != "/broken" else 500)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def http_server():
-    server = HTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def test_http_sends_json_and_parses_the_answer(project_a, settings, http_server):
-    settings.FLOWGATE_HTTP_ALLOW_PRIVATE = True
-    wf = WorkflowFactory(project=project_a, tasks=[{"name": "call", "type": "http", "config": {
-        "method": "POST", "url": f"{http_server}/things", "body": {"n": "{{ input.n }}"}, "expected_status": [201]}}])
-    execution = ExecutionFactory(workflow=wf, input={"n": 3}, run=True)
-    output = execution.task_runs.get().output
-    assert output["status"] == 201
-    assert output["body"] == {"echo": {"n": 3}, "path": "/things"}
-
-
-def test_http_fails_on_an_unexpected_status(project_a, settings, http_server):
-    settings.FLOWGATE_HTTP_ALLOW_PRIVATE = True
-    wf = WorkflowFactory(project=project_a, tasks=[{"name": "call", "type": "http", "config": {
-        "method": "POST", "url": f"{http_server}/broken", "body": {}}}])
-    execution = ExecutionFactory(workflow=wf, run=True)
-    assert "answered 500, expected 2xx" in execution.task_runs.get().message
-
-
-def test_http_refuses_loopback_targets_by_default(project_a, http_server):
-    wf = WorkflowFactory(project=project_a, tasks=[
-        {"name": "call", "type": "http", "config": {"url": f"{http_server}/x"}}])
-    execution = ExecutionFactory(workflow=wf, run=True)
-    run = execution.task_runs.get()
-    assert run.status == "failed" and "FLOWGATE_HTTP_ALLOW_PRIVATE" in run.message
-
-
-@pytest.mark.parametrize("host", ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "localhost"])
-def test_private_and_link_local_hosts_are_refused(host):
-    with pytest.raises(PrivateAddressRefused):
-        check_public_host(host)

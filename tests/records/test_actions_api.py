@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Role
+from records import actions
 from records.models import Action
 from tests.accounts.factories import ProjectFactory
 from tests.conftest import key_client
@@ -116,3 +117,14 @@ def test_only_admins_delete_and_viewers_only_read(board, workflow_api, viewer_ap
 def test_the_action_paths_do_not_shadow_the_workflow_api(board, project_a, workflow_api):
     WorkflowFactory(project=project_a, alias="actions")
     assert workflow_api.get("/api/v1/workflows/actions/").json()["alias"] == "actions"
+
+
+def test_a_requirement_condition_with_a_huge_power_is_not_met(project_a, admin_api):
+    """Conditions are compiled when saved and run in the web process: a huge constant power is refused, not computed."""
+    response = admin_api.post("/api/v1/actions/", {
+        "name": "Slow", "steps": {"tasks": [{"name": "a", "type": "log", "config": {"message": "m"}}]},
+        "requirements": {"conditions": [{"expression": "2 ** 100000 > 1", "message": "Too big"}]},
+    }, format="json")
+    assert response.status_code == 201, response.content
+    action = Action.objects.get(pk=response.json()["id"])
+    assert actions.check_requirements(action, None) == ["Too big"]

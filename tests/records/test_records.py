@@ -79,10 +79,16 @@ def test_it_lists_every_invalid_value_and_unknown_field(workflow, oscar):
     assert not Record.objects.exists()
 
 
-def test_numbers_must_be_finite(workflow):
+def test_it_refuses_numbers_that_are_not_finite(workflow):
     for value in ("nan", "inf", True):
         detail = problems_of(lambda value=value: records.create_record(workflow=workflow, fields={"Score": value}))
         assert str(detail["fields.Score"][0]) == f"{value} is not a valid number"
+
+
+def test_a_number_field_refuses_infinity_from_a_task(workflow):
+    definition = workflow.field_definitions.get(name="Score")
+    _, problems = records.clean_fields(workflow, {"Score": float("inf")}, [definition])
+    assert problems == {"Score": ["inf is not a valid number"]}
 
 
 def test_a_blank_required_field_is_allowed_until_an_action_needs_it(workflow):

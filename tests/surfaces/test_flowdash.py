@@ -391,3 +391,11 @@ def test_a_failing_step_leaves_the_task_in_its_stage_through_a_real_worker(tenan
         "id": execution_id, "status": "Fail", "errors": ["foo is not a valid email"]}
     wait_until(lambda: RecordEvent.objects.filter(record=board.record, outcome="failed").exists(), timeout=30)
     assert Record.objects.get(pk=board.record.pk).stage_id == board.new.id
+
+
+def test_a_viewer_gets_no_replay_of_an_action_execution(board, workflow_api, viewer_api):
+    body = {"task_id": "678", "action_id": "edHR10"}
+    path = f"/api/v1/workflows/{board.workflow.id}/executions"
+    assert workflow_api.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="k1").status_code == 201
+    response = viewer_api.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert response.status_code == 403

@@ -277,3 +277,17 @@ def test_it_documents_the_mindzie_endpoints_without_warnings():
         assert set(schema["paths"][path]) == {"get"}
     execute = schema["paths"]["/api/{tenantId}/{projectId}/action/execute/{actionId}"]["get"]
     assert {"200", "401", "404"} <= set(execute["responses"])
+
+
+# -- CSRF on a GET that starts work --------------------------------------------------------------------------
+def test_it_does_not_execute_for_a_browser_session(tenant_a, project_a, alice):
+    """Execute Action is a GET; a session cookie (sent on a top-level cross-site link) must not start it."""
+    action = ActionFactory(project=project_a, name="Report", steps={
+        "tasks": [{"name": "build", "type": "set", "config": {"values": {"rows": 3}}}]})
+    browser = APIClient()
+    browser.force_login(alice)
+    response = browser.get(f"/api/{tenant_a.id}/{project_a.id}/action/execute/{action.id}")
+    assert response.status_code == 401
+    assert not Execution.objects.exists()
+    # Reading with a session still works.
+    assert browser.get(f"/api/{tenant_a.id}/{project_a.id}/action/{action.id}").status_code == 200
