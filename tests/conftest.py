@@ -122,7 +122,11 @@ def _openapi_document(_test_task_types):
 @pytest.fixture(autouse=True)
 def _openapi_exemptions(request):
     """Operations a test marks ``openapi_exempt`` are not checked against the document in that test."""
-    openapi.exempt_operations = {marker.args[0] for marker in request.node.iter_markers("openapi_exempt")}
+    markers = list(request.node.iter_markers("openapi_exempt"))
+    if any(not marker.kwargs.get("reason") for marker in markers):
+        pytest.fail("openapi_exempt needs a reason: why may this operation answer what it does not document?",
+                    pytrace=False)
+    openapi.exempt_operations = {marker.args[0] for marker in markers}
     yield
     openapi.exempt_operations = set()
 

@@ -3,9 +3,10 @@
 ``response_problems(response)`` finds the operation that serves the request's path and method and
 answers what is wrong with the response: a status code the operation does not document, a body
 where it documents none, or a body that does not fit the documented schema. Objects may hold only
-the properties the document lists. A method the document does not list for a path must answer 405
-in the shape of that path's other errors. Paths no operation serves (pages, the admin, the JSON 404
-of an unknown API path) are not checked: ``response_problems`` answers None for them.
+the properties the document lists. A method the document does not list for a path must be refused:
+405, or a refusal that comes first and that the path documents (401, 403, 429), in the shape of the
+path's errors. Paths no operation serves (pages, the admin, the JSON 404 of an unknown API path)
+are not checked: ``response_problems`` answers None for them.
 
 The test clients of ``tests.support.clients`` call ``check_response`` after every request, so a
 test fails on the first response that drifts from the document. A test that must receive an
