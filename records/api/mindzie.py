@@ -168,9 +168,12 @@ class MindziePingSerializer(serializers.Serializer):
 class MindzieErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
     actionId = serializers.CharField(required=False, help_text="The action id from the path, when it is about one.")
-    actionExecutionId = serializers.CharField(required=False)
-    tenantId = serializers.CharField(required=False)
-    projectId = serializers.CharField(required=False)
+    actionExecutionId = serializers.CharField(required=False, help_text="The execution id from the path, when it "
+                                                                          "is about one.")
+    tenantId = serializers.CharField(required=False, help_text="The tenant id from the path, when no tenant the "
+                                                               "token reaches has it.")
+    projectId = serializers.CharField(required=False, help_text="The project id from the path, when no project "
+                                                                "the token reaches has it.")
     status = serializers.CharField(required=False, help_text="The execution's status, when it is why.")
 
 
