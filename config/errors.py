@@ -33,6 +33,10 @@ class Unprocessable(exceptions.APIException):
     default_code = "unprocessable"
 
 
+class QueryParameterInvalid(exceptions.ValidationError):
+    """A query parameter the API cannot take; surfaces that say where a problem is name the query."""
+
+
 def flatten_errors(detail, field: str | None = None) -> list[dict]:
     """Turn DRF's nested error detail into a flat list of ``{"field", "message"}``."""
     if isinstance(detail, dict):

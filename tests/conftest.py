@@ -22,12 +22,13 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test import override_settings
-from rest_framework.test import APIClient
 
-from accounts import services as account_services
 from accounts.models import Role
 from config.celery import app as celery_app
 from executions.waiters import listener
+from tests.accounts.factories import PASSWORD, ApiKeyFactory, ProjectFactory, TenantFactory, UserFactory
+from tests.support import openapi
+from tests.support.clients import APIClient, Client
 from workflows.registry import task_types
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,6 @@ TEST_TASK_TYPES = [
     "flaky=tests.support.tasks:flaky",
     "echo=tests.support.tasks:echo",
 ]
-PASSWORD = "correct-horse-battery-staple"
 
 
 def services_required() -> bool:
@@ -122,6 +122,24 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _openapi_document(_test_task_types):
+    """The document responses are checked against, generated before any test can patch a view."""
+    openapi.openapi_document()
+
+
+@pytest.fixture(autouse=True)
+def _openapi_exemptions(request):
+    """Operations a test marks ``openapi_exempt`` are not checked against the document in that test."""
+    markers = list(request.node.iter_markers("openapi_exempt"))
+    if any(not marker.kwargs.get("reason") for marker in markers):
+        pytest.fail("openapi_exempt needs a reason: why may this operation answer what it does not document?",
+                    pytrace=False)
+    openapi.exempt_operations = {marker.args[0] for marker in markers}
+    yield
+    openapi.exempt_operations = set()
+
+
 @pytest.fixture(autouse=True)
 def _fast_hasher_and_mail(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -131,61 +149,64 @@ def _fast_hasher_and_mail(settings):
 # -- tenants and personas ---------------------------------------------------------------------------
 @pytest.fixture
 def tenant_a(db):
-    return account_services.create_tenant("Acme", "acme")
+    return TenantFactory(name="Acme", slug="acme")
 
 
 @pytest.fixture
 def project_a(tenant_a):
-    return account_services.create_project(tenant_a, "Main", "main")
+    """Tenant A's only project."""
+    return ProjectFactory(tenant=tenant_a, name="Main", slug="main")
 
 
 @pytest.fixture
 def tenant_b(db):
-    return account_services.create_tenant("Globex", "globex")
+    return TenantFactory(name="Globex", slug="globex")
 
 
 @pytest.fixture
 def project_b(tenant_b):
-    return account_services.create_project(tenant_b, "Other", "other")
-
-
-def _user(username, tenant, role):
-    return account_services.create_user(username, PASSWORD, email=f"{username}@example.com", tenant=tenant, role=role)
+    return ProjectFactory(tenant=tenant_b, name="Other", slug="other")
 
 
 @pytest.fixture
 def alice(tenant_a, project_a):
-    return _user("alice", tenant_a, Role.ADMIN)
+    """Admin of A: may do everything in A."""
+    return UserFactory(username="alice", tenant=tenant_a, role=Role.ADMIN)
 
 
 @pytest.fixture
 def walter(tenant_a, project_a):
-    return _user("walter", tenant_a, Role.WORKFLOW)
+    """Workflow role in A: may start, cancel and retry executions and edit workflows."""
+    return UserFactory(username="walter", tenant=tenant_a, role=Role.WORKFLOW)
 
 
 @pytest.fixture
 def april(tenant_a, project_a):
-    return _user("april", tenant_a, Role.APPROVER)
+    """Approver in A: may read, and decide approvals she is named on."""
+    return UserFactory(username="april", tenant=tenant_a, role=Role.APPROVER)
 
 
 @pytest.fixture
 def victor(tenant_a, project_a):
-    return _user("victor", tenant_a, Role.VIEWER)
+    """Viewer in A: may only read."""
+    return UserFactory(username="victor", tenant=tenant_a, role=Role.VIEWER)
 
 
 @pytest.fixture
 def oscar(tenant_b, project_b):
-    return _user("oscar", tenant_b, Role.ADMIN)
+    """Admin of tenant B: an outsider who must never see A's objects (404)."""
+    return UserFactory(username="oscar", tenant=tenant_b, role=Role.ADMIN)
 
 
 def key_client(tenant, role, project=None, header="bearer") -> APIClient:
-    _, secret = account_services.create_api_key(tenant, f"{role}-key-{uuid.uuid4().hex[:6]}", role, project=project)
+    """A client sending a new API key of ``tenant`` (``Authorization: Bearer``, or ``x-api-key``)."""
+    key = ApiKeyFactory(tenant=tenant, role=role, project=project)
     client = APIClient()
     if header == "bearer":
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.secret}")
     else:
-        client.credentials(HTTP_X_API_KEY=secret)
-    client.secret = secret
+        client.credentials(HTTP_X_API_KEY=key.secret)
+    client.secret = key.secret
     return client
 
 
@@ -228,6 +249,26 @@ def user_api():
         return client
 
     return make
+
+
+@pytest.fixture
+def client():
+    """Django's test client, checking API responses against the OpenAPI document."""
+    return Client()
+
+
+@pytest.fixture
+def admin_user(db):
+    """An operator: a superuser called admin, in no tenant."""
+    return UserFactory(username="admin", is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """Django's test client signed in as ``admin_user``."""
+    client = Client()
+    client.force_login(admin_user)
+    return client
 
 
 def basic_header(username: str, password: str) -> str:

@@ -1,17 +1,21 @@
-"""Project-bound keys reach only their project; ids that must be unique are unique per tenant."""
+"""Project-bound keys reach only their project; ids that must be unique are unique per tenant, or per workflow."""
 
 import pytest
 
-from accounts import services as account_services
+from accounts.models import Role
+from executions.models import Execution
 from records import actions as action_services
+from tests.accounts.factories import ProjectFactory
 from tests.conftest import key_client
+from tests.records.factories import ActionFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def two_projects(tenant_a, project_a):
-    other = account_services.create_project(tenant_a, "Other", "other")
+    other = ProjectFactory(tenant=tenant_a, name="Other")
     return key_client(tenant_a, "admin", project=project_a), key_client(tenant_a, "admin", project=other)
 
 
@@ -34,9 +38,23 @@ def test_a_tenant_wide_key_sees_every_projects_flow_runs(two_projects, tenant_a)
 
 
 def test_action_short_ids_are_unique_per_tenant_only(project_a, project_b):
-    action_services.create_action(project=project_a, name="Approve", short_id="edHR10")
+    ActionFactory(project=project_a, name="Approve", short_id="edHR10")
     # Another tenant may use the same short id: nothing reveals that tenant A has it.
     other = action_services.create_action(project=project_b, name="Approve", short_id="edHR10")
     assert other.short_id == "edHR10"
     with pytest.raises(Exception, match="taken"):
         action_services.create_action(project=project_a, name="Again", short_id="edHR10")
+
+
+def test_an_idempotency_key_replays_only_the_same_workflow(tenant_a, project_a):
+    """Two projects with the same alias: the second project's key must not get the first one's execution."""
+    other = ProjectFactory(tenant=tenant_a, name="Other")
+    WorkflowFactory(project=project_a, tasks=[], alias="deploy")
+    WorkflowFactory(project=other, tasks=[], alias="deploy")
+    first = key_client(tenant_a, Role.WORKFLOW, project=project_a)
+    second = key_client(tenant_a, Role.WORKFLOW, project=other)
+    assert first.post("/api/v1/executions/", {"workflow": "deploy"}, format="json",
+                      HTTP_IDEMPOTENCY_KEY="abc").status_code == 201
+    response = second.post("/api/v1/executions/", {"workflow": "deploy"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+    assert response.status_code == 422
+    assert Execution.objects.count() == 1

@@ -14,7 +14,6 @@ from config.errors import ErrorSerializer
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="Missing, invalid, revoked or expired credentials."),
     403: OpenApiResponse(ErrorSerializer, description="The caller's role may not do this."),
-    429: OpenApiResponse(ErrorSerializer, description="Too many requests; retry after the Retry-After header."),
 }
 NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such project in the caller's tenant.")}
 

@@ -340,8 +340,10 @@ class FlowSynxView(APIView):
 class ExecutionsView(FlowSynxView):
     """``/workflows/{workflowId}/executions``: list (GET) and execute (POST)."""
 
-    @flowsynx_schema("List workflow executions", "flowsynx_list_executions", {200: EXECUTIONS_ENVELOPE},
-                     [WORKFLOW_ID, *PAGING], description="Newest first.")
+    @flowsynx_schema("List workflow executions", "flowsynx_list_executions", {
+        200: EXECUTIONS_ENVELOPE,
+        400: OpenApiResponse(ERROR_ENVELOPE, description="page or pageSize is not a whole number in range.")},
+        [WORKFLOW_ID, *PAGING], description="Newest first.")
     def get(self, request, workflowId):  # noqa: N803
         workflow = self.get_workflow()
         executions = Execution.objects.for_caller(request.auth).filter(workflow=workflow).only(

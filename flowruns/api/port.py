@@ -18,7 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.models import OPERATOR_ROLES
 from accounts.permissions import ALL_ROLES
 from accounts.scoping import TenantScopedMixin
-from config.errors import native_exception_handler
+from config.errors import QueryParameterInvalid, native_exception_handler
 from config.parsers import JSONParser
 from flowruns.api.serializers import (
     PortErrorSerializer,
@@ -71,7 +71,8 @@ def port_exception_handler(exc, context):
         return Response({"detail": [problem(["body"], message, "value_error.jsondecode")]},
                         status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, exceptions.ValidationError):
-        return Response({"detail": validation_errors(exc.detail, ("body",))},
+        location = "query" if isinstance(exc, QueryParameterInvalid) else "body"
+        return Response({"detail": validation_errors(exc.detail, (location,))},
                         status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
     response = drf_exception_handler(exc, context)
@@ -132,6 +133,7 @@ ERRORS = {
     403: OpenApiResponse(PortErrorSerializer, description="The caller's role may not do this."),
     422: OpenApiResponse(PortValidationErrorSerializer, description="Validation Error"),
 }
+UNSUPPORTED = {415: OpenApiResponse(PortErrorSerializer, description="The body is not application/json.")}
 NOT_FOUND = {404: OpenApiResponse(PortErrorSerializer, description="No such flow run in the caller's tenant.")}
 ID_PARAMETER = OpenApiParameter("id_", str, OpenApiParameter.PATH, pattern=ID_PATTERN,
                                 description="The flow run's id.")
@@ -170,7 +172,7 @@ class FlowRunListView(PortView):
     @extend_schema(
         operation_id="port_create_flow_run", summary="Create Flow Run", tags=TAGS,
         request=PortFlowRunCreateSerializer,
-        responses={201: OpenApiResponse(PortFlowRunSerializer, description="Created."), **ERRORS,
+        responses={201: OpenApiResponse(PortFlowRunSerializer, description="Created."), **ERRORS, **UNSUPPORTED,
                    409: OpenApiResponse(PortErrorSerializer, description="The id is taken; PUT replaces a run.")},
         description="Create a flow run. Without `id`, one is generated; `flowType` defaults to selfServiceAction.",
     )
@@ -195,7 +197,9 @@ class FlowRunDetailView(PortView):
         operation_id="port_upsert_flow_run", summary="Upsert Flow Run", tags=TAGS, parameters=[ID_PARAMETER],
         request=PortFlowRunUpsertSerializer,
         responses={200: OpenApiResponse(PortFlowRunSerializer, description="Replaced."),
-                   201: OpenApiResponse(PortFlowRunSerializer, description="Created."), **ERRORS},
+                   201: OpenApiResponse(PortFlowRunSerializer, description="Created."), **ERRORS, **UNSUPPORTED,
+                   409: OpenApiResponse(PortErrorSerializer, description="The id is taken in this tenant by a run "
+                                                                         "outside the key's project.")},
         description=("Create the run when the id is new, else replace it: every field of the body, an absent one "
                      "reset. createdAt and createdBy survive; updatedAt and updatedBy are the caller's."),
     )

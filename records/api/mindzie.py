@@ -44,6 +44,7 @@ from accounts.models import Project, Tenant
 from accounts.permissions import ALL_ROLES
 from config.errors import native_exception_handler
 from config.formats import iso
+from config.openapi import COMMON_ANSWERS
 from executions.api.flowsynx import word_field
 from executions.models import TERMINAL_STATUSES, Execution, ExecutionStatus, Log, TaskRun, TaskRunStatus
 from executions.services import get_execution_for
@@ -168,9 +169,12 @@ class MindziePingSerializer(serializers.Serializer):
 class MindzieErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
     actionId = serializers.CharField(required=False, help_text="The action id from the path, when it is about one.")
-    actionExecutionId = serializers.CharField(required=False)
-    tenantId = serializers.CharField(required=False)
-    projectId = serializers.CharField(required=False)
+    actionExecutionId = serializers.CharField(required=False, help_text="The execution id from the path, when it "
+                                                                          "is about one.")
+    tenantId = serializers.CharField(required=False, help_text="The tenant id from the path, when no tenant the "
+                                                               "token reaches has it.")
+    projectId = serializers.CharField(required=False, help_text="The project id from the path, when no project "
+                                                                "the token reaches has it.")
     status = serializers.CharField(required=False, help_text="The execution's status, when it is why.")
 
 
@@ -399,6 +403,11 @@ def ping_schema(operation_id: str, summary: str, *, parameters: list, authentica
     responses = {200: MindziePingSerializer}
     if authenticated:
         responses |= UNAUTHORIZED
+    else:
+        # The document adds these to operations that take credentials; a ping without them is
+        # throttled per address all the same, and answers both in mindzie's shape.
+        responses |= {int(code): OpenApiResponse(MindzieErrorSerializer, description=description)
+                      for code, description in COMMON_ANSWERS.items()}
     if authenticated and parameters:
         responses[404] = OpenApiResponse(MindzieErrorSerializer, description="A tenant or project the token does "
                                          "not reach (`Tenant not found`, `Project not found`).")

@@ -96,6 +96,9 @@ class PingEchoSerializer(MindziePingSerializer):
 
 ID_PARAM = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Any whole number.")
 BAD_INPUT = {400: OpenApiResponse(MindzieErrorSerializer, description="A missing or malformed field.")}
+# A path id that is not a whole number matches no route: mindzie's 404 for a path it does not serve.
+NO_SUCH_PATH = {404: OpenApiResponse(MindzieErrorSerializer, description="`No mindzie endpoint at ...`: the id in "
+                                     "the path is not a whole number.")}
 
 
 def _valid(serializer_class, data) -> dict:
@@ -171,7 +174,7 @@ class MindziePingPathAndBodyView(MindzieView):
 
     @extend_schema(operation_id="mindzie_ping_path_and_body", tags=["mindzie"], summary="Ping with a path and a body",
                    parameters=[ID_PARAM], request=PingDataSerializer,
-                   responses={200: PingEchoSerializer, **BAD_INPUT, **UNAUTHORIZED})
+                   responses={200: PingEchoSerializer, **BAD_INPUT, **UNAUTHORIZED, **NO_SUCH_PATH})
     def get(self, request, id):
         return Response({"data": PING_ANSWER, "pathId": int(id), **_valid(PingDataSerializer, request.data)})
 
@@ -209,7 +212,7 @@ class MindziePingPathAndFormView(MindzieView):
     @extend_schema(operation_id="mindzie_ping_path_and_form", tags=["mindzie"],
                    summary="Ping with a path, form fields and a file", parameters=[ID_PARAM],
                    request={"multipart/form-data": PingFormSerializer},
-                   responses={200: PingEchoSerializer, **BAD_INPUT, **UNAUTHORIZED})
+                   responses={200: PingEchoSerializer, **BAD_INPUT, **UNAUTHORIZED, **NO_SUCH_PATH})
     def post(self, request, id):
         data = _valid(PingFormSerializer, request.data)
         return Response({"data": PING_ANSWER, "pathId": int(id), "id": data["id"], "name": data["name"],

@@ -7,10 +7,10 @@ import re
 
 import pytest
 from django.contrib.messages import get_messages
-from rest_framework.test import APIClient
 
-from accounts import services
 from accounts.models import ApiKey, Role
+from tests.accounts.factories import ApiKeyFactory
+from tests.support.clients import APIClient
 
 pytestmark = pytest.mark.django_db
 KEY_PATTERN = re.compile(r"fg_[0-9a-f]{8}_[A-Za-z0-9_-]+")
@@ -18,7 +18,7 @@ KEY_PATTERN = re.compile(r"fg_[0-9a-f]{8}_[A-Za-z0-9_-]+")
 
 @pytest.mark.parametrize("model", ["tenant", "project", "membership", "apikey"])
 def test_it_lists_and_offers_to_add_each_model(admin_client, alice, model):
-    services.create_api_key(alice.memberships.get().tenant, "listed", Role.ADMIN)
+    ApiKeyFactory(tenant=alice.memberships.get().tenant, name="listed", role=Role.ADMIN)
     assert admin_client.get(f"/admin/accounts/{model}/").status_code == 200
     assert admin_client.get(f"/admin/accounts/{model}/add/").status_code == 200
     assert admin_client.get(f"/admin/accounts/{model}/?q=ac").status_code == 200
@@ -58,8 +58,8 @@ def test_it_refuses_a_key_for_another_tenants_project(admin_client, tenant_a, pr
 
 
 def test_it_revokes_keys_with_an_admin_action(admin_client, tenant_a):
-    key, secret = services.create_api_key(tenant_a, "leaked", Role.ADMIN)
-    other, _ = services.create_api_key(tenant_a, "kept", Role.ADMIN)
+    key = ApiKeyFactory(tenant=tenant_a, name="leaked", role=Role.ADMIN)
+    other = ApiKeyFactory(tenant=tenant_a, name="kept", role=Role.ADMIN)
     response = admin_client.post("/admin/accounts/apikey/", {
         "action": "revoke_keys", "_selected_action": [str(key.pk)],
     })
@@ -69,11 +69,11 @@ def test_it_revokes_keys_with_an_admin_action(admin_client, tenant_a):
     assert key.revoked_at is not None
     assert other.revoked_at is None
     assert [str(m) for m in get_messages(response.wsgi_request)] == ["Revoked 1 API key."]
-    assert APIClient().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+    assert APIClient().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {key.secret}").status_code == 401
 
 
 def test_it_keeps_a_keys_reach_fixed_after_creation(admin_client, tenant_a):
-    key, _ = services.create_api_key(tenant_a, "ci", Role.VIEWER)
+    key = ApiKeyFactory(tenant=tenant_a, name="ci", role=Role.VIEWER)
     response = admin_client.post(f"/admin/accounts/apikey/{key.pk}/change/", {
         "name": "ci renamed", "role": "admin", "expires_at_0": "", "expires_at_1": "",
     })
@@ -85,6 +85,6 @@ def test_it_keeps_a_keys_reach_fixed_after_creation(admin_client, tenant_a):
 def test_the_key_list_costs_the_same_queries_for_many_project_keys(admin_client, tenant_a, project_a,
                                                                    django_assert_max_num_queries):
     for n in range(12):
-        services.create_api_key(tenant_a, f"bot {n}", Role.WORKFLOW, project=project_a)
+        ApiKeyFactory(tenant=tenant_a, name=f"bot {n}", role=Role.WORKFLOW, project=project_a)
     with django_assert_max_num_queries(8):
         assert admin_client.get("/admin/accounts/apikey/").status_code == 200

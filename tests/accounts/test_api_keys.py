@@ -7,10 +7,11 @@ from unittest import mock
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import ApiKey, Role
+from tests.accounts.factories import ApiKeyFactory
+from tests.support.clients import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -41,15 +42,15 @@ def test_it_shows_the_key_in_a_recognisable_shape(tenant_a):
 
 
 def test_it_compares_digests_in_constant_time(tenant_a):
-    _, secret = services.create_api_key(tenant_a, "ci", Role.ADMIN)
+    key = ApiKeyFactory(tenant=tenant_a, role=Role.ADMIN)
     with mock.patch("accounts.services.hmac.compare_digest", wraps=hmac.compare_digest) as compare:
-        response = APIClient().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
+        response = APIClient().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {key.secret}")
     assert response.status_code == 200
     compare.assert_called_once()
 
 
 def test_it_compares_in_constant_time_also_for_a_wrong_secret(tenant_a):
-    _, secret = services.create_api_key(tenant_a, "ci", Role.ADMIN)
+    secret = ApiKeyFactory(tenant=tenant_a, role=Role.ADMIN).secret
     with mock.patch("accounts.services.hmac.compare_digest", wraps=hmac.compare_digest) as compare:
         assert services.find_api_key(secret[:-1] + ("x" if secret[-1] != "x" else "y")) is None
     compare.assert_called_once()

@@ -5,28 +5,30 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts import services
-from accounts.models import ApiKey, Role
+from accounts.models import Role
+from tests.accounts.factories import ApiKeyFactory, UserFactory
 from tests.conftest import PASSWORD, basic_header
+from tests.support.clients import APIClient
 
 pytestmark = pytest.mark.django_db
 ME = "/api/v1/me"
 
 
 def test_it_accepts_a_bearer_key(tenant_a):
-    key, secret = services.create_api_key(tenant_a, "ci", Role.WORKFLOW)
-    response = APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    key = ApiKeyFactory(tenant=tenant_a, name="ci", role=Role.WORKFLOW)
+    response = APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {key.secret}")
     assert response.status_code == 200
     assert response.json()["api_key"] == "ci"
     assert response.json()["role"] == "workflow"
 
 
 def test_it_accepts_the_key_in_an_x_api_key_header(tenant_a):
-    _, secret = services.create_api_key(tenant_a, "refold client", Role.ADMIN)
-    response = APIClient().get(ME, HTTP_X_API_KEY=secret)
+    key = ApiKeyFactory(tenant=tenant_a, name="refold client", role=Role.ADMIN)
+    response = APIClient().get(ME, HTTP_X_API_KEY=key.secret)
     assert response.status_code == 200
     assert response.json()["api_key"] == "refold client"
 
@@ -74,33 +76,33 @@ def test_it_refuses_a_wrong_key_with_401(tenant_a, secret):
 
 
 def test_it_refuses_a_key_with_a_right_prefix_and_wrong_secret(tenant_a):
-    key, secret = services.create_api_key(tenant_a, "ci", Role.ADMIN)
-    forged = secret[:-4] + ("AAAA" if not secret.endswith("AAAA") else "BBBB")
+    key = ApiKeyFactory(tenant=tenant_a, name="ci", role=Role.ADMIN)
+    forged = key.secret[:-4] + ("AAAA" if not key.secret.endswith("AAAA") else "BBBB")
     response = APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {forged}")
     assert response.status_code == 401
 
 
 def test_it_refuses_a_revoked_key_with_401(tenant_a):
-    key, secret = services.create_api_key(tenant_a, "old", Role.ADMIN)
+    key = ApiKeyFactory(tenant=tenant_a, name="old", role=Role.ADMIN)
     assert services.revoke_api_key(key) is True
-    for headers in ({"HTTP_AUTHORIZATION": f"Bearer {secret}"}, {"HTTP_X_API_KEY": secret}):
+    for headers in ({"HTTP_AUTHORIZATION": f"Bearer {key.secret}"}, {"HTTP_X_API_KEY": key.secret}):
         response = APIClient().get(ME, **headers)
         assert response.status_code == 401
         assert response.has_header("WWW-Authenticate")
 
 
 def test_it_revokes_a_key_only_once(tenant_a):
-    key, _ = services.create_api_key(tenant_a, "old", Role.ADMIN)
+    key = ApiKeyFactory(tenant=tenant_a, name="old", role=Role.ADMIN)
     assert services.revoke_api_key(key) is True
     assert services.revoke_api_key(key) is False
 
 
 def test_it_refuses_an_expired_key_with_401(tenant_a):
-    _, secret = services.create_api_key(tenant_a, "short-lived", Role.ADMIN,
-                                        expires_at=timezone.now() + timedelta(minutes=5))
-    assert APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 200
-    ApiKey.objects.filter(name="short-lived").update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    key = ApiKeyFactory(tenant=tenant_a, name="short-lived", role=Role.ADMIN,
+                        expires_at=timezone.now() + timedelta(minutes=5))
+    assert APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {key.secret}").status_code == 200
+    with time_machine.travel(timedelta(minutes=6)):
+        response = APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {key.secret}")
     assert response.status_code == 401
     assert response.has_header("WWW-Authenticate")
 
@@ -118,8 +120,8 @@ def test_it_answers_401_for_a_malformed_bearer_header(db):
     assert "Bearer <api key>" in response.json()["detail"]
 
 
-def test_it_answers_403_for_a_user_in_no_tenant(django_user_model):
-    django_user_model.objects.create_user("drifter", password=PASSWORD)
+def test_it_answers_403_for_a_user_in_no_tenant(db):
+    UserFactory(username="drifter")
     response = APIClient().get(ME, HTTP_AUTHORIZATION=basic_header("drifter", PASSWORD))
     assert response.status_code == 403
     assert "not a member of any tenant" in response.json()["detail"]
@@ -134,8 +136,8 @@ def test_it_lets_a_member_of_two_tenants_pick_one_with_a_header(alice, tenant_b)
 
 
 def test_it_records_when_a_key_was_last_used(tenant_a):
-    key, secret = services.create_api_key(tenant_a, "ci", Role.ADMIN)
+    key = ApiKeyFactory(tenant=tenant_a, name="ci", role=Role.ADMIN)
     assert key.last_used_at is None
-    APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {key.secret}")
     key.refresh_from_db()
     assert key.last_used_at is not None

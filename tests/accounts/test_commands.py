@@ -8,10 +8,10 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Membership, Project, Tenant
 from records.models import Action
+from tests.support.clients import APIClient
 
 pytestmark = pytest.mark.django_db
 KEY_PATTERN = re.compile(r"fg_[0-9a-f]{8}_[A-Za-z0-9_-]+")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from accounts import services
 from accounts.models import Role
+from tests.accounts.factories import ProjectFactory
 from tests.conftest import key_client
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def test_it_tells_a_user_who_they_are(user_api, victor):
 
 def test_it_lists_projects_in_pages(admin_api, tenant_a, project_a, django_assert_num_queries):
     for name in ("Beta", "Alpha", "Gamma"):
-        services.create_project(tenant_a, name)
+        ProjectFactory(tenant=tenant_a, name=name)
     admin_api.get("/api/v1/me")  # the key's first use records last_used_at; later ones within a minute do not
     # 1. the key by prefix (with its tenant)  2. COUNT of the projects  3. the page plus one
     with django_assert_num_queries(3):

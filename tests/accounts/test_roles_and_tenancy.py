@@ -6,20 +6,17 @@ import uuid
 
 import pytest
 
-from accounts import services
 from accounts.models import Role
+from executions.models import Execution
+from tests.accounts.factories import ProjectFactory
 from tests.conftest import key_client
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_it_forbids_a_viewer_key_to_start_an_execution(viewer_api, project_a):
-    from executions.models import Execution
-    from workflows.services import create_workflow
-
-    workflow = create_workflow(project=project_a, name="hello", definition={
-        "tasks": [{"name": "hi", "type": "log", "config": {"message": "hi"}}],
-    })
+    workflow = WorkflowFactory(project=project_a, tasks=[{"name": "hi", "type": "log", "config": {"message": "hi"}}])
     response = viewer_api.post("/api/v1/executions/", {"workflow": str(workflow.id), "input": {}}, format="json")
     assert response.status_code == 403
     assert "viewer" in response.json()["detail"]
@@ -61,7 +58,7 @@ def test_it_lists_only_the_callers_tenants_projects(admin_api, outsider_api, pro
 
 
 def test_it_narrows_a_project_bound_key_to_its_project(tenant_a, project_a):
-    other = services.create_project(tenant_a, "Side", "side")
+    other = ProjectFactory(tenant=tenant_a, name="Side")
     client = key_client(tenant_a, Role.WORKFLOW, project=other)
     assert [p["slug"] for p in client.get("/api/v1/projects/").json()["items"]] == ["side"]
     assert client.get(f"/api/v1/projects/{project_a.id}").status_code == 404

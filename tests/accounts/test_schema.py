@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.urls import include, path
-from drf_spectacular.drainage import GENERATOR_STATS
-from drf_spectacular.generators import SchemaGenerator
+
+from tests.support.openapi import generate_document
 
 
 @pytest.fixture
 def accounts_schema():
-    GENERATOR_STATS.reset()
-    generator = SchemaGenerator(patterns=[path("api/v1/", include("accounts.api.urls"))])
-    schema = generator.get_schema(request=None, public=True)
-    warnings = dict(GENERATOR_STATS._warn_cache) | dict(GENERATOR_STATS._error_cache)
-    GENERATOR_STATS.reset()
-    return schema, warnings
+    return generate_document([path("api/v1/", include("accounts.api.urls"))])
 
 
 def test_it_describes_the_accounts_endpoints_without_warnings(accounts_schema):

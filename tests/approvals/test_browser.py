@@ -11,10 +11,10 @@ from django.db import connections
 
 from approvals.models import Approval
 from executions.models import Execution
-from executions.services import start_execution
-from tests.approvals.factories import caller_of
+from tests.accounts.factories import user_caller
 from tests.conftest import PASSWORD, ROOT, services_required, wait_until
-from tests.executions.factories import make_workflow
+from tests.executions.factories import ExecutionFactory
+from tests.workflows.factories import WorkflowFactory
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -54,7 +54,7 @@ def browser(monkeypatch):
 
 
 def expense_workflow(project):
-    return make_workflow(project, [
+    return WorkflowFactory(project=project, tasks=[
         {"name": "approve", "type": "approval", "config": {
             "title": "Expense of {{ input.amount }} EUR",
             "instructions": "Approve if {{ input.reason }} follows the travel policy.",
@@ -66,8 +66,8 @@ def expense_workflow(project):
 
 
 def start_and_wait_for_approval(project, walter) -> tuple[Execution, Approval]:
-    execution, _ = start_execution(caller=caller_of(walter), workflow=expense_workflow(project),
-                                   input={"amount": 480, "reason": "the Berlin trip"})
+    execution = ExecutionFactory(caller=user_caller(walter), workflow=expense_workflow(project),
+                                 input={"amount": 480, "reason": "the Berlin trip"})
     approval = wait_until(lambda: Approval.objects.filter(execution=execution, status="pending").first(), timeout=60)
     wait_until(lambda: Execution.objects.filter(pk=execution.pk, status="waiting").exists(), timeout=60)
     return execution, approval

@@ -11,21 +11,19 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from accounts.caller import Caller
-from accounts.services import create_api_key
+from accounts.models import Role
 from approvals import services
 from approvals.models import Approval, ApprovalDecision
 from config.errors import Conflict
 from executions.models import Execution, Log
-from executions.services import start_execution
-from tests.approvals.factories import caller_of, routing_workflow, start_waiting
+from tests.accounts.factories import ApiKeyFactory, key_caller, user_caller
+from tests.approvals.factories import ApprovalFactory, ApprovalWorkflowFactory
 from tests.conftest import wait_until
+from tests.executions.factories import ExecutionFactory
 
 RACERS = 20
 
 
-def admin_keys(tenant, count):
-    return [create_api_key(tenant, f"racer-{index}", "admin") for index in range(count)]
 
 
 def assert_resumed_once(execution: Execution) -> None:
@@ -38,11 +36,10 @@ def assert_resumed_once(execution: Execution) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_it_lets_exactly_one_of_twenty_concurrent_deciders_win(tenant_a, project_a, walter,
-                                                               django_capture_on_commit_callbacks):
-    execution, approval = start_waiting(django_capture_on_commit_callbacks, routing_workflow(project_a),
-                                        caller_of(walter))
-    callers = [Caller(tenant=tenant_a, role="admin", api_key=key) for key, _ in admin_keys(tenant_a, RACERS)]
+def test_it_lets_exactly_one_of_twenty_concurrent_deciders_win(tenant_a, project_a, walter):
+    approval = ApprovalFactory(project=project_a, routing=True, caller=user_caller(walter))
+    execution = approval.execution
+    callers = [key_caller(tenant_a, Role.ADMIN) for _ in range(RACERS)]
     start = threading.Barrier(RACERS)
 
     def race(index: int) -> str:
@@ -81,9 +78,10 @@ def http_post(url: str, secret: str) -> int:
 @pytest.mark.django_db(transaction=True)
 def test_it_answers_one_200_and_nineteen_409_to_a_burst_of_requests(live_server, live_worker, tenant_a, project_a,
                                                                     walter):
-    execution, _ = start_execution(caller=caller_of(walter), workflow=routing_workflow(project_a), input={})
+    workflow = ApprovalWorkflowFactory(project=project_a, routing=True)
+    execution = ExecutionFactory(caller=user_caller(walter), workflow=workflow)
     approval = wait_until(lambda: Approval.objects.filter(execution=execution, status="pending").first(), timeout=60)
-    secrets = [secret for _, secret in admin_keys(tenant_a, RACERS)]
+    secrets = [ApiKeyFactory(tenant=tenant_a, role=Role.ADMIN).secret for _ in range(RACERS)]
     start = threading.Barrier(RACERS)
 
     def race(index: int) -> int:

@@ -1,17 +1,17 @@
 """The approvers' web pages, through Django's test client with CSRF checks on."""
 
 import re
-import time
-from unittest import mock
+from datetime import timedelta
 
 import pytest
-from django.test import Client
+import time_machine
 
-from accounts.services import create_user
 from approvals import links
 from approvals.models import Approval
-from tests.approvals.factories import approval_workflow, caller_of, start_waiting
+from tests.accounts.factories import user_caller
+from tests.approvals.factories import ApprovalFactory
 from tests.conftest import PASSWORD
+from tests.support.clients import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -32,10 +32,9 @@ def csrf_post(client: Client, page_path: str, post_path: str, data: dict, **kwar
 
 
 @pytest.fixture
-def waiting(project_a, walter, april, django_capture_on_commit_callbacks):
-    """An execution walter started, waiting on an approval that april (or an admin) may decide."""
-    workflow = approval_workflow(project_a, approvers={"users": ["april"]})
-    return start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+def approval(project_a, walter, april):
+    """The approval an execution walter started waits on; april (or an admin) may decide it."""
+    return ApprovalFactory(project=project_a, approval={"approvers": {"users": ["april"]}}, caller=user_caller(walter))
 
 
 def test_it_signs_in_and_lands_on_the_inbox(april):
@@ -65,31 +64,8 @@ def test_it_serves_the_stylesheet():
     assert b"@media" in b"".join(response.streaming_content)
 
 
-def test_it_lists_what_the_user_may_decide(waiting, april, alice, victor, project_a, walter,
-                                           django_capture_on_commit_callbacks):
-    execution, approval = waiting
-    start_waiting(django_capture_on_commit_callbacks, approval_workflow(project_a, approvers={"users": ["alice"]}),
-                  caller_of(walter))
-    page = browser(april).get("/approvals/")
-    content = page.content.decode()
-    assert page.status_code == 200
-    assert content.count('class="card approval-row') == 1
-    assert f"/approvals/{approval.id}/" in content
-    assert 'data-testid="pending-count">1<' in content
-    assert "walter" in content and execution.workflow.name in content
-    assert browser(alice).get("/approvals/").content.decode().count('class="card approval-row') == 2
-    assert 'data-testid="pending-count">0<' in browser(victor).get("/approvals/").content.decode()
-
-
-def test_it_tells_a_user_without_a_tenant_why_the_inbox_is_empty(db):
-    loner = create_user("loner", PASSWORD, email="loner@example.com")
-    response = browser(loner).get("/approvals/")
-    assert response.status_code == 403
-    assert b"not a member of any tenant" in response.content
-
-
-def test_it_shows_the_approval_with_its_input_and_outputs(waiting, april):
-    execution, approval = waiting
+def test_it_shows_the_approval_with_its_input_and_outputs(approval, april):
+    execution = approval.execution
     page = browser(april).get(f"/approvals/{approval.id}/")
     content = page.content.decode()
     assert page.status_code == 200
@@ -99,8 +75,8 @@ def test_it_shows_the_approval_with_its_input_and_outputs(waiting, april):
         assert text in content, text
 
 
-def test_it_approves_from_the_page_and_shows_the_outcome(waiting, april, django_capture_on_commit_callbacks):
-    execution, approval = waiting
+def test_it_approves_from_the_page_and_shows_the_outcome(approval, april, django_capture_on_commit_callbacks):
+    execution = approval.execution
     client = browser(april)
     page = f"/approvals/{approval.id}/"
     with django_capture_on_commit_callbacks(execute=True):
@@ -117,8 +93,7 @@ def test_it_approves_from_the_page_and_shows_the_outcome(waiting, april, django_
     assert 'http-equiv="refresh"' not in status_page
 
 
-def test_it_explains_a_second_decision_instead_of_failing(waiting, april, alice, django_capture_on_commit_callbacks):
-    _, approval = waiting
+def test_it_explains_a_second_decision_instead_of_failing(approval, april, alice, django_capture_on_commit_callbacks):
     page = f"/approvals/{approval.id}/"
     client = browser(april)
     with django_capture_on_commit_callbacks(execute=True):
@@ -131,8 +106,7 @@ def test_it_explains_a_second_decision_instead_of_failing(waiting, april, alice,
     assert Approval.objects.get(pk=approval.pk).status == "rejected"
 
 
-def test_it_refuses_a_non_approver_with_a_reason(waiting, victor, alice):
-    _, approval = waiting
+def test_it_refuses_a_non_approver_with_a_reason(approval, victor, alice):
     page = f"/approvals/{approval.id}/"
     assert "may only read approvals" in browser(victor).get(page).content.decode()
     client = browser(victor)
@@ -144,10 +118,10 @@ def test_it_refuses_a_non_approver_with_a_reason(waiting, victor, alice):
     assert Approval.objects.get(pk=approval.pk).status == "pending"
 
 
-def test_it_shows_form_errors_on_the_page(project_a, walter, april, django_capture_on_commit_callbacks):
-    workflow = approval_workflow(project_a, require_comment=True,
-                                 form=[{"name": "budget", "type": "number", "required": True, "label": "Budget"}])
-    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+def test_it_shows_form_errors_on_the_page(project_a, walter, april):
+    form = [{"name": "budget", "type": "number", "required": True, "label": "Budget"}]
+    approval = ApprovalFactory(project=project_a, approval={"require_comment": True, "form": form},
+                               caller=user_caller(walter))
     page = f"/approvals/{approval.id}/"
     response = csrf_post(browser(april), page, f"{page}decide/", {"decision": "approve", "form_budget": "many"})
     content = response.content.decode()
@@ -157,10 +131,9 @@ def test_it_shows_form_errors_on_the_page(project_a, walter, april, django_captu
     assert Approval.objects.get(pk=approval.pk).status == "pending"
 
 
-def test_it_shows_a_number_that_is_not_finite_as_a_form_error(project_a, walter, april,
-                                                                django_capture_on_commit_callbacks):
-    workflow = approval_workflow(project_a, form=[{"name": "budget", "type": "number", "label": "Budget"}])
-    _, approval = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+def test_it_shows_a_number_that_is_not_finite_as_a_form_error(project_a, walter, april):
+    form = [{"name": "budget", "type": "number", "label": "Budget"}]
+    approval = ApprovalFactory(project=project_a, approval={"form": form}, caller=user_caller(walter))
     page = f"/approvals/{approval.id}/"
     response = csrf_post(browser(april), page, f"{page}decide/", {"decision": "approve", "form_budget": "1e400"})
     assert response.status_code == 400
@@ -168,15 +141,15 @@ def test_it_shows_a_number_that_is_not_finite_as_a_form_error(project_a, walter,
     assert Approval.objects.get(pk=approval.pk).status == "pending"
 
 
-def test_it_hides_other_tenants_approvals_and_executions(waiting, oscar):
-    execution, approval = waiting
+def test_it_hides_other_tenants_approvals_and_executions(approval, oscar):
+    execution = approval.execution
     client = browser(oscar)
     assert client.get(f"/approvals/{approval.id}/").status_code == 404
     assert client.get(f"/approvals/executions/{execution.id}/").status_code == 404
 
 
-def test_it_refreshes_the_status_page_of_a_running_execution(waiting, april):
-    execution, _ = waiting
+def test_it_refreshes_the_status_page_of_a_running_execution(approval, april):
+    execution = approval.execution
     page = browser(april).get(f"/approvals/executions/{execution.id}/").content.decode()
     assert 'http-equiv="refresh"' in page
     assert 'data-testid="execution-status">waiting<' in page
@@ -192,8 +165,7 @@ def link_path(approval, user) -> str:
     return f"/approvals/link/{links.make_token(approval, user)}/"
 
 
-def test_it_only_asks_for_confirmation_when_a_link_is_opened(waiting, april):
-    _, approval = waiting
+def test_it_only_asks_for_confirmation_when_a_link_is_opened(approval, april):
     path = link_path(approval, april)
     for _ in range(3):  # mail scanners prefetch links, some several times
         page = Client(enforce_csrf_checks=True).get(path)
@@ -203,8 +175,8 @@ def test_it_only_asks_for_confirmation_when_a_link_is_opened(waiting, april):
     assert Approval.objects.get(pk=approval.pk).status == "pending"
 
 
-def test_it_decides_once_from_a_link(waiting, april, django_capture_on_commit_callbacks):
-    execution, approval = waiting
+def test_it_decides_once_from_a_link(approval, april, django_capture_on_commit_callbacks):
+    execution = approval.execution
     path = link_path(approval, april)
     client = Client(enforce_csrf_checks=True)
     with django_capture_on_commit_callbacks(execute=True):
@@ -221,34 +193,29 @@ def test_it_decides_once_from_a_link(waiting, april, django_capture_on_commit_ca
     assert Approval.objects.get(pk=approval.pk).status == "approved"
 
 
-def test_it_answers_a_clear_page_for_a_tampered_or_expired_link(waiting, april):
-    _, approval = waiting
+def test_it_answers_a_clear_page_for_a_tampered_or_expired_link(approval, april):
     path = link_path(approval, april)
     tampered = Client().get(path[:-6] + "xxxxx/")
     assert tampered.status_code == 400
     assert "damaged or was altered" in tampered.content.decode()
-    with mock.patch("django.core.signing.time.time", return_value=time.time() - 30 * 24 * 3600):
-        old = link_path(approval, april)
-    expired = Client().get(old)
+    with time_machine.travel(timedelta(days=30)):
+        expired = Client().get(path)
     assert expired.status_code == 410
     assert "has expired" in expired.content.decode()
     assert Approval.objects.get(pk=approval.pk).status == "pending"
 
 
-def test_it_tells_a_link_holder_when_someone_else_decided(waiting, april, alice, django_capture_on_commit_callbacks):
+def test_it_tells_a_link_holder_when_someone_else_decided(approval, april, alice, django_capture_on_commit_callbacks):
     from approvals import services
-
-    _, approval = waiting
     path = link_path(approval, april)
     with django_capture_on_commit_callbacks(execute=True):
-        services.decide_approval(approval, caller_of(alice), "approve")
+        services.decide_approval(approval, user_caller(alice), "approve")
     page = Client().get(path)
     assert page.status_code == 409
     assert "already approved by alice" in page.content.decode()
 
 
-def test_it_refuses_links_when_they_are_turned_off(settings, waiting, april):
-    _, approval = waiting
+def test_it_refuses_links_when_they_are_turned_off(settings, approval, april):
     path = link_path(approval, april)
     settings.FLOWGATE_APPROVAL_SIGNED_LINKS = False
     page = Client().get(path)
@@ -256,14 +223,10 @@ def test_it_refuses_links_when_they_are_turned_off(settings, waiting, april):
     assert "turned off" in page.content.decode()
 
 
-def test_it_shows_approvals_read_only_in_the_admin(waiting, db):
-    execution, approval = waiting
-    create_user("root", PASSWORD, email="root@example.com", is_superuser=True)
-    client = Client()
-    assert client.login(username="root", password=PASSWORD)
-    listing = client.get("/admin/approvals/approval/")
+def test_it_shows_approvals_read_only_in_the_admin(approval, admin_client):
+    listing = admin_client.get("/admin/approvals/approval/")
     assert listing.status_code == 200
     assert "Expense of 120" in listing.content.decode()
-    page = client.get(f"/admin/approvals/approval/{approval.pk}/change/")
+    page = admin_client.get(f"/admin/approvals/approval/{approval.pk}/change/")
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()

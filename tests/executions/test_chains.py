@@ -8,7 +8,8 @@ import pytest
 from executions import engine
 from executions.models import ExecutionStatus
 from executions.tasks import run_task_message
-from tests.executions.factories import make_workflow, run_now
+from tests.executions.factories import ExecutionFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,36 +20,35 @@ LINE = [
 ]
 
 
-def run_counting_messages(capture, workflow):
+def run_counting_messages(workflow):
     with mock.patch.object(run_task_message, "apply_async", wraps=run_task_message.apply_async) as sent:
-        execution = run_now(capture, workflow)
+        execution = ExecutionFactory(workflow=workflow, run=True)
     return execution, [call.kwargs["args"][0] for call in sent.call_args_list]
 
 
-def test_a_line_of_tasks_runs_without_a_run_message(project_a, django_capture_on_commit_callbacks):
-    execution, messages = run_counting_messages(django_capture_on_commit_callbacks, make_workflow(project_a, LINE))
+def test_a_line_of_tasks_runs_without_a_run_message(project_a):
+    execution, messages = run_counting_messages(WorkflowFactory(project=project_a, tasks=LINE))
     assert (execution.status, execution.return_value) == (ExecutionStatus.SUCCEEDED, 3)
     assert messages == []
     assert [tr.attempts for tr in execution.task_runs.order_by("position")] == [1, 1, 1]
 
 
-def test_the_chain_stops_at_its_step_bound(project_a, settings, django_capture_on_commit_callbacks):
+def test_the_chain_stops_at_its_step_bound(project_a, settings):
     settings.FLOWGATE_CHAIN_MAX_STEPS = 1
-    execution, messages = run_counting_messages(django_capture_on_commit_callbacks, make_workflow(project_a, LINE))
+    execution, messages = run_counting_messages(WorkflowFactory(project=project_a, tasks=LINE))
     assert (execution.status, execution.return_value) == (ExecutionStatus.SUCCEEDED, 3)
     names = dict(execution.task_runs.values_list("id", "name"))
     assert [names[uuid.UUID(m)] for m in messages] == ["two", "three"]
 
 
-def test_of_two_ready_branches_one_continues_here_and_one_goes_to_the_broker(
-        project_a, django_capture_on_commit_callbacks):
-    workflow = make_workflow(project_a, [
+def test_of_two_ready_branches_one_continues_here_and_one_goes_to_the_broker(project_a):
+    workflow = WorkflowFactory(project=project_a, tasks=[
         {"name": "start", "type": "set", "config": {"values": {}}},
         {"name": "left", "type": "set", "config": {"values": {}}, "depends_on": ["start"]},
         {"name": "right", "type": "set", "config": {"values": {}}, "depends_on": ["start"]},
         {"name": "join", "type": "response", "config": {"value": "both"}, "depends_on": ["left", "right"]},
     ])
-    execution, messages = run_counting_messages(django_capture_on_commit_callbacks, workflow)
+    execution, messages = run_counting_messages(workflow)
     assert (execution.status, execution.return_value) == (ExecutionStatus.SUCCEEDED, "both")
     assert len(messages) == 1  # one branch was sent, so another worker can run it at the same time
 

@@ -5,12 +5,13 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.utils import timezone
+import time_machine
 
 from executions.models import Execution, ExecutionStatus, TaskRun, TaskRunStatus
-from executions.services import start_execution, sweep
+from executions.services import sweep
 from tests.conftest import key_client, wait_until
-from tests.executions.factories import make_workflow
+from tests.executions.factories import ExecutionFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -24,13 +25,13 @@ def finished(execution_id, timeout=60):
 
 
 def test_a_multi_task_workflow_completes_with_task_runs_outputs_and_logs(live_worker, project_a):
-    wf = make_workflow(project_a, [
+    wf = WorkflowFactory(project=project_a, tasks=[
         {"name": "greet", "type": "set", "config": {"values": {"text": "hi {{ input.who }}"}}},
         {"name": "echo", "type": "echo", "config": {"said": "{{ tasks.greet.output.text }}"}, "depends_on": ["greet"]},
         {"name": "note", "type": "log", "config": {"message": "echoed {{ tasks.echo.output.config.said }}"}, "depends_on": ["echo"]},
         {"name": "answer", "type": "response", "config": {"value": "{{ tasks.echo.output.config.said }}"}, "depends_on": ["note"]},
     ])
-    execution, _ = start_execution(caller=None, workflow=wf, input={"who": "worker"})
+    execution = ExecutionFactory(workflow=wf, input={"who": "worker"})
     execution = finished(execution.id)
     assert (execution.status, execution.return_value) == ("succeeded", "hi worker")
     runs = {tr.name: tr for tr in execution.task_runs.all()}
@@ -40,12 +41,12 @@ def test_a_multi_task_workflow_completes_with_task_runs_outputs_and_logs(live_wo
 
 
 def test_parallel_branches_overlap_in_time(live_worker, project_a):
-    wf = make_workflow(project_a, [
+    wf = WorkflowFactory(project=project_a, tasks=[
         {"name": "left", "type": "sleep", "config": {"seconds": 2}},
         {"name": "right", "type": "sleep", "config": {"seconds": 2}},
         {"name": "join", "type": "response", "config": {"value": "both"}, "depends_on": ["left", "right"]},
     ])
-    execution, _ = start_execution(caller=None, workflow=wf)
+    execution = ExecutionFactory(workflow=wf)
     execution = finished(execution.id)
     assert execution.status == ExecutionStatus.SUCCEEDED
     left, right = (execution.task_runs.get(name=n).output for n in ("left", "right"))
@@ -54,10 +55,11 @@ def test_parallel_branches_overlap_in_time(live_worker, project_a):
 
 
 def test_retries_count_attempts(live_worker, project_a, tmp_path):
-    wf = make_workflow(project_a, [{"name": "shaky", "type": "flaky", "retries": 4,
-                                    "retry_backoff": {"type": "exponential", "delay": 0.2, "max": 1},
-                                    "config": {"counter_file": str(tmp_path / "n"), "succeed_on_attempt": 3}}])
-    execution, _ = start_execution(caller=None, workflow=wf)
+    wf = WorkflowFactory(project=project_a, tasks=[
+        {"name": "shaky", "type": "flaky", "retries": 4,
+         "retry_backoff": {"type": "exponential", "delay": 0.2, "max": 1},
+         "config": {"counter_file": str(tmp_path / "n"), "succeed_on_attempt": 3}}])
+    execution = ExecutionFactory(workflow=wf)
     execution = finished(execution.id)
     run = execution.task_runs.get()
     assert (execution.status, run.attempts, run.output) == ("succeeded", 3, {"attempts_seen": 3})
@@ -66,8 +68,9 @@ def test_retries_count_attempts(live_worker, project_a, tmp_path):
 
 
 def test_a_timeout_fails_the_task(live_worker, project_a):
-    wf = make_workflow(project_a, [{"name": "slow", "type": "sleep", "timeout_seconds": 1, "config": {"seconds": 20}}])
-    execution, _ = start_execution(caller=None, workflow=wf)
+    wf = WorkflowFactory(project=project_a, tasks=[
+        {"name": "slow", "type": "sleep", "timeout_seconds": 1, "config": {"seconds": 20}}])
+    execution = ExecutionFactory(workflow=wf)
     execution = finished(execution.id, timeout=40)
     run = execution.task_runs.get()
     assert (execution.status, run.status) == ("failed", "failed")
@@ -75,11 +78,11 @@ def test_a_timeout_fails_the_task(live_worker, project_a):
 
 
 def test_cancel_mid_run_stops_after_the_task_in_hand(live_worker, project_a, tenant_a):
-    wf = make_workflow(project_a, [
+    wf = WorkflowFactory(project=project_a, tasks=[
         {"name": "long", "type": "sleep", "config": {"seconds": 2}},
         {"name": "next", "type": "log", "config": {"message": "must not run"}, "depends_on": ["long"]},
     ])
-    execution, _ = start_execution(caller=None, workflow=wf)
+    execution = ExecutionFactory(workflow=wf)
     wait_until(lambda: TaskRun.objects.filter(execution=execution, name="long", status="running").exists())
     response = key_client(tenant_a, "workflow").post(f"/api/v1/executions/{execution.id}/cancel/")
     assert response.status_code == 200 and response.json()["cancel_requested"] is True
@@ -90,7 +93,7 @@ def test_cancel_mid_run_stops_after_the_task_in_hand(live_worker, project_a, ten
 
 
 def test_a_synchronous_run_returns_the_response_tasks_value(live_worker, project_a, tenant_a):
-    make_workflow(project_a, [
+    WorkflowFactory(project=project_a, tasks=[
         {"name": "work", "type": "sleep", "config": {"seconds": 0.5}},
         {"name": "answer", "type": "response", "config": {"value": {"n": "{{ input.n * 2 }}"}}, "depends_on": ["work"]},
     ], alias="sync-me")
@@ -103,12 +106,12 @@ def test_a_synchronous_run_returns_the_response_tasks_value(live_worker, project
 def test_a_worker_killed_mid_execution_is_recovered_by_a_new_worker(start_worker, project_a):
     lease = {"FLOWGATE_TASK_LEASE_SECONDS": 3}
     doomed = start_worker(concurrency=1, **lease)
-    wf = make_workflow(project_a, [
+    wf = WorkflowFactory(project=project_a, tasks=[
         # Long enough that the kill below always lands while the task is still sleeping.
         {"name": "long", "type": "sleep", "config": {"seconds": 8}},
         {"name": "after", "type": "response", "config": {"value": "recovered"}, "depends_on": ["long"]},
     ])
-    execution, _ = start_execution(caller=None, workflow=wf)
+    execution = ExecutionFactory(workflow=wf)
     wait_until(lambda: TaskRun.objects.filter(execution=execution, name="long", status="running").exists())
     doomed.kill()  # SIGKILL to the whole worker: no chance to clean up
     assert TaskRun.objects.get(execution=execution, name="long").status == TaskRunStatus.RUNNING
@@ -127,25 +130,27 @@ def test_a_worker_killed_mid_execution_is_recovered_by_a_new_worker(start_worker
 
 
 def test_a_message_dropped_before_the_broker_is_resent_by_the_sweeper(live_worker, project_a):
-    wf = make_workflow(project_a, [{"name": "only", "type": "response", "config": {"value": "delivered"}}])
+    wf = WorkflowFactory(project=project_a, tasks=[
+        {"name": "only", "type": "response", "config": {"value": "delivered"}}])
     with mock.patch("executions.tasks.advance_message.apply_async") as dropped:
-        execution, _ = start_execution(caller=None, workflow=wf)
+        execution = ExecutionFactory(workflow=wf)
     assert dropped.call_count == 1
     time.sleep(1)  # give a (non-existent) message time to arrive: nothing happens
     assert Execution.objects.get(pk=execution.pk).status == ExecutionStatus.QUEUED
-    assert sweep(now=timezone.now() + timedelta(minutes=5))["requeued"] == 1
+    with time_machine.travel(timedelta(minutes=5)):
+        assert sweep()["requeued"] == 1
     execution = finished(execution.id)
     assert (execution.status, execution.return_value) == ("succeeded", "delivered")
 
 
 def test_a_chain_runs_on_one_worker_without_a_message_per_task(start_worker, project_a):
     worker = start_worker(concurrency=1)
-    wf = make_workflow(project_a, [
+    wf = WorkflowFactory(project=project_a, tasks=[
         {"name": "one", "type": "set", "config": {"values": {"n": 1}}},
         {"name": "two", "type": "set", "config": {"values": {"n": "{{ tasks.one.output.n + 1 }}"}}, "depends_on": ["one"]},
         {"name": "three", "type": "response", "config": {"value": "{{ tasks.two.output.n + 1 }}"}, "depends_on": ["two"]},
     ])
-    execution, _ = start_execution(caller=None, workflow=wf)
+    execution = ExecutionFactory(workflow=wf)
     execution = finished(execution.id)
     assert (execution.status, execution.return_value) == ("succeeded", 3)
     received = worker.log_path.read_text()
@@ -156,14 +161,14 @@ def test_a_chain_runs_on_one_worker_without_a_message_per_task(start_worker, pro
 def test_a_task_claimed_inline_is_recovered_when_its_worker_dies(start_worker, project_a):
     lease = {"FLOWGATE_TASK_LEASE_SECONDS": 3}
     doomed = start_worker(concurrency=1, **lease)
-    wf = make_workflow(project_a, [
+    wf = WorkflowFactory(project=project_a, tasks=[
         {"name": "quick", "type": "set", "config": {"values": {"ok": True}}},
         # Claimed by the worker that finished "quick", in the same transaction; killed mid-sleep.
         {"name": "long", "type": "sleep", "config": {"seconds": 8}, "depends_on": ["quick"]},
         {"name": "after", "type": "response", "config": {"value": "{{ tasks.long.output.ended > 0 }}"},
          "depends_on": ["long"]},
     ])
-    execution, _ = start_execution(caller=None, workflow=wf)
+    execution = ExecutionFactory(workflow=wf)
     wait_until(lambda: TaskRun.objects.filter(execution=execution, name="long", status="running").exists())
     assert "flowgate.run_task[" not in doomed.log_path.read_text()  # "long" came inline, not by message
     killed_at = time.time()

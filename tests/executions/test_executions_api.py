@@ -3,10 +3,16 @@
 import json
 
 import pytest
+from django.db import transaction
 
+from accounts.caller import Caller
+from executions.api.serializers import ExecutionDetailSerializer
 from executions.models import Execution, ExecutionStatus
-from executions.services import start_execution
-from tests.executions.factories import make_workflow
+from executions.services import clamp_wait
+from records.models import ActionExecution
+from tests.executions.factories import ExecutionFactory
+from tests.records.factories import ActionFactory, RecordFactory, StageFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +26,7 @@ SIMPLE = [
 
 @pytest.fixture
 def workflow(project_a):
-    return make_workflow(project_a, SIMPLE, alias="simple")
+    return WorkflowFactory(project=project_a, tasks=SIMPLE, alias="simple")
 
 
 def start(client, capture, body, **headers):
@@ -77,18 +83,18 @@ def test_an_unknown_workflow_is_a_400_naming_the_field(workflow_api, project_a):
 
 
 def test_a_disabled_workflow_cannot_start(workflow_api, project_a):
-    make_workflow(project_a, SIMPLE, alias="off", enabled=False)
+    WorkflowFactory(project=project_a, tasks=SIMPLE, alias="off", enabled=False)
     response = workflow_api.post("/api/v1/executions/", {"workflow": "off"}, format="json")
     assert response.status_code == 409 and "disabled" in response.json()["detail"]
 
 
-def test_input_must_be_an_object(workflow_api, workflow):
+def test_it_refuses_an_input_that_is_not_an_object(workflow_api, workflow):
     response = workflow_api.post("/api/v1/executions/", {"workflow": "simple", "input": [1]}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "input"
 
 
 def test_another_tenant_gets_404_everywhere(outsider_api, workflow):
-    execution, _ = start_execution(caller=None, workflow=workflow)
+    execution = ExecutionFactory(workflow=workflow)
     for path in ("", "logs/", "tasks/", "tasks/greet/", "tasks/greet/logs/"):
         assert outsider_api.get(f"/api/v1/executions/{execution.id}/{path}").status_code == 404, path
     assert outsider_api.post(f"/api/v1/executions/{execution.id}/cancel/").status_code == 404
@@ -100,7 +106,7 @@ def test_a_malformed_id_is_a_404_not_a_500(admin_api, project_a):
     assert admin_api.get("/api/v1/executions/not-a-uuid/").status_code == 404
 
 
-def test_logs_tasks_and_task_logs(admin_api, workflow, django_capture_on_commit_callbacks):
+def test_it_answers_the_logs_the_tasks_and_a_tasks_logs(admin_api, workflow, django_capture_on_commit_callbacks):
     execution_id = start(admin_api, django_capture_on_commit_callbacks, {"workflow": "simple", "input": {"who": "Bo"}}).json()["id"]
     tasks = admin_api.get(f"/api/v1/executions/{execution_id}/tasks/").json()
     assert [(t["name"], t["status"], t["attempts"]) for t in tasks["items"]] == [
@@ -116,10 +122,10 @@ def test_logs_tasks_and_task_logs(admin_api, workflow, django_capture_on_commit_
     assert "hi Bo" in [line["message"] for line in say_logs["items"]]
 
 
-def test_list_filters(admin_api, workflow, project_a):
-    other = make_workflow(project_a, SIMPLE)
-    start_execution(caller=None, workflow=workflow, tags={"env": "prod"}, linked_account_id="john@acme.io")
-    start_execution(caller=None, workflow=other, tags={"env": "dev"})
+def test_it_filters_the_list(admin_api, workflow, project_a):
+    other = WorkflowFactory(project=project_a, tasks=SIMPLE)
+    ExecutionFactory(workflow=workflow, tags={"env": "prod"}, linked_account_id="john@acme.io")
+    ExecutionFactory(workflow=other, tags={"env": "dev"})
     ids = lambda q: admin_api.get(f"/api/v1/executions/?{q}").json()["total"]  # noqa: E731
     assert ids("") == 2
     assert ids(f"workflow={workflow.id}") == 1
@@ -135,7 +141,7 @@ def test_list_filters(admin_api, workflow, project_a):
 @pytest.mark.parametrize("count", [2, 40])
 def test_the_list_costs_the_same_queries_whatever_its_size(admin_api, workflow, count, django_assert_max_num_queries):
     for _ in range(count):
-        start_execution(caller=None, workflow=workflow)
+        ExecutionFactory(workflow=workflow)
     # key look-up, key last_used_at (first use), COUNT, one page query with workflow, version,
     # performer and flow run joined
     with django_assert_max_num_queries(4):
@@ -147,7 +153,7 @@ def test_the_list_leaves_the_definitions_in_the_database(admin_api, workflow):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    start_execution(caller=None, workflow=workflow)
+    ExecutionFactory(workflow=workflow)
     with CaptureQueriesContext(connection) as queries:
         items = admin_api.get("/api/v1/executions/").json()["items"]
     assert (items[0]["workflow_name"], items[0]["workflow_version"]) == (workflow.name, 1)
@@ -155,7 +161,7 @@ def test_the_list_leaves_the_definitions_in_the_database(admin_api, workflow):
 
 
 def test_cancelling_a_queued_execution_is_immediate_and_a_second_cancel_is_409(admin_api, workflow):
-    execution, _ = start_execution(caller=None, workflow=workflow)
+    execution = ExecutionFactory(workflow=workflow)
     response = admin_api.post(f"/api/v1/executions/{execution.id}/cancel/")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
     assert set(Execution.objects.get(pk=execution.pk).task_runs.values_list("status", flat=True)) == {"cancelled"}
@@ -163,12 +169,11 @@ def test_cancelling_a_queued_execution_is_immediate_and_a_second_cancel_is_409(a
     assert again.status_code == 409 and "cancelled" in again.json()["detail"]
 
 
-def test_cancelling_a_waiting_execution_cancels_its_approvals(admin_api, project_a, django_capture_on_commit_callbacks):
+def test_cancelling_a_waiting_execution_cancels_its_approvals(admin_api, project_a):
     from approvals.models import Approval
 
-    wf = make_workflow(project_a, [{"name": "ok", "type": "approval", "config": {}}])
-    with django_capture_on_commit_callbacks(execute=True):
-        execution, _ = start_execution(caller=None, workflow=wf)
+    wf = WorkflowFactory(project=project_a, tasks=[{"name": "ok", "type": "approval", "config": {}}])
+    execution = ExecutionFactory(workflow=wf, run=True)
     assert Execution.objects.get(pk=execution.pk).status == ExecutionStatus.WAITING
     assert admin_api.post(f"/api/v1/executions/{execution.id}/cancel/").json()["status"] == "cancelled"
     assert Approval.objects.get(execution=execution).status == "cancelled"
@@ -176,14 +181,13 @@ def test_cancelling_a_waiting_execution_cancels_its_approvals(admin_api, project
 
 def test_a_failed_execution_retries_from_its_failed_tasks(admin_api, project_a, tmp_path, django_capture_on_commit_callbacks):
     counter = tmp_path / "count"
-    wf = make_workflow(project_a, [
+    wf = WorkflowFactory(project=project_a, tasks=[
         {"name": "first", "type": "set", "config": {"values": {"n": 1}}},
         {"name": "shaky", "type": "flaky", "config": {"counter_file": str(counter), "succeed_on_attempt": 2},
          "depends_on": ["first"]},
         {"name": "last", "type": "response", "config": {"value": "{{ tasks.shaky.output }}"}, "depends_on": ["shaky"]},
     ])
-    with django_capture_on_commit_callbacks(execute=True):
-        execution, _ = start_execution(caller=None, workflow=wf)
+    execution = ExecutionFactory(workflow=wf, run=True)
     execution.refresh_from_db()
     assert execution.status == "failed"
     first_started = execution.task_runs.get(name="first").started_at
@@ -196,43 +200,43 @@ def test_a_failed_execution_retries_from_its_failed_tasks(admin_api, project_a, 
     assert admin_api.post(f"/api/v1/executions/{execution.id}/retry/").status_code == 409
 
 
-def test_task_retries_count_attempts(admin_api, project_a, tmp_path, django_capture_on_commit_callbacks):
-    wf = make_workflow(project_a, [{"name": "shaky", "type": "flaky", "retries": 3,
-                                    "retry_backoff": {"type": "fixed", "delay": 0},
-                                    "config": {"counter_file": str(tmp_path / "c"), "succeed_on_attempt": 3}}])
-    with django_capture_on_commit_callbacks(execute=True):
-        execution, _ = start_execution(caller=None, workflow=wf)
+def test_it_counts_the_attempts_of_a_retried_task(admin_api, project_a, tmp_path):
+    wf = WorkflowFactory(project=project_a, tasks=[
+        {"name": "shaky", "type": "flaky", "retries": 3, "retry_backoff": {"type": "fixed", "delay": 0},
+         "config": {"counter_file": str(tmp_path / "c"), "succeed_on_attempt": 3}}])
+    execution = ExecutionFactory(workflow=wf, run=True)
     run = execution.task_runs.get()
     assert (run.status, run.attempts) == ("succeeded", 3)
     assert execution.logs.filter(level="warning", message__contains="retrying").count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wait_answers_with_the_return_value(tenant_a, project_a):
+def test_it_waits_and_answers_with_the_return_value(tenant_a, project_a):
     from tests.conftest import key_client
 
     client = key_client(tenant_a, "workflow")
-    make_workflow(project_a, SIMPLE, alias="simple")
+    WorkflowFactory(project=project_a, tasks=SIMPLE, alias="simple")
     response = client.post("/api/v1/executions/?wait=10", {"workflow": "simple", "input": {"who": "sync"}}, format="json")
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["return_value"]) == ("succeeded", "hi sync")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wait_times_out_with_202_and_the_execution(tenant_a, project_a):
+def test_it_answers_202_with_the_execution_when_the_wait_runs_out(tenant_a, project_a):
     from tests.conftest import key_client
 
     client = key_client(tenant_a, "workflow")
-    make_workflow(project_a, [{"name": "hold", "type": "approval", "config": {}}], alias="held")
+    WorkflowFactory(project=project_a, tasks=[{"name": "hold", "type": "approval", "config": {}}],
+                    alias="held")
     response = client.post("/api/v1/executions/?wait=0.3", {"workflow": "held"}, format="json")
     assert response.status_code == 202
     assert response.json()["status"] == "waiting"
 
 
-def test_wait_still_retries_a_failing_skip_on_error_task(workflow_api, project_a, tmp_path,
+def test_it_still_retries_a_failing_skip_on_error_task_while_waiting(workflow_api, project_a, tmp_path,
                                                          django_capture_on_commit_callbacks):
     # Not retrying skip_on_error tasks is Refold's sync_execution rule; a native wait changes nothing.
-    make_workflow(project_a, [
+    WorkflowFactory(project=project_a, tasks=[
         {"name": "shaky", "type": "flaky", "retries": 2, "skip_on_error": True,
          "retry_backoff": {"type": "fixed", "delay": 0},
          "config": {"counter_file": str(tmp_path / "count"), "succeed_on_attempt": 2}},
@@ -245,7 +249,7 @@ def test_wait_still_retries_a_failing_skip_on_error_task(workflow_api, project_a
     assert (execution.retry_policy, execution.status, run.status, run.attempts) == ("as_defined", "succeeded", "succeeded", 2)
 
 
-def test_wait_must_be_a_number(workflow_api, workflow):
+def test_it_refuses_a_wait_that_is_not_a_number(workflow_api, workflow):
     response = workflow_api.post("/api/v1/executions/?wait=soon", {"workflow": "simple"}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "wait"
 
@@ -255,7 +259,7 @@ def test_logs_and_tasks_lists_cost_the_same_queries_whatever_their_size(
         admin_api, workflow, extra_lines, django_assert_max_num_queries):
     from executions.engine import LogBuffer
 
-    execution, _ = start_execution(caller=None, workflow=workflow)
+    execution = ExecutionFactory(workflow=workflow)
     buffer = LogBuffer(execution.id)
     for i in range(extra_lines):
         buffer.add("info", f"line {i}")
@@ -272,22 +276,15 @@ def test_logs_and_tasks_lists_cost_the_same_queries_whatever_their_size(
 
 def test_one_executions_answer_is_the_serializers_read_in_two_queries(
         admin_api, tenant_a, project_a, alice, django_assert_num_queries):
-    from django.db import transaction
-
-    from accounts.caller import Caller
-    from executions.api.serializers import ExecutionDetailSerializer
-    from records.actions import create_action
-    from records.models import ActionExecution
-    from records.services import create_record, create_stage
-
-    board = make_workflow(project_a, [{"name": "a", "type": "log", "config": {"message": "x"}}], name="Board")
-    create_stage(workflow=board, name="New")
-    record = create_record(workflow=board, fields={})
-    action = create_action(project=project_a, workflow=board, name="Go", steps={"tasks": []})
+    board = WorkflowFactory(project=project_a, tasks=[{"name": "a", "type": "log", "config": {"message": "x"}}],
+                            name="Board")
+    StageFactory(workflow=board, name="New")
+    record = RecordFactory(workflow=board, fields={})
+    action = ActionFactory(workflow=board, name="Go", steps={"tasks": []})
     caller = Caller(tenant=tenant_a, role="admin", user=alice)
     with transaction.atomic():
-        execution, _ = start_execution(caller=caller, workflow=board, input={"n": 1}, tags={"t": "v"},
-                                       performed_by=alice, options={"flow_run": "report-1"})
+        execution = ExecutionFactory(caller=caller, workflow=board, input={"n": 1}, tags={"t": "v"},
+                                     performed_by=alice, options={"flow_run": "report-1"})
         ActionExecution.objects.create(execution=execution, action=action, record=record)
 
     admin_api.get(f"/api/v1/executions/{execution.id}/")  # the key's first use notes when it was used
@@ -300,3 +297,13 @@ def test_one_executions_answer_is_the_serializers_read_in_two_queries(
     assert (response.json()["action"], response.json()["record"], response.json()["flow_run"]) == (
         str(action.id), str(record.id), "report-1")
     assert response.json()["performed_by"] == "alice@example.com"
+
+
+@pytest.mark.parametrize("raw", ["nan", "NaN"])
+def test_it_refuses_nan_seconds_as_a_wait(raw):
+    with pytest.raises(ValueError):
+        clamp_wait(raw)
+
+
+def test_it_bounds_an_infinite_wait(settings):
+    assert clamp_wait("inf") == settings.FLOWGATE_MAX_SYNC_WAIT_SECONDS

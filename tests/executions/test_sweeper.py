@@ -5,12 +5,14 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from executions.engine import advance
 from executions.models import Execution, ExecutionStatus, TaskRun, TaskRunStatus
-from executions.services import start_execution, sweep
-from tests.executions.factories import make_workflow
+from executions.services import sweep
+from tests.executions.factories import ExecutionFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,29 +20,29 @@ LATER = timedelta(minutes=10)
 
 
 def one_task(project):
-    return make_workflow(project, [{"name": "only", "type": "response", "config": {"value": "done"}}])
+    return WorkflowFactory(project=project, tasks=[
+        {"name": "only", "type": "response", "config": {"value": "done"}}])
 
 
 def test_it_resends_a_queued_execution_whose_message_was_lost(project_a, django_capture_on_commit_callbacks):
     with mock.patch("executions.tasks.advance_message.apply_async") as lost:
-        with django_capture_on_commit_callbacks(execute=True):
-            execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+        execution = ExecutionFactory(workflow=one_task(project_a), run=True)
     assert lost.called  # the message "was sent" but never arrived
     assert Execution.objects.get(pk=execution.pk).status == ExecutionStatus.QUEUED
-    with django_capture_on_commit_callbacks(execute=True):
-        assert sweep(now=timezone.now() + LATER)["requeued"] == 1
+    with time_machine.travel(LATER), django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["requeued"] == 1
     execution.refresh_from_db()
     assert (execution.status, execution.return_value) == ("succeeded", "done")
 
 
 def test_it_leaves_fresh_queued_executions_alone(project_a):
     with mock.patch("executions.tasks.advance_message.apply_async"):
-        start_execution(caller=None, workflow=one_task(project_a))
+        ExecutionFactory(workflow=one_task(project_a))
     assert sweep()["requeued"] == 0
 
 
 def test_it_takes_back_a_task_whose_worker_died(project_a, django_capture_on_commit_callbacks):
-    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    execution = ExecutionFactory(workflow=one_task(project_a))
     with mock.patch("executions.tasks.run_task_message.apply_async"):
         with django_capture_on_commit_callbacks(execute=True):
             advance(execution.id)
@@ -48,8 +50,8 @@ def test_it_takes_back_a_task_whose_worker_died(project_a, django_capture_on_com
     TaskRun.objects.filter(execution=execution).update(
         status=TaskRunStatus.RUNNING, attempts=1, dispatched_at=None, lease_expires_at=timezone.now() + timedelta(seconds=30))
     assert sweep()["recovered"] == 0  # the lease is still valid
-    with django_capture_on_commit_callbacks(execute=True):
-        assert sweep(now=timezone.now() + LATER)["recovered"] == 1
+    with time_machine.travel(LATER), django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["recovered"] == 1
     execution.refresh_from_db()
     run = execution.task_runs.get()
     assert (execution.status, run.status, run.attempts) == ("succeeded", "succeeded", 2)
@@ -57,13 +59,13 @@ def test_it_takes_back_a_task_whose_worker_died(project_a, django_capture_on_com
 
 
 def test_it_redispatches_a_task_whose_run_message_was_lost(project_a, django_capture_on_commit_callbacks):
-    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    execution = ExecutionFactory(workflow=one_task(project_a))
     with mock.patch("executions.tasks.run_task_message.apply_async"):
         with django_capture_on_commit_callbacks(execute=True):
             advance(execution.id)
     assert TaskRun.objects.get(execution=execution).dispatched_at is not None
-    with django_capture_on_commit_callbacks(execute=True):
-        assert sweep(now=timezone.now() + LATER)["redispatched"] == 1
+    with time_machine.travel(LATER), django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["redispatched"] == 1
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.SUCCEEDED
 
@@ -71,7 +73,7 @@ def test_it_redispatches_a_task_whose_run_message_was_lost(project_a, django_cap
 def test_a_duplicate_run_message_does_nothing(project_a, django_capture_on_commit_callbacks):
     from executions.engine import run_task
 
-    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    execution = ExecutionFactory(workflow=one_task(project_a))
     with django_capture_on_commit_callbacks(execute=True):
         advance(execution.id)
     run = TaskRun.objects.get(execution=execution)
@@ -84,14 +86,13 @@ def test_a_duplicate_run_message_does_nothing(project_a, django_capture_on_commi
 def test_a_worker_presumed_lost_cannot_record_over_the_new_attempt(project_a):
     from executions.engine import Done, LogBuffer, claim_task_run, record_outcome
 
-    execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+    execution = ExecutionFactory(workflow=one_task(project_a))
     run = TaskRun.objects.get(execution=execution)
     TaskRun.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
     slow = claim_task_run(run.id)  # attempt 1, whose worker then stalls past its lease
-    TaskRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    with mock.patch("executions.tasks.run_task_message.apply_async"):
+    with time_machine.travel(LATER), mock.patch("executions.tasks.run_task_message.apply_async"):
         sweep()
-    fresh = claim_task_run(run.id)  # attempt 2 on another worker
+        fresh = claim_task_run(run.id)  # attempt 2 on another worker
     assert (slow.task_run.attempts, fresh.task_run.attempts) == (1, 2)
     record_outcome(slow, Done(output="late"), LogBuffer(execution.id, run.id))
     run.refresh_from_db()
@@ -110,7 +111,7 @@ def test_a_failed_lease_renewal_does_not_stop_the_next_ones(project_a, monkeypat
     settings.FLOWGATE_TASK_LEASE_SECONDS = 2  # a beat every 2/3 s
     settings.CELERY_TASK_ALWAYS_EAGER = False  # as in a worker process
     with mock.patch("executions.tasks.advance_message.apply_async"):
-        execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+        execution = ExecutionFactory(workflow=one_task(project_a))
     run = TaskRun.objects.get(execution=execution)
     expired = timezone.now() - LATER
     TaskRun.objects.filter(pk=run.pk).update(status=TaskRunStatus.RUNNING, attempts=1, lease_expires_at=expired)
@@ -137,7 +138,7 @@ def test_the_lease_keeper_renews_only_the_attempts_it_holds(project_a):
     from executions.leases import LeaseKeeper
 
     with mock.patch("executions.tasks.advance_message.apply_async"):
-        execution, _ = start_execution(caller=None, workflow=one_task(project_a))
+        execution = ExecutionFactory(workflow=one_task(project_a))
     run = TaskRun.objects.get(execution=execution)
     expired = timezone.now() - LATER
     TaskRun.objects.filter(pk=run.pk).update(status=TaskRunStatus.RUNNING, attempts=2, lease_expires_at=expired)

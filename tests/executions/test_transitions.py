@@ -17,7 +17,8 @@ from executions.models import (
     ExecutionStatus,
     TaskRunStatus,
 )
-from tests.executions.factories import make_workflow
+from tests.executions.factories import ExecutionFactory
+from tests.workflows.factories import WorkflowFactory
 
 LEGAL_EXECUTION = {
     ("queued", "running"), ("queued", "cancelled"),
@@ -57,9 +58,8 @@ def test_finished_task_runs_never_move_except_to_be_retried():
 
 @pytest.mark.django_db
 def test_a_guarded_transition_loses_when_someone_moved_first(project_a):
-    from executions.services import start_execution
 
-    execution, _ = start_execution(caller=None, workflow=make_workflow(project_a, [
+    execution = ExecutionFactory(workflow=WorkflowFactory(project=project_a, tasks=[
         {"name": "a", "type": "log", "config": {"message": "x"}}]))
     stale = Execution.objects.get(pk=execution.pk)
     assert transition_execution(execution, ExecutionStatus.RUNNING) is True

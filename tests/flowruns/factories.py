@@ -1,37 +1,51 @@
-"""Flow-run test data, written through the services like every other write."""
+"""Flow runs, written through ``flowruns.services`` like every other write."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime, timedelta
-from unittest import mock
 
-from accounts import services as account_services
-from accounts.authentication import caller_for_key
-from accounts.caller import Caller
+import factory
+import time_machine
+
 from flowruns import services
 from flowruns.models import FlowRun
+from tests.accounts.factories import TenantFactory, key_caller
 
 T0 = datetime.fromisoformat("2025-01-20T18:00:00+00:00")
 
 
-def key_caller(tenant, role: str = "admin", name: str = "reporter") -> Caller:
-    """A Caller acting through a new API key of ``tenant`` named ``name``."""
-    key, _ = account_services.create_api_key(tenant, name, role)
-    return caller_for_key(key)
-
-
 def at(when: datetime):
-    """Freeze the clock the flow-run services read."""
-    return mock.patch("flowruns.services.timezone.now", return_value=when)
+    """Stop the clock at ``when``."""
+    return time_machine.travel(when, tick=False)
 
 
-def make_runs(caller: Caller, count: int, *, per_instant: int = 1, start: datetime = T0, prefix: str = "run",
-              **fields) -> list[FlowRun]:
+class FlowRunFactory(factory.Factory):
+    """A run that ``caller`` reports (a new admin key named "reporter" by default), as Port's PUT writes it.
+
+    ``created_at``: the instant the clock stands at while the run is written. Other keywords are
+    model fields (phase, tags, actions, ...).
+    """
+
+    class Meta:
+        model = FlowRun
+
+    caller = factory.LazyFunction(lambda: key_caller(TenantFactory(), name="reporter"))
+    run_id = factory.Sequence(lambda n: f"run-{n:04d}")
+    flow_id = "deploy"
+    flow_type = "automation"
+    created_at = None
+
+    @classmethod
+    def _create(cls, model_class, *, caller, run_id, created_at, **values):
+        with at(created_at) if created_at is not None else nullcontext():
+            run, _ = services.upsert_flow_run(caller, run_id, values)
+        return run
+
+
+def make_runs(caller, count: int, *, per_instant: int = 1, start: datetime = T0, prefix: str = "run",
+              **values) -> list[FlowRun]:
     """``count`` runs, ``per_instant`` of them created at each second from ``start`` (ties on purpose)."""
-    runs = []
-    for index in range(count):
-        with at(start + timedelta(seconds=index // per_instant)):
-            runs.append(services.create_flow_run(caller, run_id=f"{prefix}-{index:04d}",
-                                                 flow_id=fields.get("flow_id", "deploy"), **{
-                                                     k: v for k, v in fields.items() if k != "flow_id"}))
-    return runs
+    return [FlowRunFactory(caller=caller, run_id=f"{prefix}-{index:04d}", **values,
+                           created_at=start + timedelta(seconds=index // per_instant))
+            for index in range(count)]

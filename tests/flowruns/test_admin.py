@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from flowruns import services
 from flowruns.models import FlowRun, FlowRunTag
-from tests.flowruns.factories import key_caller
+from tests.accounts.factories import key_caller
+from tests.flowruns.factories import FlowRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,9 +16,9 @@ CHANGELIST = "/admin/flowruns/flowrun/"
 @pytest.fixture
 def runs(tenant_a):
     caller = key_caller(tenant_a)
-    services.upsert_flow_run(caller, "deploy-1", {"flow_id": "deploy", "flow_type": "automation", "phase": "success",
-                                                  "tags": [{"key": "env", "value": "prod"}]})
-    services.upsert_flow_run(caller, "backup-1", {"flow_id": "backup", "flow_type": "scorecard", "phase": "running"})
+    FlowRunFactory(caller=caller, run_id="deploy-1", flow_id="deploy", flow_type="automation", phase="success",
+                   tags=[{"key": "env", "value": "prod"}])
+    FlowRunFactory(caller=caller, run_id="backup-1", flow_id="backup", flow_type="scorecard", phase="running")
 
 
 def listed(admin_client, **params) -> list[str]:

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from flowruns import services
-from tests.flowruns.factories import T0, at, key_caller
+from tests.accounts.factories import key_caller
+from tests.flowruns.factories import T0, FlowRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +25,10 @@ def runs(tenant_a, tenant_b):
         ("a5", "deploy", "reference", "failure", []),
     ]
     for day, (run_id, flow_id, flow_type, phase, tags) in enumerate(specs):
-        with at(T0 + timedelta(days=day)):
-            services.upsert_flow_run(caller, run_id, {"flow_id": flow_id, "flow_type": flow_type, "phase": phase,
-                                                      "tags": tags})
-    services.upsert_flow_run(key_caller(tenant_b), "b1", {
-        "flow_id": "deploy", "flow_type": "automation", "phase": "running",
-        "tags": [{"key": "env", "value": "prod"}, {"key": "team", "value": "core"}]})
+        FlowRunFactory(caller=caller, run_id=run_id, flow_id=flow_id, flow_type=flow_type, phase=phase, tags=tags,
+                       created_at=T0 + timedelta(days=day))
+    FlowRunFactory(caller=key_caller(tenant_b), run_id="b1", flow_id="deploy", flow_type="automation",
+                   phase="running", tags=[{"key": "env", "value": "prod"}, {"key": "team", "value": "core"}])
 
 
 def found(client, **params) -> list[str]:

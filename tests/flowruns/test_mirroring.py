@@ -9,12 +9,12 @@ from rest_framework.exceptions import ValidationError
 
 from accounts.models import Role
 from executions.models import Execution, ExecutionStatus, TaskRunStatus
-from executions.services import start_execution
 from executions.status_words import status_word
 from flowruns import services
 from flowruns.models import FlowRun
-from tests.flowruns.factories import key_caller
-from workflows.services import create_workflow
+from tests.accounts.factories import key_caller
+from tests.executions.factories import ExecutionFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,18 +35,15 @@ def caller(tenant_a, project_a):
     return key_caller(tenant_a, Role.WORKFLOW, name="deployer")
 
 
-def run_to_the_end(caller, django_capture_on_commit_callbacks, definition, run_id="deploy-42",
-                   name="Deploy Service") -> tuple[Execution, FlowRun]:
-    workflow = create_workflow(project=caller.tenant.projects.get(), name=name, definition=definition)
-    with django_capture_on_commit_callbacks(execute=True):
-        execution, _ = start_execution(caller=caller, workflow=workflow, input={"who": "Ada"}, options={
-            "flow_run": {"run_id": run_id, "flow_id": workflow.name, "args": {"who": "Ada"}}})
-    execution.refresh_from_db()
+def run_to_the_end(caller, definition, run_id="deploy-42", name="Deploy Service") -> tuple[Execution, FlowRun]:
+    workflow = WorkflowFactory(project=caller.tenant.projects.get(), name=name, definition=definition)
+    execution = ExecutionFactory(caller=caller, workflow=workflow, input={"who": "Ada"}, run=True, options={
+        "flow_run": {"run_id": run_id, "flow_id": workflow.name, "args": {"who": "Ada"}}})
     return execution, FlowRun.objects.get(run_id=run_id)
 
 
-def test_it_mirrors_a_finished_execution(caller, django_capture_on_commit_callbacks):
-    execution, run = run_to_the_end(caller, django_capture_on_commit_callbacks, PIPELINE)
+def test_it_mirrors_a_finished_execution(caller):
+    execution, run = run_to_the_end(caller, PIPELINE)
 
     assert execution.status == "succeeded"
     assert run.phase == "success"
@@ -63,8 +60,8 @@ def test_it_mirrors_a_finished_execution(caller, django_capture_on_commit_callba
     assert len(run.logs) == execution.logs.count()
 
 
-def test_it_shows_the_mirror_through_the_port_api(caller, admin_api, django_capture_on_commit_callbacks):
-    execution, _ = run_to_the_end(caller, django_capture_on_commit_callbacks, PIPELINE)
+def test_it_shows_the_mirror_through_the_port_api(caller, admin_api):
+    execution, _ = run_to_the_end(caller, PIPELINE)
 
     body = admin_api.get("/api/v1/flow-runs/deploy-42").json()
 
@@ -74,8 +71,8 @@ def test_it_shows_the_mirror_through_the_port_api(caller, admin_api, django_capt
     assert admin_api.get("/api/v1/flow-runs", {"phase": "success"}).json()["total"] == 1
 
 
-def test_it_mirrors_a_failure(caller, django_capture_on_commit_callbacks):
-    execution, run = run_to_the_end(caller, django_capture_on_commit_callbacks, BROKEN)
+def test_it_mirrors_a_failure(caller):
+    execution, run = run_to_the_end(caller, BROKEN)
 
     assert execution.status == "failed"
     assert run.phase == "failure"
@@ -83,18 +80,17 @@ def test_it_mirrors_a_failure(caller, django_capture_on_commit_callbacks):
     assert any(line["level"] == "error" and line["action"] == "boom" for line in run.logs)
 
 
-def test_it_keeps_only_the_newest_log_lines(caller, django_capture_on_commit_callbacks, monkeypatch):
+def test_it_keeps_only_the_newest_log_lines(caller, monkeypatch):
     monkeypatch.setattr(services, "MAX_LOGS", 3)
 
-    execution, run = run_to_the_end(caller, django_capture_on_commit_callbacks, PIPELINE)
+    execution, run = run_to_the_end(caller, PIPELINE)
 
     newest = list(execution.logs.order_by("-timestamp", "-id").values_list("message", flat=True)[:3])
     assert [line["message"] for line in run.logs] == newest[::-1]
 
 
-def test_it_mirrors_in_a_fixed_number_of_queries(caller, django_capture_on_commit_callbacks,
-                                                  django_assert_num_queries):
-    execution, _ = run_to_the_end(caller, django_capture_on_commit_callbacks, PIPELINE)
+def test_it_mirrors_in_a_fixed_number_of_queries(caller, django_assert_num_queries):
+    execution, _ = run_to_the_end(caller, PIPELINE)
 
     # 1. the execution's flow run  2. lock it  3. the execution  4. its task runs  5. its newest logs
     # (with task names)  6. write the flow run  (+ the savepoint pair around them in a test)
@@ -112,7 +108,7 @@ def test_it_mirrors_who_reviewed(caller, tenant_a, alice, django_capture_on_comm
     from approvals.services import decide_approval
 
     definition = {"tasks": [{"name": "sign-off", "type": "approval", "config": {"approvers": {"roles": ["admin"]}}}]}
-    execution, run = run_to_the_end(caller, django_capture_on_commit_callbacks, definition)
+    execution, run = run_to_the_end(caller, definition)
     assert run.phase == "waiting" and run.actions[0]["phase"] == "waiting" and run.reviewed_by is None
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -128,10 +124,9 @@ class _Request:
     META: dict = {}
 
 
-def test_it_leaves_an_execution_without_a_flow_run_alone(caller, django_capture_on_commit_callbacks):
-    workflow = create_workflow(project=caller.tenant.projects.get(), name="Plain", definition=PIPELINE)
-    with django_capture_on_commit_callbacks(execute=True):
-        execution, _ = start_execution(caller=caller, workflow=workflow, input={"who": "x"})
+def test_it_leaves_an_execution_without_a_flow_run_alone(caller):
+    workflow = WorkflowFactory(project=caller.tenant.projects.get(), name="Plain", definition=PIPELINE)
+    execution = ExecutionFactory(caller=caller, workflow=workflow, input={"who": "x"}, run=True)
 
     assert not services.sync_from_execution(execution.pk)
     assert not FlowRun.objects.exists()

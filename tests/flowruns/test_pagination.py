@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from flowruns.models import FlowRun
-from tests.flowruns.factories import T0, key_caller, make_runs
+from tests.accounts.factories import key_caller
+from tests.flowruns.factories import T0, make_runs
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,9 @@ import pytest
 
 from accounts.models import Role
 from flowruns.models import FlowRun
+from tests.accounts.factories import key_caller
 from tests.conftest import key_client
-from tests.flowruns.factories import T0, at, key_caller, make_runs
+from tests.flowruns.factories import T0, FlowRunFactory, at
 
 pytestmark = pytest.mark.django_db
 
@@ -229,10 +230,9 @@ def test_it_ignores_server_set_fields_in_an_upsert(admin_api):
 
 def test_it_shows_a_user_as_their_id_and_a_key_as_its_name(tenant_a, alice, user_api):
     by_user = user_api(alice).post("/api/v1/flow-runs", {"flowId": "d"}, format="json").json()
-    caller = key_caller(tenant_a, name="ci-bot")
-    make_runs(caller, 1, prefix="by-key")
+    FlowRunFactory(caller=key_caller(tenant_a, name="ci-bot"), run_id="by-key")
 
-    by_key = user_api(alice).get("/api/v1/flow-runs/by-key-0000").json()
+    by_key = user_api(alice).get("/api/v1/flow-runs/by-key").json()
 
     assert by_user["createdBy"] == by_user["updatedBy"] == alice.pk
     assert by_key["createdBy"] == by_key["updatedBy"] == "ci-bot"

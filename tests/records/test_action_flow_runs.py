@@ -4,13 +4,14 @@ import pytest
 
 from flowruns.models import FlowRun
 from records import actions as action_services
-from tests.records.records_support import hogwarts_board
+from tests.records.factories import BoardFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_reporting_action_keeps_a_flow_run_in_step(tenant_a, project_a, admin_api, django_capture_on_commit_callbacks):
-    board = hogwarts_board(tenant_a, project_a)
+def test_a_reporting_action_keeps_a_flow_run_in_step(project_a, admin_api,
+                                                     django_capture_on_commit_callbacks):
+    board = BoardFactory(project=project_a)
     action_services.update_action(board.approve, report_to_flow_runs=True)
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_api.post(f"/api/v1/workflows/{board.workflow.id}/executions",
@@ -25,8 +26,9 @@ def test_a_reporting_action_keeps_a_flow_run_in_step(tenant_a, project_a, admin_
     assert any("Approving" in line["message"] for line in port["logs"])
 
 
-def test_an_action_that_does_not_report_makes_no_flow_run(tenant_a, project_a, admin_api, django_capture_on_commit_callbacks):
-    board = hogwarts_board(tenant_a, project_a)
+def test_an_action_that_does_not_report_makes_no_flow_run(project_a, admin_api,
+                                                          django_capture_on_commit_callbacks):
+    board = BoardFactory(project=project_a)
     with django_capture_on_commit_callbacks(execute=True):
         admin_api.post(f"/api/v1/workflows/{board.workflow.id}/executions",
                        {"task_id": "678", "action_id": "edHR10"}, format="json")

@@ -7,37 +7,34 @@ import uuid
 import pytest
 from rest_framework.exceptions import NotFound, ValidationError
 
-from accounts.caller import Caller
 from accounts.models import Role
 from executions.models import Execution, ExecutionStatus
 from executions.services import retry_execution
 from records import actions
 from records import services as records
 from records.models import RecordEvent
-from tests.records.records_support import ALL_REQUIREMENTS, HONORABLE, hogwarts_board, make_workflow
+from tests.accounts.factories import key_caller
+from tests.records.factories import ALL_REQUIREMENTS, HONORABLE, ActionFactory, BoardFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def board(tenant_a, project_a):
-    return hogwarts_board(tenant_a, project_a)
-
-
-def key_caller(tenant, role=Role.WORKFLOW) -> Caller:
-    return Caller(tenant=tenant, role=role)
+def board(project_a):
+    return BoardFactory(project=project_a)
 
 
 # -- look-up ----------------------------------------------------------------------------------------------
 def test_it_finds_an_action_by_short_id_or_uuid_in_the_callers_tenant(board, tenant_a, tenant_b):
-    caller = key_caller(tenant_a)
+    caller = key_caller(tenant_a, Role.WORKFLOW)
     assert actions.get_action_for(caller, "edHR10") == board.approve
     assert actions.get_action_for(caller, str(board.approve.id)) == board.approve
     for bad in ("nope!", str(uuid.uuid4()), "", None):
         with pytest.raises(NotFound):
             actions.get_action_for(caller, bad)
     with pytest.raises(NotFound):
-        actions.get_action_for(key_caller(tenant_b), "edHR10")
+        actions.get_action_for(key_caller(tenant_b, Role.WORKFLOW), "edHR10")
 
 
 # -- permissions ------------------------------------------------------------------------------------------
@@ -103,7 +100,8 @@ def test_steps_are_stored_normalized(project_a):
 
 # -- performing -----------------------------------------------------------------------------------------------
 def test_it_performs_an_action_and_notes_it_in_the_history(board, tenant_a):
-    execution, created = actions.perform_action(caller=key_caller(tenant_a), action=board.approve,
+    execution, created = actions.perform_action(caller=key_caller(tenant_a, Role.WORKFLOW),
+                                                action=board.approve,
                                                 record=board.record, performed_by=board.harry)
     assert created
     assert (execution.workflow, execution.project, execution.workflow_version) == (
@@ -115,7 +113,7 @@ def test_it_performs_an_action_and_notes_it_in_the_history(board, tenant_a):
 
 
 def test_it_refuses_with_every_reason_of_one_kind(board, tenant_a, victor):
-    caller = key_caller(tenant_a)
+    caller = key_caller(tenant_a, Role.WORKFLOW)
     with pytest.raises(actions.ActionRefused) as caught:
         actions.perform_action(caller=key_caller(tenant_a, Role.VIEWER), action=board.approve, record=board.record)
     assert (caught.value.reason, caught.value.status_code) == ("forbidden", 403)
@@ -137,13 +135,15 @@ def test_a_disabled_workflow_refuses_its_actions(board, tenant_a):
 
     update_workflow(board.workflow, enabled=False)
     with pytest.raises(actions.ActionRefused) as caught:
-        actions.perform_action(caller=key_caller(tenant_a), action=board.reject, record=board.record)
+        actions.perform_action(caller=key_caller(tenant_a, Role.WORKFLOW), action=board.reject,
+                               record=board.record)
     assert caught.value.status_code == 409
 
 
 def test_success_moves_the_record_to_the_target_stage(board, tenant_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        execution, _ = actions.perform_action(caller=key_caller(tenant_a), action=board.approve, record=board.record)
+        execution, _ = actions.perform_action(caller=key_caller(tenant_a, Role.WORKFLOW),
+                                              action=board.approve, record=board.record)
     execution.refresh_from_db()
     board.record.refresh_from_db()
     assert execution.status == ExecutionStatus.SUCCEEDED
@@ -154,7 +154,8 @@ def test_success_moves_the_record_to_the_target_stage(board, tenant_a, django_ca
 
 def test_an_action_without_steps_just_moves_the_record(board, tenant_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        actions.perform_action(caller=key_caller(tenant_a), action=board.reject, record=board.record)
+        actions.perform_action(caller=key_caller(tenant_a, Role.WORKFLOW), action=board.reject,
+                               record=board.record)
     board.record.refresh_from_db()
     assert board.record.stage == board.rejected
 
@@ -162,10 +163,11 @@ def test_an_action_without_steps_just_moves_the_record(board, tenant_a, django_c
 def test_failure_leaves_the_record_and_a_retry_that_succeeds_moves_it(tenant_a, project_a, tmp_path,
                                                                      django_capture_on_commit_callbacks):
     counter = tmp_path / "count"
-    board = hogwarts_board(tenant_a, project_a, approve_steps=[
+    board = BoardFactory(project=project_a, approve_steps=[
         {"name": "flaky", "type": "flaky", "config": {"counter_file": str(counter), "succeed_on_attempt": 2}}])
     with django_capture_on_commit_callbacks(execute=True):
-        execution, _ = actions.perform_action(caller=key_caller(tenant_a), action=board.approve, record=board.record)
+        execution, _ = actions.perform_action(caller=key_caller(tenant_a, Role.WORKFLOW),
+                                              action=board.approve, record=board.record)
     execution.refresh_from_db()
     board.record.refresh_from_db()
     assert execution.status == ExecutionStatus.FAILED and board.record.stage == board.new
@@ -179,25 +181,25 @@ def test_failure_leaves_the_record_and_a_retry_that_succeeds_moves_it(tenant_a, 
 
 
 def test_a_project_action_runs_without_a_record(project_a, tenant_a, django_capture_on_commit_callbacks):
-    action = actions.create_action(project=project_a, name="Nightly", steps={"tasks": [
+    action = ActionFactory(project=project_a, name="Nightly", steps={"tasks": [
         {"name": "hello", "type": "set", "config": {"values": {"who": "{{ record }}"}}}]})
     with django_capture_on_commit_callbacks(execute=True):
-        execution, _ = actions.perform_action(caller=key_caller(tenant_a), action=action)
+        execution, _ = actions.perform_action(caller=key_caller(tenant_a, Role.WORKFLOW), action=action)
     execution.refresh_from_db()
     assert (execution.status, execution.workflow, execution.action_link.record) == (ExecutionStatus.SUCCEEDED, None, None)
 
 
 def test_an_action_of_another_workflow_is_not_offered(board, project_a, tenant_a):
-    other = make_workflow(project_a, alias="elsewhere")
-    stray = actions.create_action(project=project_a, workflow=other, name="Stray")
+    other = WorkflowFactory(project=project_a, alias="elsewhere")
+    stray = ActionFactory(workflow=other, name="Stray")
     assert not actions.is_offered(stray, board.record)
     with pytest.raises(actions.ActionRefused) as caught:
-        actions.perform_action(caller=key_caller(tenant_a), action=stray, record=board.record)
+        actions.perform_action(caller=key_caller(tenant_a, Role.WORKFLOW), action=stray, record=board.record)
     assert caught.value.reason == "not_offered"
 
 
 def test_changing_the_workflow_drops_the_old_stages(board, project_a):
-    other = make_workflow(project_a, alias="elsewhere")
+    other = WorkflowFactory(project=project_a, alias="elsewhere")
     actions.update_action(board.approve, workflow=other, requirements={})
     board.approve.refresh_from_db()
     assert (board.approve.workflow, list(board.approve.stages.all()), board.approve.target_stage) == (other, [], None)

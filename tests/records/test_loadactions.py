@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from records.models import Action
-from tests.records.records_support import make_stages, make_workflow
+from tests.records.factories import StageFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +43,9 @@ def test_it_creates_then_leaves_unchanged_then_updates(project_a, tmp_path):
 
 
 def test_it_loads_an_action_on_a_workflows_records_by_short_id(project_a, tmp_path):
-    workflow = make_workflow(project_a, alias="admissions")
-    make_stages(workflow, "New", "Approved")
+    workflow = WorkflowFactory(project=project_a, name="Admissions", alias="admissions")
+    for name in ("New", "Approved"):
+        StageFactory(workflow=workflow, name=name)
     (tmp_path / "approve.json").write_text(
         '{"name": "Approve", "short_id": "edHR10", "workflow": "admissions", "stages": ["New"], '
         '"target_stage": "Approved", "allowed_roles": ["approver"], "steps": {"tasks": []}}')

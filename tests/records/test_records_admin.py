@@ -7,15 +7,15 @@ import json
 import pytest
 
 from records.models import Action, Record
-from tests.records.records_support import hogwarts_board
+from tests.records.factories import ActionFactory, BoardFactory
 from workflows.models import Workflow
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def board(tenant_a, project_a):
-    return hogwarts_board(tenant_a, project_a)
+def board(project_a):
+    return BoardFactory(project=project_a)
 
 
 @pytest.mark.parametrize("model", ["workflows/workflow", "workflows/workflowversion", "records/stage",
@@ -89,12 +89,9 @@ def test_it_validates_and_saves_an_action(admin_client, board, project_a):
     assert list(action.stages.all()) == [board.new]
 
 
-def test_the_action_list_costs_the_same_queries_for_many_actions(admin_client, board, project_a,
+def test_the_action_list_costs_the_same_queries_for_many_actions(admin_client, board,
                                                                  django_assert_max_num_queries):
-    from records import actions as action_services
-
     for n in range(10):
-        action_services.create_action(project=project_a, workflow=board.workflow, name=f"Escalate {n}",
-                                      stages=["New"], target_stage="Approved")
+        ActionFactory(workflow=board.workflow, name=f"Escalate {n}", stages=["New"], target_stage="Approved")
     with django_assert_max_num_queries(8):
         assert admin_client.get("/admin/records/action/").status_code == 200

@@ -11,7 +11,7 @@ import pytest
 from django import forms
 
 from records.models import FieldDefinition, Record, Stage
-from tests.records.records_support import hogwarts_board
+from tests.records.factories import BoardFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,8 @@ MOVE_THEM = "Stage &#x27;New&#x27; holds 1 task; move them to another stage firs
 
 
 @pytest.fixture
-def board(tenant_a, project_a):
-    return hogwarts_board(tenant_a, project_a)
+def board(project_a):
+    return BoardFactory(project=project_a)
 
 
 def unchanged_post(response) -> dict:

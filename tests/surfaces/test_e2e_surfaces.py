@@ -2,9 +2,9 @@
 
 import pytest
 
-from records import actions as action_services
 from tests.conftest import key_client, wait_until
-from tests.executions.factories import make_workflow
+from tests.records.factories import ActionFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +17,7 @@ STEPS = [
 
 
 def test_mindzie_execute_then_progress_reaches_completed(live_worker, tenant_a, project_a):
-    action = action_services.create_action(project=project_a, name="Refresh", steps={"tasks": STEPS})
+    action = ActionFactory(project=project_a, name="Refresh", steps={"tasks": STEPS})
     client = key_client(tenant_a, "workflow")
     base = f"/api/{tenant_a.id}/{project_a.id}/action"
     queued = client.get(f"{base}/execute/{action.id}")
@@ -28,7 +28,7 @@ def test_mindzie_execute_then_progress_reaches_completed(live_worker, tenant_a, 
 
 
 def test_flowsynx_execute_then_details_and_tasks_complete(live_worker, tenant_a, project_a):
-    workflow = make_workflow(project_a, STEPS, name="synx")
+    workflow = WorkflowFactory(project=project_a, tasks=STEPS, name="synx")
     client = key_client(tenant_a, "workflow")
     started = client.post(f"/workflows/{workflow.id}/executions", {"workflowId": str(workflow.id)}, format="json")
     assert started.status_code == 200 and started.json()["succeeded"] is True
@@ -43,7 +43,7 @@ def test_flowsynx_execute_then_details_and_tasks_complete(live_worker, tenant_a,
 
 
 def test_port_flow_run_follows_an_execution_run_by_the_worker(live_worker, tenant_a, project_a):
-    make_workflow(project_a, STEPS, alias="mirrored")
+    WorkflowFactory(project=project_a, tasks=STEPS, alias="mirrored")
     client = key_client(tenant_a, "workflow")
     started = client.post("/api/v1/executions/", {"workflow": "mirrored", "flow_run": "nightly.1"}, format="json")
     assert started.status_code == 201
@@ -55,7 +55,7 @@ def test_port_flow_run_follows_an_execution_run_by_the_worker(live_worker, tenan
 
 
 def test_flowdash_workflow_start_then_status_reads_success(live_worker, tenant_a, project_a):
-    workflow = make_workflow(project_a, STEPS, alias="fd")
+    workflow = WorkflowFactory(project=project_a, tasks=STEPS, alias="fd")
     client = key_client(tenant_a, "workflow")
     started = client.post(f"/api/v1/workflows/{workflow.id}/executions", {"input": {"n": 2}}, format="json")
     assert started.status_code == 201 and started.json()["status"] == "Pending"

@@ -6,30 +6,32 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from rest_framework.test import APIClient
 
-from accounts import services as account_services
 from accounts.models import Role
 from executions.engine import advance
 from executions.models import Execution, ExecutionStatus
 from executions.status_words import SURFACES, status_word, surface_words
 from records import actions as action_services
-from records.services import create_stage
+from records.api import urls as records_urls
+from tests.accounts.factories import ProjectFactory
 from tests.conftest import key_client
-from tests.records.records_support import assert_matches_schema, make_workflow, surface_schema
+from tests.executions.factories import ExecutionFactory
+from tests.records.factories import ActionFactory, StageFactory
+from tests.support.clients import APIClient
+from tests.support.openapi import generate_document
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
+LOG_STEP = {"tasks": [{"name": "n", "type": "log", "config": {"message": "x"}}]}
 EXECUTE_KEYS = {"actionId", "actionExecutionId", "dateStarted", "dateEnded", "status", "notes"}
 
 
 @pytest.fixture
 def report(project_a):
     """A project-level action (no record), as mindzie runs them."""
-    return action_services.create_action(
-        project=project_a, name="Refresh report", description="Rebuild the monthly report",
-        steps={"tasks": [{"name": "build", "type": "set", "config": {"values": {"rows": 3}}}]},
-    )
+    return ActionFactory(project=project_a, name="Refresh report", description="Rebuild the monthly report",
+                         steps={"tasks": [{"name": "build", "type": "set", "config": {"values": {"rows": 3}}}]})
 
 
 def base(tenant, project) -> str:
@@ -45,7 +47,6 @@ def test_it_queues_the_action_and_answers_as_documented(tenant_a, project_a, rep
     assert body["actionId"] == str(report.id)
     assert (body["status"], body["dateEnded"], body["notes"]) == ("Queued", None, None)
     assert body["dateStarted"].endswith("Z")
-    assert_matches_schema(response, "mindzie_action_execute")
     execution = Execution.objects.get(pk=body["actionExecutionId"])
     assert (execution.action_link.action, execution.project, execution.action_link.record) == (report, project_a, None)
     assert execution.get_definition()["tasks"][0]["name"] == "build"
@@ -67,21 +68,18 @@ def test_an_idempotency_key_dedupes_repeated_calls(tenant_a, project_a, report, 
 
 
 def test_it_runs_an_action_of_a_workflow_in_that_workflow(tenant_a, project_a, workflow_api):
-    workflow = make_workflow(project_a, alias="reports")
-    action = action_services.create_action(project=project_a, workflow=workflow, name="Run",
-                                           steps={"tasks": [{"name": "n", "type": "log", "config": {"message": "x"}}]})
+    workflow = WorkflowFactory(project=project_a, alias="reports")
+    action = ActionFactory(workflow=workflow, name="Run", steps=LOG_STEP)
     body = workflow_api.get(f"{base(tenant_a, project_a)}/execute/{action.id}").json()
     assert Execution.objects.get(pk=body["actionExecutionId"]).workflow == workflow
 
 
 def test_it_answers_404_action_not_found(tenant_a, project_a, project_b, workflow_api):
-    other = action_services.create_action(project=project_b, name="Theirs",
-                                          steps={"tasks": [{"name": "n", "type": "log", "config": {"message": "x"}}]})
+    other = ActionFactory(project=project_b, name="Theirs", steps=LOG_STEP)
     for action_id in (str(uuid.uuid4()), str(other.id), "not-a-guid", "12345"):
         response = workflow_api.get(f"{base(tenant_a, project_a)}/execute/{action_id}")
         assert response.status_code == 404
         assert response.json() == {"error": "Action not found", "actionId": action_id}
-    assert_matches_schema(response, "mindzie_action_execute")
     assert not Execution.objects.exists()
 
 
@@ -100,10 +98,9 @@ def test_it_answers_404_when_the_action_cant_create_an_execution(tenant_a, proje
 
 
 def test_a_record_action_cant_run_without_a_record(tenant_a, project_a, workflow_api):
-    workflow = make_workflow(project_a, alias="board")
-    create_stage(workflow=workflow, name="New")
-    action = action_services.create_action(project=project_a, workflow=workflow, name="Approve", stages=["New"],
-                                           steps={"tasks": [{"name": "n", "type": "log", "config": {"message": "x"}}]})
+    workflow = WorkflowFactory(project=project_a, alias="board")
+    StageFactory(workflow=workflow, name="New")
+    action = ActionFactory(workflow=workflow, name="Approve", stages=["New"], steps=LOG_STEP)
     response = workflow_api.get(f"{base(tenant_a, project_a)}/execute/{action.id}")
     assert response.json() == {"error": "Action can't create execution", "actionId": str(action.id)}
 
@@ -125,7 +122,6 @@ def test_it_answers_401_with_a_message(tenant_a, project_a, report):
     response = bad.get(url)
     assert response.status_code == 401
     assert set(response.json()) == {"error"} and "API key" in response.json()["error"]
-    assert_matches_schema(response, "mindzie_action_execute")
     assert not Execution.objects.exists()
 
 
@@ -147,7 +143,7 @@ def test_it_answers_404_for_a_tenant_or_project_the_token_does_not_reach(
 
 
 def test_a_project_bound_key_reaches_only_its_project(tenant_a, project_a, report):
-    other_project = account_services.create_project(tenant_a, "Side", "side")
+    other_project = ProjectFactory(tenant=tenant_a, name="Side")
     bound = key_client(tenant_a, Role.WORKFLOW, project=other_project)
     response = bound.get(f"{base(tenant_a, project_a)}/execute/{report.id}")
     assert response.status_code == 404
@@ -179,7 +175,6 @@ def test_get_action_says_whether_it_exists_and_is_enabled(tenant_a, project_a, r
     assert response.status_code == 200
     assert response.json() == {"actionId": str(report.id), "name": "Refresh report",
                                "description": "Rebuild the monthly report", "enabled": True}
-    assert_matches_schema(response, "mindzie_action_retrieve")
     # The short id Flowdash clients use names the same action.
     assert viewer_api.get(f"{base(tenant_a, project_a)}/{report.short_id}").json()["actionId"] == str(report.id)
     action_services.update_action(report, enabled=False)
@@ -198,7 +193,6 @@ def test_progress_goes_from_queued_to_completed(tenant_a, project_a, report, wor
     queued = workflow_api.get(url)
     assert queued.status_code == 200
     assert queued.json()["status"] == "Queued" and queued.json()["dateEnded"] is None
-    assert_matches_schema(queued, "mindzie_action_execution_retrieve")
     with django_capture_on_commit_callbacks(execute=True):
         advance(execution_id)
     done = workflow_api.get(url).json()
@@ -209,7 +203,7 @@ def test_progress_goes_from_queued_to_completed(tenant_a, project_a, report, wor
 
 def test_progress_shows_running_while_a_step_waits(tenant_a, project_a, workflow_api,
                                                    django_capture_on_commit_callbacks):
-    action = action_services.create_action(project=project_a, name="Slow", steps={"tasks": [
+    action = ActionFactory(project=project_a, name="Slow", steps={"tasks": [
         {"name": "later", "type": "delay", "config": {"seconds": 3600}}]})
     with django_capture_on_commit_callbacks(execute=True):
         execution_id = workflow_api.get(f"{base(tenant_a, project_a)}/execute/{action.id}").json()[
@@ -221,7 +215,7 @@ def test_progress_shows_running_while_a_step_waits(tenant_a, project_a, workflow
 
 def test_progress_shows_failed_with_the_error_in_notes(tenant_a, project_a, workflow_api,
                                                        django_capture_on_commit_callbacks):
-    action = action_services.create_action(project=project_a, name="Broken", steps={"tasks": [
+    action = ActionFactory(project=project_a, name="Broken", steps={"tasks": [
         {"name": "check", "type": "fail", "config": {"message": "Source data is missing for January"}}]})
     with django_capture_on_commit_callbacks(execute=True):
         execution_id = workflow_api.get(f"{base(tenant_a, project_a)}/execute/{action.id}").json()[
@@ -231,7 +225,6 @@ def test_progress_shows_failed_with_the_error_in_notes(tenant_a, project_a, work
     assert body["status"] == "Failed"
     assert body["notes"] == "Source data is missing for January"
     assert body["dateEnded"] is not None
-    assert_matches_schema(response, "mindzie_action_execution_retrieve")
 
 
 def test_progress_of_an_unknown_or_foreign_execution_is_404(tenant_a, project_a, tenant_b, project_b, report,
@@ -243,10 +236,7 @@ def test_progress_of_an_unknown_or_foreign_execution_is_404(tenant_a, project_a,
     assert response.json() == {"error": "Action execution not found", "actionExecutionId": missing}
     assert outsider_api.get(f"{base(tenant_b, project_b)}/execution/{execution_id}").status_code == 404
     # A plain workflow execution is not an action execution.
-    workflow = make_workflow(project_a, alias="plain")
-    from executions.services import start_execution
-
-    plain, _ = start_execution(caller=None, workflow=workflow)
+    plain = ExecutionFactory(workflow=WorkflowFactory(project=project_a, alias="plain"))
     assert workflow_api.get(f"{base(tenant_a, project_a)}/execution/{plain.id}").status_code == 404
 
 
@@ -279,7 +269,7 @@ def test_the_status_table_covers_every_surface_and_status():
 
 # -- OpenAPI ------------------------------------------------------------------------------------------------
 def test_it_documents_the_mindzie_endpoints_without_warnings():
-    schema, warnings = surface_schema()
+    schema, warnings = generate_document(records_urls.urlpatterns)
     assert warnings == {}
     for path in ("/api/{tenantId}/{projectId}/action/execute/{actionId}",
                  "/api/{tenantId}/{projectId}/action/{actionId}",
@@ -287,3 +277,17 @@ def test_it_documents_the_mindzie_endpoints_without_warnings():
         assert set(schema["paths"][path]) == {"get"}
     execute = schema["paths"]["/api/{tenantId}/{projectId}/action/execute/{actionId}"]["get"]
     assert {"200", "401", "404"} <= set(execute["responses"])
+
+
+# -- CSRF on a GET that starts work --------------------------------------------------------------------------
+def test_it_does_not_execute_for_a_browser_session(tenant_a, project_a, alice):
+    """Execute Action is a GET; a session cookie (sent on a top-level cross-site link) must not start it."""
+    action = ActionFactory(project=project_a, name="Report", steps={
+        "tasks": [{"name": "build", "type": "set", "config": {"values": {"rows": 3}}}]})
+    browser = APIClient()
+    browser.force_login(alice)
+    response = browser.get(f"/api/{tenant_a.id}/{project_a.id}/action/execute/{action.id}")
+    assert response.status_code == 401
+    assert not Execution.objects.exists()
+    # Reading with a session still works.
+    assert browser.get(f"/api/{tenant_a.id}/{project_a.id}/action/{action.id}").status_code == 200

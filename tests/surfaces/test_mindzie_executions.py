@@ -11,15 +11,16 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from accounts import services as account_services
 from accounts.models import Role
 from executions.models import Execution, ExecutionStatus
-from records import actions as action_services
 from records.api import mindzie
+from records.api import urls as records_urls
+from tests.accounts.factories import ProjectFactory
 from tests.conftest import key_client
-from tests.records.records_support import assert_matches_schema, surface_schema
+from tests.records.factories import ActionFactory
+from tests.support.clients import APIClient
+from tests.support.openapi import generate_document
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +34,12 @@ STEPS = {"tasks": [
 
 @pytest.fixture
 def report(project_a):
-    return action_services.create_action(project=project_a, name="Refresh report", steps=STEPS)
+    return ActionFactory(project=project_a, name="Refresh report", steps=STEPS)
 
 
 @pytest.fixture
 def broken(project_a):
-    return action_services.create_action(project=project_a, name="Broken", steps={"tasks": [
+    return ActionFactory(project=project_a, name="Broken", steps={"tasks": [
         {"name": "check", "type": "fail", "config": {"message": "Source data is missing for January"}}]})
 
 
@@ -85,11 +86,9 @@ def test_get_by_id_answers_the_execution_shape(base, report, run, workflow_api, 
     assert (body["actionId"], body["actionExecutionId"], body["status"], body["notes"]) == (
         str(report.id), execution_id, "Completed", None)
     assert body["dateEnded"] is not None
-    assert_matches_schema(response, "mindzie_action_execution_retrieve")
     # The older path answers the same.
     alias = workflow_api.get(f"{base}/action/execution/{execution_id}")
     assert alias.json() == body
-    assert_matches_schema(alias, "mindzie_action_execution_retrieve_alias")
 
 
 def test_get_by_id_answers_404_for_an_unknown_or_foreign_execution(base, report, run, workflow_api, outsider_api,
@@ -99,7 +98,6 @@ def test_get_by_id_answers_404_for_an_unknown_or_foreign_execution(base, report,
         response = workflow_api.get(f"{base}/actionexecution/{raw}")
         assert response.status_code == 404
         assert response.json() == {"error": "Action execution not found", "actionExecutionId": raw}
-    assert_matches_schema(response, "mindzie_action_execution_retrieve")
     response = outsider_api.get(f"/api/{tenant_b.id}/{project_b.id}/actionexecution/{execution_id}")
     assert response.json() == {"error": "Action execution not found", "actionExecutionId": execution_id}
 
@@ -113,7 +111,6 @@ def test_get_by_action_lists_its_executions_newest_first(base, report, broken, r
     response = workflow_api.get(f"{base}/actionexecution/action/{report.id}")
     assert response.status_code == 200
     body = response.json()
-    assert_matches_schema(response, "mindzie_action_execution_list")
     assert (body["actionId"], body["totalCount"], body["page"], body["pageSize"]) == (str(report.id), 3, 1, 50)
     assert [e["actionExecutionId"] for e in body["executions"]] == [third, second, first]
     assert [e["status"] for e in body["executions"]] == ["Queued", "Completed", "Completed"]
@@ -141,7 +138,6 @@ def test_get_by_action_refuses_a_bad_page_in_mindzies_shape(base, report, workfl
     assert response.status_code == 400
     assert set(response.json()) == {"error"}
     assert "must be a whole number from 1" in response.json()["error"]
-    assert_matches_schema(response, "mindzie_action_execution_list")
 
 
 def test_get_by_action_answers_an_empty_page_for_an_action_never_run(base, report, workflow_api):
@@ -154,7 +150,6 @@ def test_get_by_action_answers_404_for_an_unknown_action(base, workflow_api):
     response = workflow_api.get(f"{base}/actionexecution/action/{missing}")
     assert response.status_code == 404
     assert response.json() == {"error": "Action not found", "actionId": missing}
-    assert_matches_schema(response, "mindzie_action_execution_list")
 
 
 def test_get_by_action_costs_the_same_queries_for_any_page(base, report, broken, run, workflow_api,
@@ -177,14 +172,12 @@ def test_get_last_answers_the_newest_execution(base, report, run, workflow_api):
     assert response.status_code == 200
     assert response.json()["actionExecutionId"] == ids[-1]
     assert set(response.json()) == EXECUTION_KEYS
-    assert_matches_schema(response, "mindzie_action_execution_last")
 
 
 def test_get_last_answers_404_before_the_first_run_and_for_an_unknown_action(base, report, workflow_api):
     response = workflow_api.get(f"{base}/actionexecution/lastaction/{report.id}")
     assert response.status_code == 404
     assert response.json() == {"error": "Action has no executions yet", "actionId": str(report.id)}
-    assert_matches_schema(response, "mindzie_action_execution_last")
     missing = str(uuid.uuid4())
     assert workflow_api.get(f"{base}/actionexecution/lastaction/{missing}").json() == {
         "error": "Action not found", "actionId": missing}
@@ -200,7 +193,6 @@ def test_download_package_bundles_input_task_runs_outputs_and_logs(base, report,
         response = workflow_api.get(f"{base}/actionexecution/downloadpackage/{execution_id}")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert_matches_schema(response, "mindzie_action_execution_download_package")
     package = response.json()
     assert set(package) == {"execution", "input", "taskRuns", "outputs", "logs"}
     assert package["execution"]["actionExecutionId"] == execution_id
@@ -223,6 +215,8 @@ def test_download_package_of_a_failed_execution_says_what_failed(base, broken, r
     assert package["outputs"] == {}
 
 
+@pytest.mark.openapi_exempt("mindzie_action_execution_download_package",
+                            reason="the zip is binary (application/zip, as documented); the check reads only JSON")
 def test_download_package_as_a_zip(base, report, run, workflow_api):
     execution_id = run(report)
     url = f"{base}/actionexecution/downloadpackage/{execution_id}"
@@ -248,7 +242,6 @@ def test_download_package_of_an_execution_still_running_is_409(base, report, wor
     response = workflow_api.get(url)
     assert response.status_code == 409
     assert response.json() == {"error": mindzie.NOT_ENDED, "actionExecutionId": execution_id, "status": "Queued"}
-    assert_matches_schema(response, "mindzie_action_execution_download_package")
     # Errors stay JSON when a zip was asked for.
     zipped = workflow_api.get(url, HTTP_ACCEPT="application/zip")
     assert (zipped.status_code, zipped["Content-Type"]) == (409, "application/json")
@@ -268,15 +261,13 @@ def test_download_package_counts_a_cancelled_execution_as_ended(base, report, wo
 
 
 # -- pings ------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("controller", "operation"), [("action", "mindzie_action_ping"),
-                                                        ("actionexecution", "mindzie_action_execution_ping")])
+@pytest.mark.parametrize("controller", ["action", "actionexecution"])
 def test_the_authenticated_pings_check_the_credentials_and_the_path(tenant_a, project_a, base, viewer_api,
-                                                                    outsider_api, controller, operation):
+                                                                    outsider_api, controller):
     response = viewer_api.get(f"{base}/{controller}/ping")
     assert response.status_code == 200
     assert response.json() == {"data": "Ping Successful", "tenantId": str(tenant_a.id),
                                "projectId": str(project_a.id)}
-    assert_matches_schema(response, operation)
     response = APIClient().get(f"{base}/{controller}/ping")
     assert response.status_code == 401
     assert set(response.json()) == {"error"}
@@ -289,7 +280,6 @@ def test_the_unauthorized_pings_need_no_credentials_and_ignore_bad_ones(base, co
     anonymous = APIClient()
     response = anonymous.get(f"{base}/{controller}/unauthorized-ping")
     assert (response.status_code, response.json()) == (200, {"data": "Ping Successful"})
-    assert_matches_schema(response)
     bad = APIClient()
     bad.credentials(HTTP_AUTHORIZATION="Bearer not-a-key")
     assert bad.get(f"{base}/{controller}/unauthorized-ping").json() == {"data": "Ping Successful"}
@@ -300,7 +290,7 @@ def test_the_unauthorized_pings_need_no_credentials_and_ignore_bad_ones(base, co
 # -- fixed words are never ids --------------------------------------------------------------------------------
 def test_a_fixed_word_is_never_read_as_an_id(base, tenant_a, project_a, workflow_api):
     # An action whose short id is a fixed word stays reachable by its GUID only.
-    pinged = action_services.create_action(project=project_a, name="Ping", short_id="ping", steps=STEPS)
+    pinged = ActionFactory(project=project_a, name="Ping", short_id="ping", steps=STEPS)
     assert workflow_api.get(f"{base}/action/ping").json()["data"] == "Ping Successful"
     assert workflow_api.get(f"{base}/action/ping/").json()["data"] == "Ping Successful"
     assert workflow_api.get(f"{base}/action/{pinged.id}").json()["name"] == "Ping"
@@ -315,7 +305,7 @@ def test_a_fixed_word_is_never_read_as_an_id(base, tenant_a, project_a, workflow
 
 def test_a_project_bound_key_reaches_only_its_projects_executions(tenant_a, project_a, base, report, run):
     execution_id = run(report)
-    side = account_services.create_project(tenant_a, "Side", "side")
+    side = ProjectFactory(tenant=tenant_a, name="Side", slug="side")
     bound = key_client(tenant_a, Role.WORKFLOW, project=side)
     for path in (f"actionexecution/{execution_id}", f"actionexecution/action/{report.id}",
                  f"actionexecution/lastaction/{report.id}", f"actionexecution/downloadpackage/{execution_id}"):
@@ -324,7 +314,7 @@ def test_a_project_bound_key_reaches_only_its_projects_executions(tenant_a, proj
 
 # -- OpenAPI ------------------------------------------------------------------------------------------------
 def test_it_documents_the_action_execution_endpoints_without_warnings():
-    schema, warnings = surface_schema()
+    schema, warnings = generate_document(records_urls.urlpatterns)
     assert warnings == {}
     prefix = "/api/{tenantId}/{projectId}"
     for path in ("/action/ping", "/action/unauthorized-ping", "/action/execution/{actionExecutionId}",

@@ -4,7 +4,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from executions.models import ExecutionStatus
-from tests.executions.factories import make_workflow, run_now
+from tests.executions.factories import ExecutionFactory
+from tests.workflows.factories import WorkflowFactory
 from workflows.registry import ConfigField, TaskType, get_task_type, register, unregister
 from workflows.validation import validate_definition
 
@@ -32,9 +33,10 @@ def test_a_registered_type_is_validated_by_its_schema(shout):
     assert [p["message"] for p in grouped] == ["a shout task cannot run inside a group"]
 
 
-def test_a_registered_type_runs_in_the_engine(shout, project_a, django_capture_on_commit_callbacks):
-    workflow = make_workflow(project_a, [{"name": "s", "type": "shout", "config": {"text": "hi {{ input.name }}"}}])
-    execution = run_now(django_capture_on_commit_callbacks, workflow, {"name": "Ada"})
+def test_a_registered_type_runs_in_the_engine(shout, project_a):
+    workflow = WorkflowFactory(project=project_a, tasks=[
+        {"name": "s", "type": "shout", "config": {"text": "hi {{ input.name }}"}}])
+    execution = ExecutionFactory(workflow=workflow, input={"name": "Ada"}, run=True)
     assert execution.status == ExecutionStatus.SUCCEEDED
     assert execution.task_runs.get().output == {"text": "HI ADA"}
 

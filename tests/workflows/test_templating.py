@@ -58,3 +58,20 @@ def test_bounded_filters_still_work_at_normal_sizes():
     assert render("{{ 'ab'|center(6) }}|{{ '%05d'|format(42) }}|{{ '%s-%s' % ('a', 'b') }}|{{ 10 % 3 }}", CONTEXT) \
         == "  ab  |00042|a-b|1"
     assert render("{{ 'hello world'|truncate(8, leeway=0) }}", CONTEXT) == "hello..."
+
+
+# -- arithmetic ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("expression, context", [
+    ("x ** y", {"x": 9, "y": 10**6}),  # a number of millions of digits: minutes of CPU for bigger ones
+    ("'a' * n", {"n": 10**7}),  # a string of any size
+    ("[0] * n", {"n": 10**7}),
+])
+def test_it_refuses_template_arithmetic_that_would_exhaust_the_server(expression, context):
+    with pytest.raises(TemplateError, match="not allowed"):
+        evaluate(expression, context)
+
+
+def test_small_powers_and_repetitions_still_work():
+    assert evaluate("2 ** 10", {}) == 1024
+    assert evaluate("'ab' * 3", {}) == "ababab"
+    assert evaluate("x ** 0.5", {"x": 16}) == 4.0

@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
-from accounts.models import Project
-from tests.executions.factories import make_workflow
+from tests.accounts.factories import ProjectFactory
+from tests.workflows.factories import WorkflowFactory
 from workflows.models import Workflow
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def test_it_answers_400_with_every_problem(admin_api, project_a):
 
 
 def test_a_changed_definition_makes_a_new_version_and_old_ones_stay(admin_api, project_a):
-    wf = make_workflow(project_a, LOG["tasks"], alias="v")
+    wf = WorkflowFactory(project=project_a, tasks=LOG["tasks"], alias="v")
     new = {"tasks": [{"name": "hello", "type": "log", "config": {"message": "changed"}}]}
     assert admin_api.patch(f"/api/v1/workflows/{wf.id}/", {"definition": new}, format="json").json()["version"] == 2
     assert admin_api.patch(f"/api/v1/workflows/{wf.id}/", {"definition": new}, format="json").json()["version"] == 2
@@ -46,21 +46,21 @@ def test_a_changed_definition_makes_a_new_version_and_old_ones_stay(admin_api, p
 
 
 def test_it_looks_workflows_up_by_alias(admin_api, project_a):
-    wf = make_workflow(project_a, LOG["tasks"], alias="by-alias")
+    wf = WorkflowFactory(project=project_a, tasks=LOG["tasks"], alias="by-alias")
     assert admin_api.get("/api/v1/workflows/by-alias/").json()["id"] == str(wf.id)
     assert admin_api.get("/api/v1/workflows/no-such-alias/").status_code == 404
 
 
 def test_it_refuses_a_duplicate_alias_in_a_project(admin_api, project_a):
-    make_workflow(project_a, LOG["tasks"], alias="dup")
+    WorkflowFactory(project=project_a, tasks=LOG["tasks"], alias="dup")
     response = admin_api.post("/api/v1/workflows/", {"name": "Again", "alias": "dup", "definition": LOG}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "alias"
 
 
 def test_a_workflow_cannot_move_to_another_project(admin_api, tenant_a, project_a):
-    other = Project.objects.create(tenant=tenant_a, name="Other", slug="other")
-    make_workflow(other, LOG["tasks"], alias="dup")
-    wf = make_workflow(project_a, LOG["tasks"], alias="mine")
+    other = ProjectFactory(tenant=tenant_a, name="Other")
+    WorkflowFactory(project=other, tasks=LOG["tasks"], alias="dup")
+    wf = WorkflowFactory(project=project_a, tasks=LOG["tasks"], alias="mine")
     response = admin_api.patch(f"/api/v1/workflows/{wf.id}/", {"project": str(other.id), "alias": "dup"}, format="json")
     assert response.status_code == 400
     assert response.json()["errors"][0] == {
@@ -70,7 +70,7 @@ def test_a_workflow_cannot_move_to_another_project(admin_api, tenant_a, project_
 
 
 def test_a_new_workflow_in_a_tenant_with_several_projects_must_name_one(admin_api, tenant_a, project_a):
-    Project.objects.create(tenant=tenant_a, name="Other", slug="other")
+    ProjectFactory(tenant=tenant_a, name="Other")
     response = admin_api.post("/api/v1/workflows/", {"name": "x", "definition": LOG}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "project"
     named = admin_api.post("/api/v1/workflows/", {"name": "x", "project": str(project_a.id), "definition": LOG},
@@ -79,13 +79,13 @@ def test_a_new_workflow_in_a_tenant_with_several_projects_must_name_one(admin_ap
 
 
 def test_there_is_no_version_0(admin_api, project_a):
-    wf = make_workflow(project_a, LOG["tasks"])
+    wf = WorkflowFactory(project=project_a, tasks=LOG["tasks"])
     assert admin_api.get(f"/api/v1/workflows/{wf.id}/versions/0/").status_code == 404
     assert admin_api.get(f"/api/v1/workflows/{wf.id}/versions/1/").status_code == 200
 
 
 def test_another_tenant_cannot_see_or_change_a_workflow(outsider_api, project_a):
-    wf = make_workflow(project_a, LOG["tasks"], alias="secret")
+    wf = WorkflowFactory(project=project_a, tasks=LOG["tasks"], alias="secret")
     assert outsider_api.get(f"/api/v1/workflows/{wf.id}/").status_code == 404
     assert outsider_api.get("/api/v1/workflows/secret/").status_code == 404
     assert outsider_api.patch(f"/api/v1/workflows/{wf.id}/", {"name": "x"}, format="json").status_code == 404
@@ -93,15 +93,17 @@ def test_another_tenant_cannot_see_or_change_a_workflow(outsider_api, project_a)
 
 
 def test_a_viewer_reads_but_cannot_write(viewer_api, project_a):
-    make_workflow(project_a, LOG["tasks"])
+    WorkflowFactory(project=project_a, tasks=LOG["tasks"])
     assert viewer_api.get("/api/v1/workflows/").status_code == 200
     response = viewer_api.post("/api/v1/workflows/", {"name": "x", "definition": LOG}, format="json")
     assert response.status_code == 403 and "viewer" in response.json()["detail"]
 
 
 def test_it_filters_by_name_alias_tag_and_enabled(admin_api, project_a):
-    make_workflow(project_a, LOG["tasks"], name="Billing sync", alias="billing", tags={"team": "money"})
-    make_workflow(project_a, LOG["tasks"], name="Ops ping", tags={"team": "ops"}, enabled=False)
+    WorkflowFactory(project=project_a, tasks=LOG["tasks"], name="Billing sync", alias="billing",
+                    tags={"team": "money"})
+    WorkflowFactory(project=project_a, tasks=LOG["tasks"], name="Ops ping", tags={"team": "ops"},
+                    enabled=False)
     names = lambda q: [w["name"] for w in admin_api.get(f"/api/v1/workflows/?{q}").json()["items"]]  # noqa: E731
     assert names("name=billing") == ["Billing sync"]
     assert names("alias=billing") == ["Billing sync"]
@@ -111,7 +113,7 @@ def test_it_filters_by_name_alias_tag_and_enabled(admin_api, project_a):
 
 
 def test_it_reads_the_enabled_filter_as_true_false_words_and_refuses_others(admin_api, project_a):
-    make_workflow(project_a, LOG["tasks"], name="Ops ping", enabled=False)
+    WorkflowFactory(project=project_a, tasks=LOG["tasks"], name="Ops ping", enabled=False)
     names = lambda q: [w["name"] for w in admin_api.get(f"/api/v1/workflows/?{q}").json()["items"]]  # noqa: E731
     assert names("enabled=No") == names("enabled=0") == ["Ops ping"]
     assert names("enabled=yes") == []
@@ -123,7 +125,7 @@ def test_it_reads_the_enabled_filter_as_true_false_words_and_refuses_others(admi
 @pytest.mark.parametrize("count", [3, 30])
 def test_the_list_costs_the_same_queries_whatever_its_size(admin_api, project_a, count, django_assert_max_num_queries):
     for i in range(count):
-        make_workflow(project_a, LOG["tasks"], name=f"w{i}")
+        WorkflowFactory(project=project_a, tasks=LOG["tasks"], name=f"w{i}")
     # key look-up, key last_used_at (first use), COUNT, page with the project joined
     with django_assert_max_num_queries(4):
         response = admin_api.get("/api/v1/workflows/?limit=50")

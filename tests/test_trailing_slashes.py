@@ -3,8 +3,10 @@
 import pytest
 
 from approvals.models import Approval
-from tests.approvals.factories import approval_workflow, caller_of, start_waiting
-from tests.executions.factories import make_workflow, run_now
+from tests.accounts.factories import user_caller
+from tests.approvals.factories import ApprovalFactory, ApprovalWorkflowFactory
+from tests.executions.factories import ExecutionFactory
+from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,9 +18,9 @@ SIMPLE = [
 
 
 @pytest.fixture
-def finished(project_a, django_capture_on_commit_callbacks):
-    workflow = make_workflow(project_a, SIMPLE, alias="simple")
-    execution = run_now(django_capture_on_commit_callbacks, workflow)
+def finished(project_a):
+    workflow = WorkflowFactory(project=project_a, tasks=SIMPLE, alias="simple")
+    execution = ExecutionFactory(workflow=workflow, run=True)
     assert execution.status == "succeeded"
     return execution
 
@@ -63,9 +65,9 @@ def test_it_acts_on_executions_with_or_without_the_slash(workflow_api, finished)
 
 def test_it_decides_approvals_with_or_without_the_slash(project_a, walter, april, django_capture_on_commit_callbacks,
                                                         user_api):
-    workflow = approval_workflow(project_a, approvers={"users": ["april"]})
-    _, first = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
-    _, second = start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter))
+    workflow = ApprovalWorkflowFactory(project=project_a, approval={"approvers": {"users": ["april"]}})
+    first = ApprovalFactory(workflow=workflow, caller=user_caller(walter))
+    second = ApprovalFactory(workflow=workflow, caller=user_caller(walter))
     client = user_api(april)
     assert client.get(f"/api/v1/approvals/{first.id}").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):

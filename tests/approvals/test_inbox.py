@@ -1,13 +1,14 @@
-"""The approvers' inbox: newest first, a count, and a tab for decided approvals."""
+"""The approvers' inbox: what the user may decide, newest first, a count, and a tab for decided approvals."""
 
 import re
 
 import pytest
-from django.test import Client
 
 from approvals import services
-from tests.approvals.factories import approval_workflow, caller_of, start_waiting
+from tests.accounts.factories import UserFactory, user_caller
+from tests.approvals.factories import ApprovalFactory, ApprovalWorkflowFactory
 from tests.conftest import PASSWORD
+from tests.support.clients import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +25,34 @@ def row_ids(content: str) -> list[str]:
 
 
 @pytest.fixture
-def three(project_a, walter, april, django_capture_on_commit_callbacks):
+def three(project_a, walter, april):
     """Three approvals april may decide, requested one after the other."""
-    workflow = approval_workflow(project_a, approvers={"users": ["april"]})
-    return [start_waiting(django_capture_on_commit_callbacks, workflow, caller_of(walter), {"amount": amount})[1]
+    workflow = ApprovalWorkflowFactory(project=project_a, approval={"approvers": {"users": ["april"]}})
+    return [ApprovalFactory(workflow=workflow, caller=user_caller(walter), input={"amount": amount})
             for amount in (10, 20, 30)]
+
+
+def test_it_lists_what_the_user_may_decide(april, alice, victor, project_a, walter):
+    approval = ApprovalFactory(project=project_a, approval={"approvers": {"users": ["april"]}},
+                               caller=user_caller(walter))
+    execution = approval.execution
+    ApprovalFactory(project=project_a, approval={"approvers": {"users": ["alice"]}}, caller=user_caller(walter))
+    page = signed_in(april).get("/approvals/")
+    content = page.content.decode()
+    assert page.status_code == 200
+    assert content.count('class="card approval-row') == 1
+    assert f"/approvals/{approval.id}/" in content
+    assert 'data-testid="pending-count">1<' in content
+    assert "walter" in content and execution.workflow.name in content
+    assert signed_in(alice).get("/approvals/").content.decode().count('class="card approval-row') == 2
+    assert 'data-testid="pending-count">0<' in signed_in(victor).get("/approvals/").content.decode()
+
+
+def test_it_tells_a_user_without_a_tenant_why_the_inbox_is_empty(db):
+    loner = UserFactory(username="loner")
+    response = signed_in(loner).get("/approvals/")
+    assert response.status_code == 403
+    assert b"not a member of any tenant" in response.content
 
 
 def test_it_lists_pending_approvals_newest_first_with_their_count(three, april):
@@ -41,8 +65,8 @@ def test_it_lists_pending_approvals_newest_first_with_their_count(three, april):
 def test_it_moves_a_decided_approval_to_the_decided_tab(three, april, django_capture_on_commit_callbacks):
     first, second, third = three
     with django_capture_on_commit_callbacks(execute=True):
-        services.decide_approval(first, caller_of(april), "approve", comment="fine")
-        services.decide_approval(third, caller_of(april), "reject", comment="no receipt")
+        services.decide_approval(first, user_caller(april), "approve", comment="fine")
+        services.decide_approval(third, user_caller(april), "reject", comment="no receipt")
     client = signed_in(april)
 
     pending = client.get("/approvals/").content.decode()

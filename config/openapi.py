@@ -1,0 +1,25 @@
+"""Answers every operation can give, added to the OpenAPI document after drf-spectacular builds it."""
+
+from __future__ import annotations
+
+import copy
+
+# Every API view is throttled (REST_FRAMEWORK's DEFAULT_THROTTLE_CLASSES) and every unexpected
+# failure answers 500; both come in the operation's own error shape, the one its 401 documents.
+COMMON_ANSWERS = {
+    "429": "Too many requests from this caller or address; Retry-After says when to try again.",
+    "500": "An unexpected failure. It was logged; retrying may help.",
+}
+
+
+def document_common_answers(result, generator, request, public):
+    """drf-spectacular post-processing hook: add 429 and 500 to every operation that requires credentials."""
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            responses = operation.get("responses") if isinstance(operation, dict) else None
+            if not responses or "401" not in responses:
+                continue
+            for code, description in COMMON_ANSWERS.items():
+                if code not in responses:
+                    responses[code] = {**copy.deepcopy(responses["401"]), "description": description}
+    return result
