@@ -72,13 +72,13 @@ def test_templates_read_only_the_tasks_they_name():
     assert engine.mentioned_tasks("{{ tasks.items() }}") is None
 
 
-def test_run_messages_show_their_task_and_execution(project_a, django_capture_on_commit_callbacks):
-    workflow = make_workflow(project_a, [
+def test_run_messages_show_their_task_and_execution(project_a):
+    workflow = WorkflowFactory(project=project_a, tasks=[
         {"name": "left", "type": "set", "config": {"values": {}}},
         {"name": "right", "type": "set", "config": {"values": {}}},
     ])
     with mock.patch.object(run_task_message, "apply_async", wraps=run_task_message.apply_async) as sent:
-        execution = run_now(django_capture_on_commit_callbacks, workflow)
+        execution = ExecutionFactory(workflow=workflow, run=True)
     (call,) = sent.call_args_list  # one branch ran inline, the other was sent
     task_run = execution.task_runs.get(pk=call.kwargs["args"][0])
     assert call.kwargs["argsrepr"] == (f"(task_run={task_run.id}, task={task_run.name!r}, "

@@ -192,8 +192,8 @@ def test_a_task_claimed_inline_is_recovered_when_its_worker_dies(start_worker, p
 
 def test_a_failed_step_is_a_failed_celery_task_naming_its_execution(start_worker, project_a):
     worker = start_worker(concurrency=1)
-    wf = make_workflow(project_a, [{"name": "boom", "type": "fail", "config": {"message": "no luck"}}])
-    execution, _ = start_execution(caller=None, workflow=wf)
+    wf = WorkflowFactory(project=project_a, tasks=[{"name": "boom", "type": "fail", "config": {"message": "no luck"}}])
+    execution = ExecutionFactory(workflow=wf)
     assert finished(execution.id).status == "failed"
     # What Flower shows: the message that ran the task failed, with the task and its execution.
     wait_until(lambda: "StepFailed" in worker.log_path.read_text(), timeout=10)
