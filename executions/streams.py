@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -73,12 +74,9 @@ class Hub:
         self._settled: int | None = None
         self._waiting = 0  # streams waiting for the first settled mark
         self._task: asyncio.Task | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        # One thread keeps the hub's database connection across ticks.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-hub")
 
     async def call(self, function, *args):
-        return await sync_to_async(_with_connection(function), thread_sensitive=False, executor=self._executor)(*args)
+        return await sync_to_async(_with_connection(function), thread_sensitive=False, executor=_executor)(*args)
 
     async def watermark(self) -> int | None:
         """The id up to which rows are settled now (None: all are, on SQLite); waits for the first mark."""
@@ -115,10 +113,8 @@ class Hub:
         return len(self._queues)
 
     def _ensure_running(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done() or self._loop is not loop:
-            self._loop = loop
-            self._task = loop.create_task(self._run())
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         unordered = not await self.call(settled_on_commit_order)
@@ -168,4 +164,16 @@ def _with_connection(function):
     return call
 
 
-hub = Hub()
+# One thread keeps the hubs' database connection across ticks.
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-hub")
+_hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def current_hub() -> Hub:
+    """The hub of the running event loop: one per process under the ASGI server (one loop); under
+    WSGI (tests, a WSGI server) each request's loop has its own."""
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = Hub()
+    return found

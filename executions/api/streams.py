@@ -33,7 +33,7 @@ from config.errors import error_body, flatten_errors
 from config.formats import iso
 from executions.models import TERMINAL_STATUSES, Execution
 from executions.services import get_execution_for
-from executions.streams import hub, read_rows
+from executions.streams import current_hub, read_rows
 
 RETRY_MILLISECONDS = 2000
 
@@ -125,6 +125,7 @@ def _ends(row: dict) -> bool:
 
 async def _events(execution_id: str, status: str, after: int):
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
+    hub = current_hub()
     started = time.monotonic()
     sent = after
     if status in TERMINAL_STATUSES:
