@@ -169,6 +169,14 @@ _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-hub")
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def close_connection() -> None:
+    """Close the hubs' database connection (a test database about to be dropped)."""
+    def close() -> None:
+        connection.close()  # the hubs' thread's own connection
+
+    _executor.submit(close).result(timeout=10)
+
+
 def current_hub() -> Hub:
     """The hub of the running event loop: one per process under the ASGI server (one loop); under
     WSGI (tests, a WSGI server) each request's loop has its own."""

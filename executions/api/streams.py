@@ -185,7 +185,10 @@ async def _events(execution_id: str, status: str, after: int):
 
 
 def document_stream(result, generator, request, public):
-    """drf-spectacular post-processing hook: the stream is a plain async view, described here."""
+    """drf-spectacular post-processing hook: the stream is a plain async view, described here
+    (in documents of the native executions API: not in one product's own)."""
+    if not any(path.startswith("/api/v1/executions/{id}") for path in result.get("paths", {})):
+        return result
     errors = {str(code): {"description": "", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}} for code in (400, 401, 403, 404)}
     result.setdefault("paths", {})["/api/v1/executions/{id}/events"] = {"get": {
