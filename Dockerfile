@@ -28,5 +28,6 @@ EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 CMD ["python", "scripts/healthcheck.py", "web"]
 
-# gthread: synchronous runs wait inside the request, so each worker serves many at once.
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-"]
+# ASGI (see config/asgi.py): live streams hold no thread; other requests get one each.
+ENV DATABASE_CONN_MAX_AGE=0
+CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]

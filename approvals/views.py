@@ -152,7 +152,7 @@ def decide(request, approval_id):
 @login_required
 @require_GET
 def execution_status(request, execution_id):
-    """An execution's status, task runs and latest logs (refreshes itself while it runs)."""
+    """An execution's status, task runs and latest logs (follows the live stream while it runs)."""
     caller = _caller(request)
     if caller is None:
         return _no_tenant(request)
@@ -170,6 +170,10 @@ def execution_status(request, execution_id):
         "approvals": list(Approval.objects.filter(execution=execution).order_by("requested_at", "id")),
         "return_value_json": _pretty(execution.return_value) if execution.return_value is not None else "",
         "execution_api_url": f"/api/v1/executions/{execution.pk}/",
+        # An unfinished execution's page follows its live stream from the last line shown.
+        "live": not execution.is_terminal,
+        "events_url": f"/api/v1/executions/{execution.pk}/events",
+        "last_event_id": logs[-1].id if logs else 0,
     })
 
 

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "approvals",
     "records",
     "flowruns",
+    "schedules",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -295,6 +297,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.document_common_answers",
+        "executions.api.streams.document_stream",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "executions.models.ExecutionStatus",
@@ -304,6 +307,9 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "accounts.models.Role",
         "FlowTypeEnum": "flowruns.models.FlowType",
         "FieldTypeEnum": "records.models.FieldType",
+        "OverlapPolicyEnum": "schedules.models.OverlapPolicy",
+        "CatchupPolicyEnum": "schedules.models.CatchupPolicy",
+        "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
     },
 }
 
@@ -337,6 +343,26 @@ FLOWGATE_TASK_TYPES = env_list("FLOWGATE_TASK_TYPES", [])
 # Signed single-use links in approval emails that let the named approver decide without logging in.
 FLOWGATE_APPROVAL_SIGNED_LINKS = env_bool("FLOWGATE_APPROVAL_SIGNED_LINKS", default=False)
 FLOWGATE_APPROVAL_LINK_MAX_AGE_SECONDS = env_int("FLOWGATE_APPROVAL_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600, minimum=60)
+# Schedules: a due time the sweeper reaches within this many seconds is on time; a later one was
+# missed (downtime) and follows the schedule's catch-up policy.
+FLOWGATE_SCHEDULE_GRACE_SECONDS = env_int("FLOWGATE_SCHEDULE_GRACE_SECONDS", max(30, 2 * FLOWGATE_SWEEP_INTERVAL_SECONDS),
+                                          minimum=1)
+# Webhooks: one attempt's time-out; retries back off exponentially (with jitter) from the base to
+# the maximum delay, until the window after the event has passed. A rotated secret keeps signing
+# (beside the new one) for the grace period.
+FLOWGATE_WEBHOOK_TIMEOUT_SECONDS = env_int("FLOWGATE_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+FLOWGATE_WEBHOOK_RETRY_BASE_SECONDS = env_int("FLOWGATE_WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
+FLOWGATE_WEBHOOK_RETRY_MAX_SECONDS = env_int("FLOWGATE_WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
+FLOWGATE_WEBHOOK_RETRY_WINDOW_SECONDS = env_int("FLOWGATE_WEBHOOK_RETRY_WINDOW_SECONDS", 24 * 3600, minimum=1)
+FLOWGATE_WEBHOOK_SECRET_GRACE_SECONDS = env_int("FLOWGATE_WEBHOOK_SECRET_GRACE_SECONDS", 24 * 3600, minimum=0)
+# Live streams (GET /api/v1/executions/{id}/events): each web process reads new lines for all its
+# streams this often; a line is sent once every line numbered before it has had this long to commit
+# (PostgreSQL numbers rows before their transactions commit); a stream ends after the maximum
+# (the client resumes with Last-Event-ID) and sends a keep-alive comment at the heartbeat.
+FLOWGATE_STREAM_POLL_MS = env_int("FLOWGATE_STREAM_POLL_MS", 250, minimum=10)
+FLOWGATE_STREAM_SETTLE_MS = env_int("FLOWGATE_STREAM_SETTLE_MS", 1000, minimum=0)
+FLOWGATE_STREAM_MAX_SECONDS = env_int("FLOWGATE_STREAM_MAX_SECONDS", 3600, minimum=1)
+FLOWGATE_STREAM_HEARTBEAT_SECONDS = env_int("FLOWGATE_STREAM_HEARTBEAT_SECONDS", 15, minimum=1)
 
 CELERY_BEAT_SCHEDULE = {
     "flowgate-sweep": {

@@ -32,6 +32,8 @@ urlpatterns = [
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("workflows.api.urls")),
     path("api/v1/", include("approvals.api.urls")),
+    path("api/v1/", include("schedules.api.urls")),
+    path("api/v1/", include("webhooks.api.urls")),
     path("approvals/", include("approvals.urls")),
     # Unknown API paths answer the JSON 404 also when DEBUG is on (Django's debug page is HTML).
     re_path(r"^(api|workflows)/", errors.not_found),

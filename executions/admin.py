@@ -26,6 +26,16 @@ class ExecutionAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     inlines = [TaskRunInline]
     actions = ["cancel_executions", "retry_executions"]
+    change_form_template = "admin/executions/execution/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # An unfinished execution's page reloads itself when the live stream reports a change.
+        execution = Execution.objects.filter(pk=object_id).only("id", "status").first()
+        live = execution is not None and not execution.is_terminal
+        extra = {"events_url": f"/api/v1/executions/{object_id}/events" if live else "",
+                 "last_event_id": Log.objects.filter(execution_id=object_id).order_by("-id")
+                 .values_list("id", flat=True).first() or 0 if live else 0}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     @admin.action(description="Cancel the selected executions")
     def cancel_executions(self, request, queryset):

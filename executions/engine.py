@@ -107,7 +107,7 @@ class Park:
 
 
 # -- logs ------------------------------------------------------------------------------------------
-LOG_COLUMNS = ("uuid", "execution_id", "task_run_id", "level", "message", "exception", "timestamp")
+LOG_COLUMNS = ("uuid", "execution_id", "task_run_id", "level", "message", "exception", "timestamp", "event")
 LOGS = sql.Table(Log, LOG_COLUMNS)
 
 
@@ -119,12 +119,14 @@ class LogBuffer:
         self.task_run_id = task_run_id
         self.entries: list[dict] = []
 
-    def add(self, level: str, message: str, exception: str | None = None, *, task_run_id=_UNSET) -> None:
+    def add(self, level: str, message: str, exception: str | None = None, *, task_run_id=_UNSET,
+            event: str = "") -> None:
+        """A line; ``event`` names the status change it reports (``task.succeeded``, ``execution.waiting``)."""
         self.entries.append({
             "uuid": uuid.uuid4(), "execution_id": self.execution_id,
             "task_run_id": self.task_run_id if task_run_id is _UNSET else task_run_id,
             "level": level, "message": without_nul(message), "exception": without_nul(exception),
-            "timestamp": timezone.now(),
+            "timestamp": timezone.now(), "event": event,
         })
 
     def flush(self) -> None:
@@ -437,7 +439,7 @@ def advance_locked(execution: Execution, runs: dict[str, RunState], logs: LogBuf
     if execution.status == ExecutionStatus.QUEUED:
         if not transition_execution(execution, ExecutionStatus.RUNNING, started_at=execution.started_at or now):
             return None
-        logs.add(LogLevel.INFO, f"Execution started (attempt {execution.attempt}).")
+        logs.add(LogLevel.INFO, f"Execution started (attempt {execution.attempt}).", event="execution.running")
         logger.info("execution %s started (attempt %s)", execution.id, execution.attempt)
     was_waiting = execution.status == ExecutionStatus.WAITING
     if execution.cancel_requested:
@@ -453,7 +455,7 @@ def advance_cancelled(execution: Execution, runs: dict[str, RunState | TaskRun],
     for tr in runs.values():
         if tr.status in (TaskRunStatus.PENDING, TaskRunStatus.WAITING):
             if transition_task_run(tr, TaskRunStatus.CANCELLED, ended_at=now, dispatched_at=None):
-                logs.add(LogLevel.INFO, f"Task {tr.name} cancelled.", task_run_id=tr.id)
+                logs.add(LogLevel.INFO, f"Task {tr.name} cancelled.", task_run_id=tr.id, event="task.cancelled")
     if not any(tr.status == TaskRunStatus.RUNNING for tr in runs.values()):
         finish(execution, ExecutionStatus.CANCELLED, runs, logs)
     else:
@@ -499,7 +501,7 @@ def _settle_pending(tasks: dict[str, dict], runs: dict[str, RunState], logs: Log
             if unchosen or (deps and all(d.status in (TaskRunStatus.SKIPPED, TaskRunStatus.CANCELLED) for d in deps)):
                 reason = "not chosen by a condition" if unchosen else "all its dependencies were skipped"
                 if transition_task_run(tr, TaskRunStatus.SKIPPED, ended_at=now, message=f"Skipped: {reason}."):
-                    logs.add(LogLevel.INFO, f"Task {name} skipped: {reason}.", task_run_id=tr.id)
+                    logs.add(LogLevel.INFO, f"Task {name} skipped: {reason}.", task_run_id=tr.id, event="task.skipped")
                     progressed = True
             elif all(_is_ok(d, tasks.get(d.name, {})) for d in deps):
                 ready.append(tr)
@@ -513,7 +515,8 @@ def _dispatch(execution: Execution, ready: list[RunState], tasks: dict[str, dict
     for tr in ready:
         task = tasks[tr.name]
         if claimed is None and allowance is not None and task_timeout(task) <= allowance and _claim_inline(tr, now):
-            logs.add(LogLevel.INFO, f"Task {tr.name} started (attempt {tr.attempts}).", task_run_id=tr.id)
+            logs.add(LogLevel.INFO, f"Task {tr.name} started (attempt {tr.attempts}).", task_run_id=tr.id,
+                     event="task.running")
             claimed = prepare(tr.as_task_run(), execution)
         elif sql.update(TASK_RUNS, {"dispatched_at": now},
                         {"id": tr.pk, "status": TaskRunStatus.PENDING, "dispatched_at": None}):
@@ -544,12 +547,12 @@ def _conclude(execution: Execution, runs: dict[str, RunState], logs: LogBuffer, 
                  for tr in runs.values())
     if active:
         if was_waiting:
-            logs.add(LogLevel.INFO, "Execution resumed.")
+            logs.add(LogLevel.INFO, "Execution resumed.", event="execution.running")
     elif TaskRunStatus.WAITING in statuses:
         transition_execution(execution, ExecutionStatus.WAITING)
         if not was_waiting:
             waiting = ", ".join(tr.name for tr in runs.values() if tr.status == TaskRunStatus.WAITING)
-            logs.add(LogLevel.INFO, f"Execution waiting on {waiting}.")
+            logs.add(LogLevel.INFO, f"Execution waiting on {waiting}.", event="execution.waiting")
     else:
         # Pending tasks whose dependencies can never finish: nothing can run any more.
         stuck = [tr.name for tr in runs.values() if tr.status == TaskRunStatus.PENDING]
@@ -582,9 +585,13 @@ def finish(execution: Execution, status: str, runs: dict[str, RunState | TaskRun
     leftover = TaskRunStatus.SKIPPED if status == ExecutionStatus.FAILED else TaskRunStatus.CANCELLED
     for tr in runs.values():
         if tr.status == TaskRunStatus.PENDING:
-            transition_task_run(tr, leftover, ended_at=now, dispatched_at=None)
+            if transition_task_run(tr, leftover, ended_at=now, dispatched_at=None):
+                logs.add(LogLevel.INFO, f"Task {tr.name} {leftover}: the execution ended.", task_run_id=tr.id,
+                         event=f"task.{leftover}")
         elif tr.status == TaskRunStatus.WAITING:
-            transition_task_run(tr, TaskRunStatus.CANCELLED, ended_at=now)
+            if transition_task_run(tr, TaskRunStatus.CANCELLED, ended_at=now):
+                logs.add(LogLevel.INFO, f"Task {tr.name} cancelled: the execution ended.", task_run_id=tr.id,
+                         event="task.cancelled")
     execution_finished.send(execution=execution, task_types={tr.task_type for tr in runs.values()})
     words = {ExecutionStatus.SUCCEEDED: "succeeded", ExecutionStatus.FAILED: "failed",
              ExecutionStatus.CANCELLED: "was cancelled"}
@@ -592,7 +599,7 @@ def finish(execution: Execution, status: str, runs: dict[str, RunState | TaskRun
     if errors:
         message += " " + "; ".join(errors)
     logger.info("execution %s %s%s", execution.id, words[status], f": {'; '.join(errors)}" if errors else "")
-    logs.add(LogLevel.ERROR if status == ExecutionStatus.FAILED else LogLevel.INFO, message)
+    logs.add(LogLevel.ERROR if status == ExecutionStatus.FAILED else LogLevel.INFO, message, event=f"execution.{status}")
     if status != ExecutionStatus.SUCCEEDED:
         children = list(execution.children.exclude(status__in=TERMINAL_STATUSES).values_list("id", flat=True))
         if children:
@@ -631,12 +638,13 @@ def complete_waiting_task(task_run_id, *, output: Any = None, failure: str | Non
                                    wake_at=None, lease_expires_at=None):
             return False
         logs = LogBuffer(tr.execution_id, tr.id)
+        event = f"task.{new}"
         if log_message:
-            logs.add(LogLevel.ERROR if failure else LogLevel.INFO, log_message)
+            logs.add(LogLevel.ERROR if failure else LogLevel.INFO, log_message, event=event)
         elif failure:
-            logs.add(LogLevel.ERROR, f"Task {tr.name} failed: {failure}")
+            logs.add(LogLevel.ERROR, f"Task {tr.name} failed: {failure}", event=event)
         else:
-            logs.add(LogLevel.INFO, f"Task {tr.name} succeeded.")
+            logs.add(LogLevel.INFO, f"Task {tr.name} succeeded.", event=event)
         logs.flush()
         send_advance(tr.execution_id)
     return True
@@ -665,7 +673,8 @@ def claim_task_run(task_run_id) -> Prepared | None:
         if execution.is_terminal or execution.cancel_requested:
             return Prepared(tr, execution, None, None, None)
         Log.objects.create(execution_id=execution.id, task_run_id=tr.id, level=LogLevel.INFO,
-                           message=f"Task {tr.name} started (attempt {tr.attempts}).", timestamp=now)
+                           message=f"Task {tr.name} started (attempt {tr.attempts}).", timestamp=now,
+                           event="task.running")
         return prepare(tr, execution)
 
 
@@ -691,7 +700,10 @@ def run_task(task_run_id, *, chain: Chain | None = None) -> None:
     execution = prepared.execution
     if execution.is_terminal or execution.cancel_requested:
         tr = prepared.task_run
-        transition_task_run(tr, TaskRunStatus.CANCELLED, ended_at=timezone.now(), lease_expires_at=None)
+        if transition_task_run(tr, TaskRunStatus.CANCELLED, ended_at=timezone.now(), lease_expires_at=None):
+            logs = LogBuffer(execution.id, tr.id)
+            logs.add(LogLevel.INFO, f"Task {tr.name} cancelled.", event="task.cancelled")
+            logs.flush()
         advance(execution.id)
         return
     run_chain(prepared, chain or Chain())
@@ -811,13 +823,14 @@ def _record(execution: Execution, tr: TaskRun, task: dict, outcome, logs: LogBuf
         if outcome.return_value is not _UNSET:
             sql.update(EXECUTIONS, {"return_value": outcome.return_value}, {"id": execution.pk})
             execution.return_value = outcome.return_value
-        logs.add(LogLevel.INFO, f"Task {tr.name} succeeded.")
+        logs.add(LogLevel.INFO, f"Task {tr.name} succeeded.", event="task.succeeded")
         return True
     if isinstance(outcome, Park):
         if not transition_task_run(tr, TaskRunStatus.WAITING, wake_at=outcome.wake_at, message=outcome.message,
                                    lease_expires_at=None, **guard):
             return False
-        logs.add(LogLevel.INFO, f"Task {tr.name} waiting" + (f": {outcome.message}" if outcome.message else "."))
+        logs.add(LogLevel.INFO, f"Task {tr.name} waiting" + (f": {outcome.message}" if outcome.message else "."),
+                 event="task.waiting")
         if outcome.wake_at is not None:
             enqueue_on_commit(WAKE, str(tr.id), countdown=max((outcome.wake_at - now).total_seconds(), 0))
         task_parked.send(execution=execution, task_run=tr)
@@ -831,7 +844,8 @@ def _record(execution: Execution, tr: TaskRun, task: dict, outcome, logs: LogBuf
                                    not_before=now + timedelta(seconds=delay), lease_expires_at=None, **guard):
             return False
         logs.add(LogLevel.WARNING, f"Task {tr.name} attempt {tr.attempts} failed: {outcome.message}; retrying in "
-                                   f"{delay:g} s ({retries - tr.attempts + 1} retries left).", outcome.exception)
+                                   f"{delay:g} s ({retries - tr.attempts + 1} retries left).", outcome.exception,
+                 event="task.pending")
         send_run_task(tr, task)
         return True
     if not transition_task_run(tr, TaskRunStatus.FAILED, message=outcome.message, ended_at=now,
@@ -839,5 +853,5 @@ def _record(execution: Execution, tr: TaskRun, task: dict, outcome, logs: LogBuf
         return False
     suffix = " (skip_on_error: dependants still run)" if task.get("skip_on_error") else ""
     logs.add(LogLevel.ERROR, f"Task {tr.name} failed after {tr.attempts} attempt(s): {outcome.message}{suffix}",
-             outcome.exception)
+             outcome.exception, event="task.failed")
     return True

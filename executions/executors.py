@@ -117,7 +117,7 @@ def check_public_address(raw: str, host: str) -> None:
             )
 
 
-def _connect_public(address, *args, **kwargs) -> socket.socket:
+def connect_public(address, *args, **kwargs) -> socket.socket:
     """``socket.create_connection`` that refuses a peer the check would refuse.
 
     The name is resolved again when connecting; a DNS answer that changed since the check
@@ -132,34 +132,43 @@ def _connect_public(address, *args, **kwargs) -> socket.socket:
     return sock
 
 
-class _PublicHTTPConnection(http.client.HTTPConnection):
+class PublicHTTPConnection(http.client.HTTPConnection):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._create_connection = _connect_public
+        self._create_connection = connect_public
 
 
-class _PublicHTTPSConnection(http.client.HTTPSConnection):
+class PublicHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._create_connection = _connect_public
+        self._create_connection = connect_public
 
 
-class _PublicHTTPHandler(urllib.request.HTTPHandler):
+class PublicHTTPHandler(urllib.request.HTTPHandler):
     def http_open(self, req):
         # Through a proxy the peer is the proxy; the target was checked before.
-        return self.do_open(http.client.HTTPConnection if req.has_proxy() else _PublicHTTPConnection, req)
+        return self.do_open(http.client.HTTPConnection if req.has_proxy() else PublicHTTPConnection, req)
 
 
-class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+class PublicHTTPSHandler(urllib.request.HTTPSHandler):
     def https_open(self, req):
-        connection = http.client.HTTPSConnection if req.has_proxy() or req._tunnel_host else _PublicHTTPSConnection
+        connection = http.client.HTTPSConnection if req.has_proxy() or req._tunnel_host else PublicHTTPSConnection
         return self.do_open(connection, req, context=self._context)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
+class NoRedirect(urllib.request.HTTPRedirectHandler):
     # A redirect could lead to a private address after the check; report it instead of following.
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def public_opener() -> urllib.request.OpenerDirector:
+    """A urllib opener for outside calls: no redirects, and only peers that ``check_public_address`` allows.
+
+    Check the URL's host with ``check_public_host`` first; the opener checks the address it
+    connects to again (DNS rebinding). The ``http`` task and webhook deliveries both use it.
+    """
+    return urllib.request.build_opener(NoRedirect, PublicHTTPHandler, PublicHTTPSHandler)
 
 
 def run_http(ctx: TaskContext):
@@ -188,7 +197,7 @@ def run_http(ctx: TaskContext):
             data = str(body).encode()
     expected = config.get("expected_status") or list(range(200, 300))
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    opener = urllib.request.build_opener(_NoRedirect, _PublicHTTPHandler, _PublicHTTPSHandler)
+    opener = public_opener()
     ctx.log("info", f"{method} {url}")
     try:
         response = opener.open(request, timeout=timeout)

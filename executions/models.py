@@ -192,6 +192,9 @@ class Log(models.Model):
     message = models.TextField()
     exception = models.TextField(null=True, blank=True)  # noqa: DJ001 (FlowSynx shows null, not "")
     timestamp = models.DateTimeField(default=timezone.now)
+    # The status change the line reports ("task.succeeded", "execution.waiting"), or "": live streams
+    # read status changes and log lines from one ordered source.
+    event = models.CharField(max_length=40, blank=True, default="")
 
     objects = scoped_queryset("execution__tenant", "execution__project").as_manager()
 

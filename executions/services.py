@@ -150,7 +150,7 @@ def _create_rows(execution: Execution, version: WorkflowVersion | None, caller: 
     logs = LogBuffer(execution.id)
     workflow = execution.workflow
     where = f"workflow {workflow.name!r} v{version.number}" if workflow is not None and version else "action steps"
-    logs.add(LogLevel.INFO, f"Execution queued ({where}) by {execution.started_by_label}.")
+    logs.add(LogLevel.INFO, f"Execution queued ({where}) by {execution.started_by_label}.", event="execution.queued")
     logs.flush()
     send_advance(execution.id)
 
@@ -236,12 +236,16 @@ def retry_execution(execution: Execution, caller: Caller | None = None) -> Execu
             raise Conflict(f"Execution {locked.id} is {locked.status}; only failed executions can be retried.")
         transition_execution(locked, ExecutionStatus.QUEUED, errors=[], ended_at=None, attempt=locked.attempt + 1,
                              enqueued_at=timezone.now(), cancel_requested=False)
-        TaskRun.objects.filter(execution=locked, status__in=[TaskRunStatus.FAILED, TaskRunStatus.SKIPPED,
-                                                             TaskRunStatus.CANCELLED]).update(
-            status=TaskRunStatus.PENDING, attempts=0, output=None, message="", started_at=None, ended_at=None,
-            dispatched_at=None, not_before=None, lease_expires_at=None, wake_at=None)
+        again = TaskRun.objects.filter(execution=locked, status__in=[TaskRunStatus.FAILED, TaskRunStatus.SKIPPED,
+                                                                     TaskRunStatus.CANCELLED])
+        reset = list(again.values_list("id", "name"))
+        again.update(status=TaskRunStatus.PENDING, attempts=0, output=None, message="", started_at=None, ended_at=None,
+                     dispatched_at=None, not_before=None, lease_expires_at=None, wake_at=None)
         logs = LogBuffer(locked.id)
-        logs.add(LogLevel.INFO, f"Retry (attempt {locked.attempt}) requested by {caller.label if caller else 'system'}.")
+        logs.add(LogLevel.INFO, f"Retry (attempt {locked.attempt}) requested by {caller.label if caller else 'system'}.",
+                 event="execution.queued")
+        for task_run_id, name in reset:
+            logs.add(LogLevel.INFO, f"Task {name} will run again.", task_run_id=task_run_id, event="task.pending")
         logs.flush()
         send_advance(locked.id)
     return locked
@@ -304,7 +308,7 @@ def sweep(now=None) -> dict[str, int]:
                                    not_before=None, lease_expires_at=None):
                 logs = LogBuffer(tr.execution_id, tr.id)
                 logs.add(LogLevel.WARNING, f"Task {tr.name} lost its worker during attempt {tr.attempts}; "
-                                           "running it again.")
+                                           "running it again.", event="task.pending")
                 logs.flush()
                 task = task_definitions(tr.execution).get(tr.name, {})
                 send_run_task(tr, task)

@@ -17,6 +17,9 @@ fire on every step of every execution: a receiver that concerns few executions i
 * ``execution_reviewed(execution_id, user_id, key_name, label, at)``: a person decided something
   the execution waited on (an approval was approved or rejected).
 * ``execution_changed(execution)``: its status or one of its task runs changed.
+* ``feature_event(name, execution, data)``: a feature tells the others something happened on an
+  execution that the engine does not know about (``approval.requested``, ``approval.decided``),
+  with a plain-JSON ``data``; features never import each other, so this is how they hear of it.
 """
 
 from __future__ import annotations
@@ -60,3 +63,4 @@ cancel_requested = Announcement("cancel_requested")
 task_parked = Announcement("task_parked")
 execution_reviewed = Announcement("execution_reviewed")
 execution_changed = Announcement("execution_changed")
+feature_event = Announcement("feature_event")

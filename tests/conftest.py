@@ -25,6 +25,7 @@ from django.test import override_settings
 
 from accounts.models import Role
 from config.celery import app as celery_app
+from executions.streams import close_connection as close_stream_connection
 from executions.waiters import listener
 from tests.accounts.factories import PASSWORD, ApiKeyFactory, ProjectFactory, TenantFactory, UserFactory
 from tests.support import openapi
@@ -95,9 +96,10 @@ def _test_task_types():
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):
     """pytest-django's test database; synchronous waits listen for executions' ends on a connection
-    of their own, which is closed before the database is dropped."""
+    of their own, as live streams do: both are closed before the database is dropped."""
     yield
     listener.stop()
+    close_stream_connection()
 
 
 @pytest.fixture(autouse=True)

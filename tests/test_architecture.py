@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"config": 0, "accounts": 1, "workflows": 2, "executions": 3, "approvals": 4, "records": 4, "flowruns": 4}
+LAYERS = {"config": 0, "accounts": 1, "workflows": 2, "executions": 3, "approvals": 4, "records": 4, "flowruns": 4,
+          "schedules": 4, "webhooks": 4}
 SURFACE_FILES = {"admin.py", "views.py", "urls.py", "forms.py", "surface_urls.py", "wsgi.py", "asgi.py"}
 SURFACE_DIRS = {"api", "management"}
 

@@ -65,7 +65,12 @@ def exec_form(arguments: str) -> list[str]:
 def assert_entry_point(argv: list[str]) -> None:
     """The command starts something this project really provides."""
     program, args = argv[0], argv[1:]
-    if program == "gunicorn":
+    if program == "uvicorn":
+        target = args[0]
+        module, _, attribute = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), attribute)), target
+        assert module == "config.asgi", "live streams need the ASGI application"
+    elif program == "gunicorn":
         target = next(a for a in args if ":" in a and not a.startswith("-") and "." in a.split(":")[0])
         module, _, attribute = target.partition(":")
         assert callable(getattr(importlib.import_module(module), attribute)), target
@@ -109,10 +114,12 @@ def test_it_starts_each_app_service_with_a_real_entry_point(name):
     assert SERVICES[name]["build"] == "."
 
 
-def test_it_serves_the_web_with_gunicorn_gthread():
+def test_it_serves_the_web_with_uvicorn_on_the_asgi_application():
     argv = command_of(SERVICES["web"])
-    assert argv[:2] == ["gunicorn", "config.wsgi:application"]
-    assert "0.0.0.0:8000" in argv
+    assert argv[:2] == ["uvicorn", "config.asgi:application"]
+    assert argv[argv.index("--host") + 1] == "0.0.0.0" and argv[argv.index("--port") + 1] == "8000"
+    # Under ASGI a connection cannot outlive its request's thread: a pool hands them out instead.
+    assert SERVICES["web"]["environment"]["DATABASE_CONN_MAX_AGE"] == "0"
 
 
 def test_it_migrates_before_the_app_starts():
@@ -183,7 +190,7 @@ def test_it_builds_an_image_that_serves_the_web_by_default():
     commands = [exec_form(args) for word, args in instructions if word == "CMD"]
     assert len(commands) == 1
     assert_entry_point(commands[0])
-    assert commands[0][:2] == ["gunicorn", "config.wsgi:application"]
+    assert commands[0][:2] == ["uvicorn", "config.asgi:application"]
     users = [args for word, args in instructions if word == "USER"]
     assert users and users[-1] != "root"
     healthchecks = [args for word, args in instructions if word == "HEALTHCHECK"]

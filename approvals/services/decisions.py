@@ -33,13 +33,13 @@ from approvals.models import (
     TimeoutOutcome,
     UsedApprovalLink,
 )
-from approvals.services.requesting import describe_approvers
+from approvals.services.requesting import approval_event_data, describe_approvers
 from config.errors import Conflict
 from config.values import parse_number, parse_truth
 from executions import engine
 from executions.engine import LogBuffer
 from executions.models import Execution, LogLevel
-from executions.signals import execution_reviewed
+from executions.signals import execution_reviewed, feature_event
 
 logger = logging.getLogger("flowgate.approvals")
 
@@ -329,6 +329,8 @@ def _conclude(approval: Approval, status: str, now: datetime, *, caller: Caller 
         raise Conflict(not_pending_message(Approval.objects.get(pk=approval.pk)))
     for name, value in fields.items():
         setattr(approval, name, value)
+    if status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED):
+        feature_event.send(name="approval.decided", execution=approval.execution, data=approval_event_data(approval))
     if status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED):
         execution_reviewed.send(
             execution_id=approval.execution_id, at=now, label=fields["decided_by_label"],

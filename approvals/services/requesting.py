@@ -20,6 +20,7 @@ from approvals.models import Approval, ApprovalStatus, TimeoutOutcome
 from config.values import parse_number, parse_truth
 from executions.models import LogLevel
 from executions.queue import enqueue_on_commit
+from executions.signals import feature_event
 
 # The Celery task that emails the approvers (approvals.tasks).
 NOTIFY_APPROVERS = "flowgate.notify_approvers"
@@ -181,10 +182,28 @@ def request_approval(ctx) -> Approval:
             expires_at=now + timedelta(seconds=expires_in) if expires_in is not None else None,
         )
         enqueue_on_commit(NOTIFY_APPROVERS, str(approval.id))
+        feature_event.send(name="approval.requested", execution=execution, data=approval_event_data(approval))
     expiry = f"; expires at {approval.expires_at.isoformat()} ({on_timeout} then)" if approval.expires_at else ""
     ctx.log(LogLevel.INFO, f"Approval {approval.title!r} requested from {describe_approvers(approval)}"
                            f" ({required} approval{'s' if required > 1 else ''} needed){expiry}.")
     return approval
+
+
+def approval_event_data(approval: Approval) -> dict:
+    """What other features hear of an approval (``feature_event``): plain JSON, no secrets."""
+    return {
+        "approval_id": str(approval.id),
+        "execution_id": str(approval.execution_id),
+        "task_run_id": str(approval.task_run_id),
+        "title": approval.title,
+        "status": approval.status,
+        "required_approvals": approval.required_approvals,
+        "requested_at": approval.requested_at.isoformat() if approval.requested_at else None,
+        "expires_at": approval.expires_at.isoformat() if approval.expires_at else None,
+        "decided_at": approval.decided_at.isoformat() if approval.decided_at else None,
+        "decided_by": approval.decided_by_label or None,
+        "comment": approval.comment,
+    }
 
 
 def describe_approvers(approval: Approval) -> str:

@@ -15,11 +15,13 @@ class ExecutionFilter(django_filters.FilterSet):
                                     help_text="key:value")
     started_by = django_filters.CharFilter(field_name="started_by_label")
     linked_account_id = django_filters.CharFilter()
+    schedule = django_filters.UUIDFilter(field_name="schedule_link__schedule_id",
+                                         help_text="Only the executions this schedule started.")
 
     class Meta:
         model = Execution
         fields = ["status", "workflow", "created_after", "created_before", "ended_after", "ended_before", "tag",
-                  "started_by", "linked_account_id"]
+                  "started_by", "linked_account_id", "schedule"]
 
 
 class LogFilter(django_filters.FilterSet):

@@ -30,12 +30,13 @@ class ExecutionSerializer(serializers.ModelSerializer):
     action = serializers.SerializerMethodField(help_text="The action it was started for (records' actions).")
     record = serializers.SerializerMethodField(help_text="The record it runs on (an action on a record).")
     flow_run = serializers.SerializerMethodField(help_text="The id of the Port flow run it reports to.")
+    schedule = serializers.SerializerMethodField(help_text="The schedule that started it.")
 
     class Meta:
         model = Execution
         fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "input", "return_value",
                   "errors", "tags", "linked_account_id", "started_by", "performed_by", "attempt", "parent",
-                  "action", "record", "flow_run", "created_at", "started_at", "ended_at"]
+                  "action", "record", "flow_run", "schedule", "created_at", "started_at", "ended_at"]
         read_only_fields = fields
 
     def get_action(self, execution) -> uuid.UUID | None:
@@ -49,6 +50,10 @@ class ExecutionSerializer(serializers.ModelSerializer):
     def get_flow_run(self, execution) -> str | None:
         link = _link(execution, "flow_run_link")
         return link.flow_run.run_id if link is not None else None
+
+    def get_schedule(self, execution) -> uuid.UUID | None:
+        link = _link(execution, "schedule_link")
+        return link.schedule_id if link is not None else None
 
     def get_performed_by(self, execution) -> str | None:
         user = execution.performed_by
@@ -73,7 +78,7 @@ class ExecutionDetailSerializer(ExecutionSerializer):
 _DETAIL_VALUES = ("id", "workflow_id", "workflow__name", "workflow_version__number", "status", "input",
                   "return_value", "errors", "tags", "linked_account_id", "started_by_label", "performed_by__email",
                   "performed_by__username", "attempt", "parent_id", "action_link__action_id",
-                  "action_link__record_id", "flow_run_link__flow_run__run_id", "created_at", "started_at",
+                  "action_link__record_id", "flow_run_link__flow_run__run_id", "schedule_link__schedule_id", "created_at", "started_at",
                   "ended_at", "cancel_requested", "definition", "workflow_version__definition")
 
 
@@ -152,6 +157,7 @@ def _detail_answer(row: dict) -> dict:
         "action": str(row["action_link__action_id"]) if row["action_link__action_id"] else None,
         "record": str(row["action_link__record_id"]) if row["action_link__record_id"] else None,
         "flow_run": row["flow_run_link__flow_run__run_id"],
+        "schedule": str(row["schedule_link__schedule_id"]) if row["schedule_link__schedule_id"] else None,
         "created_at": iso(row["created_at"]),
         "started_at": iso(row["started_at"]),
         "ended_at": iso(row["ended_at"]),
@@ -167,6 +173,9 @@ class StartExecutionSerializer(serializers.Serializer):
     linked_account_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     flow_run = serializers.RegexField(r"^([a-z0-9_.-]+)$", required=False, max_length=200,
                                       help_text="Mirror this execution into the Port flow run with this id.")
+    callback_url = serializers.URLField(required=False, max_length=2000, help_text=(
+        "Deliver this execution's end (execution.succeeded, failed or cancelled) to this URL, signed with the "
+        "project's callback secret (see /api/v1/callback-secrets/)."))
 
     def validate_input(self, value):
         if not isinstance(value, dict):

@@ -48,11 +48,13 @@ def start_from_request(request, data: dict):
     return services.start_execution(
         caller=caller, workflow=workflow, input=data.get("input") or {}, tags=data.get("tags") or {},
         linked_account_id=data.get("linked_account_id", ""),
-        options={"flow_run": data["flow_run"]} if data.get("flow_run") else None,
+        options={name: data[name] for name in ("flow_run", "callback_url") if data.get(name)} or None,
         idempotency_key=request.headers.get("Idempotency-Key") or None,
         # The workflow's id, not the alias sent: keys are unique in the tenant, aliases only in a project.
         fingerprint_payload={"workflow": str(workflow.id),
-                             **{k: data.get(k) for k in ("input", "tags", "linked_account_id", "flow_run")}},
+                             **{k: data.get(k) for k in ("input", "tags", "linked_account_id", "flow_run")},
+                             # Only when given: the keys stored before callbacks existed keep their fingerprints.
+                             **({"callback_url": data["callback_url"]} if data.get("callback_url") else {})},
     )
 
 
@@ -73,7 +75,7 @@ def parse_wait(request) -> float | None:
 class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     # The links of the features (records' actions, Port flow runs) are read with the row.
     queryset = Execution.objects.select_related("workflow", "workflow_version", "performed_by", "action_link",
-                                                "flow_run_link__flow_run")
+                                                "flow_run_link__flow_run", "schedule_link")
     serializer_class = ExecutionSerializer
     filterset_class = ExecutionFilter
 

@@ -151,7 +151,9 @@ def test_it_hides_other_tenants_approvals_and_executions(approval, oscar):
 def test_it_refreshes_the_status_page_of_a_running_execution(approval, april):
     execution = approval.execution
     page = browser(april).get(f"/approvals/executions/{execution.id}/").content.decode()
-    assert 'http-equiv="refresh"' in page
+    # It follows the execution's live stream from the last line it shows.
+    assert "flowgate-live.js" in page
+    assert f'data-events-url="/api/v1/executions/{execution.id}/events"' in page
     assert 'data-testid="execution-status">waiting<' in page
 
 

@@ -1,7 +1,8 @@
-"""``manage.py runflowgate``: the web process (gunicorn) and a Celery worker with beat, together.
+"""``manage.py runflowgate``: the web process (uvicorn) and a Celery worker with beat, together.
 
 Both run as child processes in their own process groups, so a Ctrl-C reaches this command only,
-and it stops both in order: SIGTERM to each (gunicorn finishes its requests, Celery its tasks),
+and it stops both in order: SIGTERM to each (uvicorn finishes its requests and
+closes live streams, which their clients resume, Celery its tasks),
 then SIGKILL to whatever is left in their process groups after the grace period. When either child dies, the
 other is stopped too and the command exits with an error.
 """
@@ -23,25 +24,23 @@ POLL_SECONDS = 0.2
 
 
 class Command(BaseCommand):
-    help = "Serve Flowgate: gunicorn (web) and a Celery worker with embedded beat. Ctrl-C stops both."
+    help = "Serve Flowgate: uvicorn (web) and a Celery worker with embedded beat. Ctrl-C stops both."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1).")
         parser.add_argument("--port", type=int, default=8000, help="Port to bind (default 8000).")
-        parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes (default 2).")
-        parser.add_argument("--threads", type=int, default=8,
-                            help="Threads per web worker (default 8; synchronous runs wait in a request).")
+        parser.add_argument("--web-workers", type=int, default=2, help="uvicorn worker processes (default 2).")
         parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes (default 2).")
         parser.add_argument("--loglevel", default="INFO", help="Celery log level (default INFO).")
 
-    def handle(self, *args, host, port, web_workers, threads, concurrency, loglevel, **options):
+    def handle(self, *args, host, port, web_workers, concurrency, loglevel, **options):
         # Each child reads the settings from the environment as this process did.
         env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"))
+        # ASGI: live streams (async views) hold no thread; each other request runs on a thread of its own.
         web_cmd = [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"{host}:{port}", "--worker-class", "gthread", "--workers", str(web_workers),
-            "--threads", str(threads), "--graceful-timeout", str(STOP_GRACE_SECONDS - 5),
-            "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1", *_no_control_socket(),
+            sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", str(port),
+            "--workers", str(web_workers), "--timeout-graceful-shutdown", str(STOP_GRACE_SECONDS - 5),
+            "--forwarded-allow-ips", "127.0.0.1", "--no-server-header",
         ]
         worker_cmd = [
             sys.executable, "-m", "celery", "-A", "config", "worker", "-B", f"--concurrency={concurrency}",
@@ -122,9 +121,3 @@ def _signal_group(child: subprocess.Popen, sig: int) -> None:
     except (ProcessLookupError, PermissionError):
         pass
 
-
-def _no_control_socket() -> list[str]:
-    """Recent gunicorn opens a control socket at one fixed path per user, which two servers would share."""
-    from gunicorn.config import KNOWN_SETTINGS
-
-    return ["--no-control-socket"] if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS) else []

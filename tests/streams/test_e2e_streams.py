@@ -1,0 +1,147 @@
+"""Live streams through the ASGI server and a real worker: in order, resumed without a gap, and cheap."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from accounts import services as account_services
+from accounts.models import Role
+from executions.models import Log
+from executions.services import start_execution
+from tests.conftest import ROOT, free_port, wait_until, worker_env
+from tests.workflows.factories import WorkflowFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def web(live_worker):
+    """``uvicorn config.asgi:application`` on a free port, on the test database (as ``make run`` serves)."""
+    port = free_port()
+    log_path = Path(os.environ.get("FLOWGATE_TEST_OUTPUT", ROOT / "test-output")) / f"uvicorn-{uuid.uuid4().hex[:8]}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--workers", "1",
+             "--timeout-graceful-shutdown", "1"],
+            cwd=ROOT, env=worker_env(ALLOWED_HOSTS="127.0.0.1,localhost", FLOWGATE_STREAM_POLL_MS="100"),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def up() -> bool:
+        try:
+            return http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/healthz") or True
+        except OSError:
+            return process.poll() is not None
+
+    try:
+        wait_until(up, timeout=60, interval=0.2)
+        assert process.poll() is None, log_path.read_text()[-3000:]
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def secret_of(project) -> str:
+    return account_services.create_api_key(project.tenant, f"stream-{uuid.uuid4().hex[:6]}", Role.VIEWER)[1]
+
+
+def stream(port: int, path: str, key: str, last_event_id: int | None = None, stop_after: int | None = None):
+    """Read SSE messages until ``end`` (or ``stop_after`` messages, then drop the connection)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream"}
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = str(last_event_id)
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    assert response.status == 200, response.read()
+    messages, fields = [], {}
+    try:
+        while True:
+            line = response.readline().decode()
+            if not line:
+                return messages
+            line = line.rstrip("\n")
+            if line:
+                if not line.startswith(":"):
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+                continue
+            if "event" in fields:
+                messages.append({"id": int(fields["id"]) if "id" in fields else None, "event": fields["event"],
+                                 "data": json.loads(fields["data"])})
+                if fields["event"] == "end" or (stop_after is not None and len(messages) >= stop_after):
+                    return messages
+            fields = {}
+    finally:
+        connection.close()
+
+
+def test_a_client_gets_every_transition_and_line_in_order_and_resumes_without_a_gap(web, project_a):
+    workflow = WorkflowFactory(project=project_a, tasks=[
+        {"name": "one", "type": "log", "config": {"message": "first line"}},
+        {"name": "nap", "type": "sleep", "config": {"seconds": 1.5}, "depends_on": ["one"]},
+        {"name": "two", "type": "log", "config": {"message": "second line"}, "depends_on": ["nap"]},
+        {"name": "nap2", "type": "sleep", "config": {"seconds": 1.5}, "depends_on": ["two"]},
+        {"name": "three", "type": "log", "config": {"message": "third line"}, "depends_on": ["nap2"]},
+    ])
+    execution, _ = start_execution(caller=None, workflow=workflow)
+    key, path = secret_of(project_a), f"/api/v1/executions/{execution.id}/events"
+    # Connected while it runs; dropped after a few messages, then resumed where it stopped.
+    first = stream(web, path, key, stop_after=6)
+    last_id = [m["id"] for m in first if m["id"] is not None][-1]
+    rest = stream(web, path, key, last_event_id=last_id)
+    received = [m for m in first if not (m["id"] is None and m["event"] != "end")] + rest
+    # Messages without an id belong to the row whose id comes next; nothing after the last id was in `first`.
+    assert rest[-1] == {"id": None, "event": "end", "data": {"status": "succeeded"}}
+    lines = list(Log.objects.filter(execution=execution).order_by("id").values_list("id", "message"))
+    logs = [(m["id"], m["data"]["message"]) for m in first + rest if m["event"] == "log"]
+    assert logs == lines  # every line, in order, none twice
+    statuses = [m["data"]["status"] for m in first + rest if m["event"] == "status"]
+    assert statuses == ["queued", "running", "succeeded"]
+    transitions = [(m["data"]["name"], m["data"]["status"]) for m in first + rest if m["event"] == "task"]
+    assert transitions == [(name, state) for name in ("one", "nap", "two", "nap2", "three")
+                           for state in ("running", "succeeded")]
+    assert received
+
+
+def test_healthz_answers_within_100_ms_while_200_streams_are_open(web, project_a):
+    workflow = WorkflowFactory(project=project_a, tasks=[{"name": "wait", "type": "delay", "config": {"seconds": 600}}])
+    execution, _ = start_execution(caller=None, workflow=workflow)
+    key = secret_of(project_a)
+    request = (f"GET /api/v1/executions/{execution.id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Authorization: Bearer {key}\r\nAccept: text/event-stream\r\n\r\n").encode()
+    sockets = []
+    try:
+        for _ in range(200):
+            sock = socket.create_connection(("127.0.0.1", web), timeout=30)
+            sock.sendall(request)
+            sockets.append(sock)
+        for sock in sockets:  # each stream is open: its headers and first message came back
+            assert b"200 OK" in sock.recv(4096)
+        timings = []
+        for _ in range(7):
+            started = time.perf_counter()
+            connection = http.client.HTTPConnection("127.0.0.1", web, timeout=10)
+            connection.request("GET", "/healthz")
+            assert connection.getresponse().status == 200
+            timings.append(time.perf_counter() - started)
+            connection.close()
+        assert statistics.median(timings) < 0.1, timings
+    finally:
+        for sock in sockets:
+            sock.close()

@@ -1,0 +1,63 @@
+"""Webhooks in the admin: subscriptions with their health, deliveries with every attempt, and redelivery."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from config.admin_views import ReadOnlyAdmin, ReadOnlyInline
+from webhooks import services
+from webhooks.models import CallbackSecret, Delivery, DeliveryAttempt, Subscription
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    """Changed over the API (which checks each URL); here: health, and rotating a secret."""
+
+    list_display = ["url", "project", "execution", "enabled", "health", "failed_deliveries", "last_failure_at",
+                    "last_success_at"]
+    list_filter = ["enabled", "tenant"]
+    list_select_related = ["project__tenant"]
+    search_fields = ["url", "description"]
+    exclude = ["secret", "previous_secret"]
+    actions = ["rotate_secrets"]
+
+    @admin.display(description="health")
+    def health(self, subscription: Subscription) -> str:
+        return f"failing since {subscription.failing_since:%Y-%m-%d %H:%M} UTC" if subscription.failing_since else "healthy"
+
+    @admin.action(description="Rotate the signing secret (shown once)")
+    def rotate_secrets(self, request, queryset):
+        for subscription in queryset.filter(execution__isnull=True):
+            secret = services.rotate_subscription_secret(subscription)
+            self.message_user(request, f"New secret of {subscription.url}: {secret}", messages.WARNING)
+
+
+class DeliveryAttemptInline(ReadOnlyInline):
+    model = DeliveryAttempt
+    fields = ["number", "started_at", "status_code", "latency_ms", "error", "response_excerpt", "succeeded"]
+    readonly_fields = fields
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "event", "subscription", "status", "attempts", "created_at", "next_attempt_at",
+                    "succeeded_at"]
+    list_filter = ["status", "event"]
+    list_select_related = ["subscription"]
+    search_fields = ["id", "execution__id", "subscription__url"]
+    date_hierarchy = "created_at"
+    inlines = [DeliveryAttemptInline]
+    actions = ["redeliver"]
+
+    @admin.action(description="Redeliver the selected deliveries (each as a new delivery)")
+    def redeliver(self, request, queryset):
+        for delivery in queryset:
+            services.redeliver(delivery)
+        self.message_user(request, f"{queryset.count()} delivery(ies) queued again.", messages.SUCCESS)
+
+
+@admin.register(CallbackSecret)
+class CallbackSecretAdmin(ReadOnlyAdmin):
+    list_display = ["project", "created_at", "rotated_at"]
+    list_select_related = ["project__tenant"]
+    exclude = ["secret", "previous_secret"]
