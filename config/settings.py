@@ -140,6 +140,8 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 1, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
+            # A request waits this long for a connection, then fails (503) instead of hanging.
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
         }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -296,8 +298,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.openapi.document_common_answers",
+        # The stream's operation first: the common answers are then added to it like to any other.
         "executions.api.streams.document_stream",
+        "config.openapi.document_common_answers",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "executions.models.ExecutionStatus",

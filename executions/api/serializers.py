@@ -131,6 +131,7 @@ def execution_detail_in_hand(execution: Execution) -> dict:
         "performed_by__username": execution.performed_by.get_username() if execution.performed_by_id else None,
         "attempt": execution.attempt, "parent_id": execution.parent_id, "action_link__action_id": None,
         "action_link__record_id": None, "flow_run_link__flow_run__run_id": flow_run.flow_run.run_id if flow_run else None,
+        "schedule_link__schedule_id": None,
         "created_at": execution.created_at, "started_at": execution.started_at, "ended_at": execution.ended_at,
         "cancel_requested": execution.cancel_requested, "definition": execution.definition,
         "workflow_version__definition": execution.workflow_version.definition if execution.workflow_version_id else None,

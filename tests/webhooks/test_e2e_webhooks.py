@@ -8,10 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from executions.services import start_execution
 from tests.conftest import wait_until
+from tests.support.clients import Client
 from tests.workflows.factories import WorkflowFactory
 from webhooks import services
 from webhooks.models import Delivery
