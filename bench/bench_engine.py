@@ -119,6 +119,31 @@ class Process:
         self.log.close()
 
 
+def web_command(server: str, port: int) -> list[str]:
+    """The web process as docs/deployment.md runs it: uvicorn (ASGI), or gunicorn's gthread workers (WSGI)."""
+    if server == "gunicorn":
+        return [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                "--worker-class", "gthread", "--workers", "2", "--threads", "8"]
+    return [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "2", "--no-access-log"]
+
+
+def wait_http(process: Process, port: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.process.poll() is not None:
+            raise SystemExit(f"{process.name} exited early:\n{process.log_path.read_text()[-3000:]}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{process.name} did not answer /healthz:\n{process.log_path.read_text()[-3000:]}")
+
+
 def celery_worker(name: str, app: str, concurrency: int, queue: str, log_dir: Path, **env) -> Process:
     environment = dict(os.environ, CELERY_TASK_DEFAULT_QUEUE=queue, BARE_QUEUE=queue, PYTHONPATH=str(ROOT), **env)
     return Process(name, [sys.executable, "-m", "celery", "-A", app, "worker", "--pool=prefork",
@@ -528,6 +553,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run of every measurement (a smoke test)")
     parser.add_argument("--repeats", type=int, help="repeats of each measurement (default 3)")
     parser.add_argument("--skip-embedded", action="store_true")
+    parser.add_argument("--web", choices=("uvicorn", "gunicorn"), default="uvicorn",
+                        help="the web server of the web measurements (default: uvicorn, as deployed)")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     if args.repeats:
@@ -544,10 +571,9 @@ def main() -> None:
 
     fg_queue, bare_queue = f"bench-fg-{uuid.uuid4().hex[:6]}", f"bench-bare-{uuid.uuid4().hex[:6]}"
     web_port = free_port()
-    web = Process("web", [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-                          f"127.0.0.1:{web_port}", "--worker-class", "gthread", "--workers", "2", "--threads", "8"],
-                  dict(os.environ, CELERY_TASK_DEFAULT_QUEUE=fg_queue, PYTHONPATH=str(ROOT)), log_dir,
-                  ready="Booting worker")
+    web = Process("web", web_command(args.web, web_port),
+                  dict(os.environ, CELERY_TASK_DEFAULT_QUEUE=fg_queue, PYTHONPATH=str(ROOT)), log_dir)
+    wait_http(web, web_port)
     fg_worker = celery_worker("flowgate", "config", concurrency, fg_queue, log_dir)
     bare_worker = celery_worker("bare", "bench.bare", concurrency, bare_queue, log_dir)
     try:
@@ -577,7 +603,7 @@ def main() -> None:
     text, all_met = table(results, sizes, concurrency)
     print()
     print(f"Flowgate against bare Celery, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
-          f"PostgreSQL and Redis on 127.0.0.1, {concurrency} prefork worker processes each, "
+          f"PostgreSQL and Redis on 127.0.0.1, {concurrency} prefork worker processes each, web: {args.web}, "
           f"medians of {sizes.repeats} repeat(s){' (quick)' if args.quick else ''}")
     print(text)
     print()

@@ -15,4 +15,21 @@ os.environ.setdefault("DATABASE_POOL", "true")
 
 from django.core.asgi import get_asgi_application  # noqa: E402 (after the environment above)
 
-application = get_asgi_application()
+# Refold documents request headers with underscores. Django's ASGI handler drops every header with
+# an underscore (a client could otherwise pass ``X_Forwarded_For`` for a proxy's
+# ``X-Forwarded-For``), so these two, and only these, are renamed to the hyphenated spelling Django
+# reads as the same META key; gunicorn does the same with ``header_map = "dangerous"``.
+UNDERSCORE_HEADERS = {b"linked_account_id": b"linked-account-id", b"sync_execution": b"sync-execution"}
+
+
+def with_refold_headers(app):
+    async def application(scope, receive, send):
+        if scope["type"] == "http" and any(name.lower() in UNDERSCORE_HEADERS for name, _ in scope["headers"]):
+            headers = [(UNDERSCORE_HEADERS.get(name.lower(), name), value) for name, value in scope["headers"]]
+            scope = {**scope, "headers": headers}
+        return await app(scope, receive, send)
+
+    return application
+
+
+application = with_refold_headers(get_asgi_application())

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import statistics
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -19,41 +15,9 @@ from accounts import services as account_services
 from accounts.models import Role
 from executions.models import Log
 from executions.services import start_execution
-from tests.conftest import ROOT, free_port, wait_until, worker_env
 from tests.workflows.factories import WorkflowFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def web(live_worker):
-    """``uvicorn config.asgi:application`` on a free port, on the test database (as ``make run`` serves)."""
-    port = free_port()
-    log_path = Path(os.environ.get("FLOWGATE_TEST_OUTPUT", ROOT / "test-output")) / f"uvicorn-{uuid.uuid4().hex[:8]}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--workers", "1",
-             "--timeout-graceful-shutdown", "1"],
-            cwd=ROOT, env=worker_env(ALLOWED_HOSTS="127.0.0.1,localhost", FLOWGATE_STREAM_POLL_MS="100"),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def up() -> bool:
-        try:
-            return http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/healthz") or True
-        except OSError:
-            return process.poll() is not None
-
-    try:
-        wait_until(up, timeout=60, interval=0.2)
-        assert process.poll() is None, log_path.read_text()[-3000:]
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def secret_of(project) -> str:
