@@ -30,4 +30,4 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 CMD ["py
 
 # ASGI (see config/asgi.py): live streams hold no thread; other requests get one each.
 ENV DATABASE_CONN_MAX_AGE=0
-CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]
+CMD ["python", "-m", "config.serve", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]

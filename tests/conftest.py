@@ -431,7 +431,7 @@ def web(live_worker):
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--workers", "1",
+            [sys.executable, "-m", "config.serve", "config.asgi:application", "--port", str(port), "--workers", "1",
              "--timeout-graceful-shutdown", "1"],
             cwd=ROOT, env=worker_env(ALLOWED_HOSTS="127.0.0.1,localhost", FLOWGATE_STREAM_POLL_MS="100"),
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 ENGINE_ROWS = [
     "chain: wall ms", "overhead per step ms", "executions/s", "one at a time: p50 ms",
-    "POST /executions/?wait=10 p50 ms", "answered after the end, p50 ms", "Refold sync_execution p50 ms",
+    "POST /executions/?wait=10 p50 ms", "answered after the end (its commit), p50 ms", "Refold sync_execution p50 ms",
     "GET /executions/{id}/ req/s", "commits per executed task", "statements per executed task",
     "new database connections per task", "worker processes vs 1: throughput ratio", "worker peak RSS MiB",
     "embedded: parallel-report ?wait=10 p50 ms",

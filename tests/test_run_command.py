@@ -158,7 +158,7 @@ def test_it_serves_web_and_worker_on_the_embedded_default_and_stops_both_on_ctrl
 def test_it_stops_the_worker_when_the_web_process_dies(served):
     base, process = served["base"], served["process"]
     wait_until(lambda: ready(base) or process.poll() is not None, timeout=90)
-    web, worker = sorted(children_of(process.pid), key=lambda pid: "uvicorn" not in Path(
+    web, worker = sorted(children_of(process.pid), key=lambda pid: "config.serve" not in Path(
         f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"))
     os.killpg(web, signal.SIGKILL)
     assert process.wait(timeout=60) != 0

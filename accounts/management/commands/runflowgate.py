@@ -38,7 +38,7 @@ class Command(BaseCommand):
         env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"))
         # ASGI: live streams (async views) hold no thread; each other request runs on a thread of its own.
         web_cmd = [
-            sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", str(port),
+            sys.executable, "-m", "config.serve", "config.asgi:application", "--host", host, "--port", str(port),
             "--workers", str(web_workers), "--timeout-graceful-shutdown", str(STOP_GRACE_SECONDS - 5),
             "--forwarded-allow-ips", "127.0.0.1", "--no-server-header",
         ]
