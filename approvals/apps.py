@@ -7,9 +7,9 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         from approvals import tasks  # noqa: F401 (registers the Celery tasks)
-        from approvals.services import cancel_pending_approvals, expire_overdue_approvals
+        from approvals.services import approvals_of, cancel_pending_approvals, expire_overdue_approvals
         from approvals.task_types import APPROVAL
-        from executions.plugins import register_sweep_pass
+        from executions.plugins import register_archive_section, register_sweep_pass
         from executions.signals import cancel_requested, execution_finished
         from workflows.registry import register
 
@@ -19,3 +19,5 @@ class ApprovalsConfig(AppConfig):
                                    when=lambda task_types, **kwargs: APPROVAL.name in task_types)
         cancel_requested.connect(cancel_pending_approvals, dispatch_uid="approvals.cancel_on_cancel")
         register_sweep_pass("expired_approvals", expire_overdue_approvals)
+        # Approvals go with their execution (a cascade); the retention archive keeps them beside it.
+        register_archive_section("approvals", approvals_of)

@@ -52,6 +52,11 @@ class Approval(models.Model):
     # Set once the approvers have been emailed, so a duplicate message sends nothing twice.
     notified_at = models.DateTimeField(null=True, blank=True)
 
+    # Who started the execution, copied when the approval is requested: the four-eyes rule of the
+    # approvals lists is then a test of these columns, not a look-up of every approval's execution.
+    execution_started_by_user_id = models.IntegerField(null=True, blank=True, editable=False)
+    execution_started_by_key_id = models.UUIDField(null=True, blank=True, editable=False)
+
     requested_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -67,6 +72,9 @@ class Approval(models.Model):
         indexes = [
             models.Index(fields=["status", "expires_at"]),
             models.Index(fields=["tenant", "status", "-requested_at"]),
+            # The native list and the inbox, newest first, and the admin's list of all approvals.
+            models.Index(fields=["tenant", "-requested_at", "-id"], name="approval_tenant_requested"),
+            models.Index(fields=["-requested_at", "-id"], name="approval_requested"),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,6 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -24,6 +23,7 @@ from accounts.authentication import caller_for_user
 from approvals import links, services
 from approvals.forms import DecisionForm
 from approvals.models import Approval, ApprovalDecision, ApprovalStatus
+from config.counting import CappedPaginator, capped_count
 from config.errors import Conflict
 from executions.models import Execution, Log, TaskRunStatus
 from executions.services import get_execution_for
@@ -68,11 +68,16 @@ def inbox(request):
         voted = ApprovalDecision.objects.filter(approval=OuterRef("pk"), user_id=caller.user_id)
         rows = visible.exclude(status=ApprovalStatus.PENDING).filter(
             services.decidable_filter(caller) | Exists(voted))
-    page = Paginator(rows.order_by("-requested_at", "-id"), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Counts stop at config.counting.COUNT_CAP ("10000+"): past that the pages are not offered.
+    page = CappedPaginator(rows.order_by("-requested_at", "-id"), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     # The pending tab's paginator has counted the pending approvals already.
-    pending_count = page.paginator.count if show == "pending" else pending.count()
+    if show == "pending":
+        pending_count, pending_capped = page.paginator.count, page.paginator.count_capped
+    else:
+        pending_count, pending_capped = capped_count(pending)
     return render(request, "approvals/inbox.html", {
-        "show": show, "page": page, "pending_count": pending_count, "tenant": caller.tenant,
+        "show": show, "page": page, "pending_count": pending_count, "pending_capped": pending_capped,
+        "tenant": caller.tenant,
     })
 
 

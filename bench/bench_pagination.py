@@ -49,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     if "DATABASE_URL" not in os.environ:
         sys.exit("Set DATABASE_URL to a throw-away PostgreSQL database (its name must start with flowgate_bench).")
-    from bench_engine import recreate_database
+    from bench_scale import recreate_database
 
     recreate_database()
     import django

@@ -12,6 +12,10 @@ while rows are added elsewhere, and each page costs one keyset query, one look-a
 COUNT and at most one EXISTS whatever its position. ``current_page_backwards`` also holds the
 page's first item, so that a short last page comes back as it was rather than filled up from
 the page before it. An empty page (its rows deleted since) still leads back to where rows are.
+
+``total`` is exact in ``KeysetCursorPagination`` (Port's document promises it). The native API's
+lists use ``CappedCursorPagination``: ``total`` counts at most ``config.counting.COUNT_CAP``
+items, and ``total_capped`` says when more match, so a page costs the same at a million rows.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from config.counting import COUNT_CAP, capped_count
 from config.values import parse_number
 
 MAX_PAGE_SIZE = 500
@@ -124,23 +129,31 @@ class KeysetCursorPagination(BasePagination):
         return typed
 
     def _boundary_filter(self, ordering, values, *, forward: bool, inclusive: bool) -> Q:
-        """Rows strictly beyond (or at, when inclusive) the boundary, in the reading direction."""
+        """Rows strictly beyond (or at, when inclusive) the boundary, in the reading direction.
+
+        The first field's bound is repeated on its own (``created_at <= x AND (created_at < x OR
+        ...)``): the database then starts its index scan at the boundary instead of walking every
+        row before it, which keeps a deep page as cheap as the first.
+        """
         if len(values) != len(ordering):
             raise self._invalid()
         condition = Q()
         equal_so_far = Q()
+        leading = Q()
         for index, (field, value) in enumerate(zip(ordering, values, strict=True)):
             descending = field.startswith("-")
             name = field.lstrip("-")
             # Reading forward over a descending field means going to smaller values.
             smaller = descending == forward
             op = "lt" if smaller else "gt"
+            if index == 0 and value is not None:
+                leading = Q(**{f"{name}__{op}e": value})
             last = index == len(ordering) - 1
             if last and inclusive:
                 op += "e"
             condition |= equal_so_far & Q(**{f"{name}__{op}": value})
             equal_so_far &= Q(**{name: value})
-        return condition
+        return leading & condition if len(ordering) > 1 else condition
 
     @staticmethod
     def _values(item, ordering) -> list:
@@ -168,7 +181,9 @@ class KeysetCursorPagination(BasePagination):
             values = self._typed(queryset.model, ordering, values)
         if floor is not None:
             floor = self._typed(queryset.model, ordering, floor)
-        self.total = queryset.count()
+        # A view that keeps its own exact count (Port's flow runs) answers it through count_total().
+        counter = getattr(view, "count_total", None)
+        self.total, self.total_capped = (counter(queryset), False) if counter is not None else self.count(queryset)
         forward = mode in _FORWARD_MODES
         base = queryset
         if values is not None:
@@ -206,6 +221,10 @@ class KeysetCursorPagination(BasePagination):
         self._ordering = ordering
         self._request_cursor = (raw, mode, values) if raw else None
         return rows
+
+    def count(self, queryset) -> tuple[int, bool]:
+        """``(total, capped)``: every item matching the filters, exactly."""
+        return queryset.count(), False
 
     def cursors(self) -> dict[str, str | None]:
         ordering, rows = self._ordering, self.page
@@ -260,3 +279,27 @@ class KeysetCursorPagination(BasePagination):
              "description": f"Items per page (1-{MAX_PAGE_SIZE}, default {self.page_size}).",
              "schema": {"type": "integer"}},
         ]
+
+
+class CappedCursorPagination(KeysetCursorPagination):
+    """The native lists' pages: ``total`` counts at most ``COUNT_CAP`` items; ``total_capped`` says there are more."""
+
+    def count(self, queryset) -> tuple[int, bool]:
+        return capped_count(queryset)
+
+    def get_paginated_response(self, data):
+        return Response(OrderedDict([("items", data), ("total", self.total), ("total_capped", self.total_capped),
+                                     *self.cursors().items()]))
+
+    def get_paginated_response_schema(self, schema):
+        document = super().get_paginated_response_schema(schema)
+        document["required"].insert(2, "total_capped")
+        document["properties"]["total"] = {
+            "type": "integer", "description": f"Items matching the filters, on all pages, counted up to {COUNT_CAP:,}: "
+                                              f"with more, {COUNT_CAP} and total_capped true."}
+        properties = list(document["properties"].items())
+        properties.insert(2, ("total_capped", {
+            "type": "boolean", "description": f"True when more than {COUNT_CAP:,} items match (total then says "
+                                              f"{COUNT_CAP}); counting stops there to keep every page fast."}))
+        document["properties"] = dict(properties)
+        return document

@@ -267,7 +267,7 @@ REST_FRAMEWORK = {
         "config.parsers.FormParser",
         "config.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.KeysetCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.CappedCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -367,10 +367,24 @@ FLOWGATE_STREAM_SETTLE_MS = env_int("FLOWGATE_STREAM_SETTLE_MS", 1000, minimum=0
 FLOWGATE_STREAM_MAX_SECONDS = env_int("FLOWGATE_STREAM_MAX_SECONDS", 3600, minimum=1)
 FLOWGATE_STREAM_HEARTBEAT_SECONDS = env_int("FLOWGATE_STREAM_HEARTBEAT_SECONDS", 15, minimum=1)
 
+# Retention: days a finished execution is kept when its tenant and workflow set no rule (0: forever),
+# how often beat runs the purge and for how long at most, and where the purge archives what it removes
+# (a directory or s3://bucket/prefix; empty: no archive).
+FLOWGATE_RETENTION_DAYS = env_int("FLOWGATE_RETENTION_DAYS", 0, minimum=0)
+FLOWGATE_PURGE_INTERVAL_SECONDS = env_int("FLOWGATE_PURGE_INTERVAL_SECONDS", 300, minimum=10)
+FLOWGATE_PURGE_MAX_SECONDS = env_int("FLOWGATE_PURGE_MAX_SECONDS", 120, minimum=1)
+FLOWGATE_RETENTION_ARCHIVE = env_str("FLOWGATE_RETENTION_ARCHIVE", "")
+FLOWGATE_ARCHIVE_S3_ENDPOINT_URL = env_str("FLOWGATE_ARCHIVE_S3_ENDPOINT_URL", "")
+FLOWGATE_ARCHIVE_S3_REGION = env_str("FLOWGATE_ARCHIVE_S3_REGION", "")
+
 CELERY_BEAT_SCHEDULE = {
     "flowgate-sweep": {
         "task": "flowgate.sweep",
         "schedule": float(FLOWGATE_SWEEP_INTERVAL_SECONDS),
+    },
+    "flowgate-purge": {
+        "task": "flowgate.purge",
+        "schedule": float(FLOWGATE_PURGE_INTERVAL_SECONDS),
     },
 }
 

@@ -123,6 +123,10 @@ class Execution(models.Model):
             models.Index(fields=["tenant", "-created_at"]),
             models.Index(fields=["workflow", "-created_at"]),
             models.Index(fields=["status", "enqueued_at"]),
+            # The native list's status and workflow filters (their pages and capped counts), FlowSynx's
+            # list of a workflow's executions and the retention purge of one workflow's executions.
+            models.Index(fields=["tenant", "status", "-created_at", "-id"], name="execution_tenant_status"),
+            models.Index(fields=["tenant", "workflow", "-created_at", "-id"], name="execution_tenant_workflow"),
         ]
 
     def __str__(self) -> str:
@@ -168,6 +172,11 @@ class TaskRun(models.Model):
         indexes = [
             models.Index(fields=["status", "lease_expires_at"]),
             models.Index(fields=["status", "wake_at"]),
+            # The admin's list of all task runs (in this ordering, then newest id first), alone and
+            # filtered by type or status.
+            models.Index(fields=["position", "name", "-id"], name="task_run_admin_order"),
+            models.Index(fields=["task_type", "position", "name", "-id"], name="task_run_admin_type"),
+            models.Index(fields=["status", "position", "name", "-id"], name="task_run_admin_status"),
         ]
 
     def __str__(self) -> str:
@@ -200,7 +209,46 @@ class Log(models.Model):
 
     class Meta:
         ordering = ["timestamp", "id"]
-        indexes = [models.Index(fields=["execution", "timestamp", "id"])]
+        indexes = [
+            models.Index(fields=["execution", "timestamp", "id"]),
+            # The admin's list of all logs, newest first, alone and filtered by level.
+            models.Index(fields=["timestamp", "id"], name="log_admin_order"),
+            models.Index(fields=["level", "timestamp", "id"], name="log_admin_level"),
+        ]
 
     def __str__(self) -> str:
         return f"[{self.level}] {self.message[:60]}"
+
+
+class RetentionRule(models.Model):
+    """How long a tenant keeps its finished executions; a rule with a workflow overrides it for that workflow.
+
+    A finished execution (succeeded, failed or cancelled) is purged with its task runs, logs and
+    approvals once it ended ``keep_days`` ago; the tenant's rule also applies to its Port flow
+    runs. Without a rule ``FLOWGATE_RETENTION_DAYS`` applies (0: keep forever). Written through
+    ``executions.retention.set_retention``.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="retention_rules")
+    workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="retention_rules",
+                                 help_text="Empty: the rule of the whole tenant (and its Port flow runs).")
+    keep_days = models.PositiveIntegerField(null=True, blank=True,
+                                            help_text="Days a finished execution is kept after it ended; "
+                                                      "empty keeps them forever.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = scoped_queryset().as_manager()
+
+    class Meta:
+        ordering = ["tenant", "workflow"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], condition=models.Q(workflow__isnull=True),
+                                    name="one_retention_rule_per_tenant"),
+            models.UniqueConstraint(fields=["tenant", "workflow"], condition=models.Q(workflow__isnull=False),
+                                    name="one_retention_rule_per_workflow"),
+        ]
+
+    def __str__(self) -> str:
+        days = "forever" if self.keep_days is None else f"{self.keep_days} days"
+        return f"{self.tenant} {self.workflow or '(all workflows)'}: {days}"

@@ -9,6 +9,13 @@
   execution (a flow run to mirror it into, say); the handler raises ``ValidationError`` to refuse.
 * **Sweeper passes**: ``register_sweep_pass(name, function)``. The periodic sweeper calls
   ``function(now)`` on every pass; it answers how many rows it handled (overdue approvals, say).
+* **Purge passes**: ``register_purge_pass(name, function)``. The retention purge calls
+  ``function(retention)`` (an ``executions.retention.Retention``: the tenants' cutoffs, batch
+  size, time budget, archive, dry run) after it has removed executions; it answers how many rows
+  it removed, or would remove on a dry run (Port flow runs, say).
+* **Archive sections**: ``register_archive_section(name, reader)``. ``reader(execution_ids)``
+  answers ``{execution_id: [rows]}``: what the feature keeps about executions the purge is about
+  to remove, written beside them in the archive under ``name`` (their approvals, say).
 
 The engine calls these without knowing the apps behind them.
 """
@@ -21,10 +28,14 @@ from typing import Any
 ContextProvider = Callable[[Any], Any]
 StartOptionHandler = Callable[[Any, Any, Any], None]
 SweepPass = Callable[[Any], int]
+PurgePass = Callable[[Any], int]
+ArchiveSection = Callable[[list], dict]
 
 _context: dict[str, ContextProvider] = {}
 _start_options: dict[str, StartOptionHandler] = {}
 _sweep_passes: dict[str, SweepPass] = {}
+_purge_passes: dict[str, PurgePass] = {}
+_archive_sections: dict[str, ArchiveSection] = {}
 
 
 def register_context(name: str, provider: ContextProvider) -> None:
@@ -39,6 +50,14 @@ def register_sweep_pass(name: str, function: SweepPass) -> None:
     _sweep_passes[name] = function
 
 
+def register_purge_pass(name: str, function: PurgePass) -> None:
+    _purge_passes[name] = function
+
+
+def register_archive_section(name: str, reader: ArchiveSection) -> None:
+    _archive_sections[name] = reader
+
+
 def context_providers() -> dict[str, ContextProvider]:
     return _context
 
@@ -49,3 +68,11 @@ def start_option_handler(name: str) -> StartOptionHandler | None:
 
 def sweep_passes() -> dict[str, SweepPass]:
     return _sweep_passes
+
+
+def purge_passes() -> dict[str, PurgePass]:
+    return _purge_passes
+
+
+def archive_sections() -> dict[str, ArchiveSection]:
+    return _archive_sections

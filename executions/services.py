@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 
 from accounts.caller import Caller
 from accounts.scoping import get_for_caller
@@ -193,7 +193,9 @@ def lock_execution(execution: Execution) -> Execution:
     The object keeps the related rows it holds (its workflow and version, say), so an answer
     built from it after the change reads nothing again.
     """
-    row = Execution.objects.select_for_update().get(pk=execution.pk)
+    row = Execution.objects.select_for_update().filter(pk=execution.pk).first()
+    if row is None:  # removed since it was read (the retention purge)
+        raise NotFound(EXECUTION_NOT_FOUND)
     for field in Execution._meta.concrete_fields:
         setattr(execution, field.attname, getattr(row, field.attname))
     return execution

@@ -10,8 +10,9 @@ exception at INFO, without a traceback, and acknowledges the message as for any 
 """
 
 from celery import shared_task
+from django.conf import settings
 
-from executions import engine, services
+from executions import engine, retention, services
 
 
 class StepFailed(Exception):
@@ -50,3 +51,9 @@ def wake_message(task_run_id: str) -> None:
 @shared_task(name="flowgate.sweep", ignore_result=True)
 def sweep_message() -> dict:
     return services.sweep()
+
+
+@shared_task(name="flowgate.purge", ignore_result=True)
+def purge_message() -> dict:
+    """Remove what the retention rules let go, for at most FLOWGATE_PURGE_MAX_SECONDS; the next run goes on."""
+    return retention.purge(max_seconds=settings.FLOWGATE_PURGE_MAX_SECONDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from config.admin_views import ReadOnlyAdmin
+from config.admin_views import LargeTableAdmin
 from flowruns import services
 from flowruns.models import FlowRun
 
@@ -21,15 +21,16 @@ class PhaseFilter(admin.SimpleListFilter):
 
 
 @admin.register(FlowRun)
-class FlowRunAdmin(ReadOnlyAdmin):
+class FlowRunAdmin(LargeTableAdmin):
     """Read-only: runs are written by their reporters (the Port API) and by executions."""
 
     list_display = ("run_id", "flow_id", "flow_type", "phase", "tenant", "created_at", "updated_at")
     list_filter = ("flow_type", PhaseFilter, "tenant", "created_at")
     search_fields = ("run_id", "flow_id")
     list_select_related = ("tenant",)
-    date_hierarchy = "created_at"
+    # Newest first (index flow_run_created).
     ordering = ("-created_at", "-id")
+
     def delete_model(self, request, obj) -> None:
         services.delete_flow_run(obj)
 

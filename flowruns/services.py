@@ -16,7 +16,9 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, F, OuterRef, Sum
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -24,9 +26,9 @@ from accounts.caller import Caller
 from accounts.scoping import get_for_caller
 from config.errors import Conflict
 from config.formats import iso
-from executions.models import Execution, Log, TaskRun
+from executions.models import TERMINAL_STATUSES, Execution, Log, TaskRun
 from executions.status_words import status_word
-from flowruns.models import FlowRun, FlowRunExecution, FlowRunTag, FlowType
+from flowruns.models import FlowRun, FlowRunCount, FlowRunExecution, FlowRunTag, FlowType
 
 logger = logging.getLogger("flowgate.flowruns")
 
@@ -37,6 +39,10 @@ FLOW_RUN_NOT_FOUND = "Flow run not found."
 # A run shows at most this many actions and log lines: the newest ones when an execution has more.
 MAX_ACTIONS = 1000
 MAX_LOGS = 1000
+# The purge's recount of the kept flow-run counts reads every run: once a day is enough to heal
+# what writes from outside the services (an older version during an upgrade) left behind.
+RECOUNT_EVERY_SECONDS = 24 * 3600
+RECOUNT_KEY = "flowgate:flow-run-recount"
 
 
 class Phase:
@@ -52,6 +58,8 @@ class Phase:
     CANCELLED = "cancelled"
 
     ALL = (QUEUED, PENDING, RUNNING, WAITING, SUCCESS, FAILURE, SKIPPED, CANCELLED)
+    # A run in one of these changes no more: the retention purge may remove it.
+    FINISHED = (SUCCESS, FAILURE, SKIPPED, CANCELLED)
 
 
 # -- who --------------------------------------------------------------------------------------------
@@ -134,6 +142,76 @@ def check_flow_run_id(run_id: Any, field: str = "flow_run") -> str:
     return run_id
 
 
+# -- counting ------------------------------------------------------------------------------------------
+def count_flow_runs(caller: Caller, phase: str | None = None) -> int:
+    """Every run the caller sees (in ``phase``), exactly, from the kept counts: no COUNT over the runs."""
+    rows = FlowRunCount.objects.filter(tenant_id=caller.tenant_id)
+    if caller.project_id is not None:
+        rows = rows.filter(project_id=caller.project_id)
+    if phase is not None:
+        rows = rows.filter(phase=phase)
+    return rows.aggregate(total=Sum("count"))["total"] or 0
+
+
+def _phase_key(phase: Any) -> str:
+    return phase if isinstance(phase, str) else ""
+
+
+def _add_to_count(tenant_id, project_id, phase: Any, delta: int) -> None:
+    """Add ``delta`` runs in ``phase`` to the tenant's (project's) count, in the transaction that changed them."""
+    counts = FlowRunCount.objects.filter(tenant_id=tenant_id, project_id=project_id, phase=_phase_key(phase))
+    if counts.update(count=F("count") + delta):
+        return
+    try:
+        with transaction.atomic():
+            FlowRunCount.objects.create(tenant_id=tenant_id, project_id=project_id, phase=_phase_key(phase),
+                                        count=delta)
+    except IntegrityError:  # another transaction created the row first
+        counts.update(count=F("count") + delta)
+
+
+def _move_count(owner: tuple, old_phase: Any, new_phase: Any) -> None:
+    """A run of ``(tenant_id, project_id)`` went from ``old_phase`` to ``new_phase``."""
+    if _phase_key(old_phase) != _phase_key(new_phase):
+        tenant_id, project_id = owner
+        _add_to_count(tenant_id, project_id, old_phase, -1)
+        _add_to_count(tenant_id, project_id, new_phase, 1)
+
+
+def recount_flow_runs(retention=None) -> int:
+    """Set every tenant's kept counts to the real ones; answers how many were wrong.
+
+    Each tenant's count rows are locked while its runs are counted: a run added meanwhile is
+    counted by its own transaction once ours commits, so the result is exact. As a purge pass
+    (``retention`` given) it runs at most once every ``RECOUNT_EVERY_SECONDS``: it reads every run.
+    """
+    if retention is not None and (retention.dry_run or not cache.add(RECOUNT_KEY, 1, RECOUNT_EVERY_SECONDS)):
+        return 0
+    fixed = 0
+    tenants = set(FlowRunCount.objects.values_list("tenant_id", flat=True))
+    tenants |= set(FlowRun.objects.order_by().values_list("tenant_id", flat=True).distinct())
+    for tenant_id in tenants:
+        with transaction.atomic():
+            kept = {(row.project_id, row.phase): row
+                    for row in FlowRunCount.objects.select_for_update().filter(tenant_id=tenant_id)}
+            real: dict[tuple, int] = {}
+            for project_id, phase, count in (FlowRun.objects.filter(tenant_id=tenant_id).order_by()
+                                             .values("project_id", "phase").annotate(n=Count("pk"))
+                                             .values_list("project_id", "phase", "n")):
+                key = (project_id, _phase_key(phase))
+                real[key] = real.get(key, 0) + count
+            for key in set(kept) | set(real):
+                row, count = kept.get(key), real.get(key, 0)
+                if row is None:
+                    _add_to_count(tenant_id, key[0], key[1], count)
+                elif row.count != count:
+                    FlowRunCount.objects.filter(pk=row.pk).update(count=count)
+                else:
+                    continue
+                fixed += 1
+    return fixed
+
+
 # -- writing -------------------------------------------------------------------------------------------
 def _new_run_fields(caller: Caller) -> dict[str, Any]:
     """What every new run of the caller's starts with: its project, and created and updated now by it."""
@@ -166,6 +244,7 @@ def create_flow_run(caller: Caller, *, flow_id: str, run_id: str | None = None,
         with transaction.atomic():
             run.save(force_insert=True)
             _write_tag_index(run, replace=False)
+            _add_to_count(run.tenant_id, run.project_id, run.phase, 1)
     except IntegrityError:
         if FlowRun.objects.filter(tenant_id=caller.tenant_id, run_id=run.run_id).exists():
             raise FlowRunExists(run.run_id) from None
@@ -195,6 +274,7 @@ def upsert_flow_run(caller: Caller, run_id: str, values: dict[str, Any]) -> tupl
                 run = FlowRun.objects.create(tenant_id=caller.tenant_id, run_id=run_id, **_new_run_fields(caller),
                                              **values)
                 _write_tag_index(run, replace=False)
+                _add_to_count(run.tenant_id, run.project_id, run.phase, 1)
             return run, True
         except IntegrityError:
             # Another request created it between our read and our insert: replace theirs.
@@ -202,6 +282,7 @@ def upsert_flow_run(caller: Caller, run_id: str, values: dict[str, Any]) -> tupl
             if not _reachable(caller, run):
                 raise IdTaken(run_id) from None
     tags_changed = run.tags != values["tags"]
+    _move_count((run.tenant_id, run.project_id), run.phase, values["phase"])
     for name, value in values.items():
         setattr(run, name, value)
     run.updated_at = timezone.now()
@@ -219,7 +300,10 @@ def _default(name: str) -> Any:
 
 def delete_flow_run(run: FlowRun) -> None:
     """Delete a run (its tag rows go with it; executions that reported to it keep running)."""
-    run.delete()
+    with transaction.atomic():
+        phase = FlowRun.objects.select_for_update().filter(pk=run.pk).values_list("phase", flat=True).first()
+        if FlowRun.objects.filter(pk=run.pk).delete()[0]:
+            _add_to_count(run.tenant_id, run.project_id, phase, -1)
 
 
 def flow_run_for_execution(caller: Caller, run_id: str, *, flow_id: str, args: dict | None = None,
@@ -232,11 +316,13 @@ def flow_run_for_execution(caller: Caller, run_id: str, *, flow_id: str, args: d
     An existing run is returned as it is.
     """
     check_flow_run_id(run_id)
-    run, _ = FlowRun.objects.get_or_create(
+    run, created = FlowRun.objects.get_or_create(
         tenant_id=caller.tenant_id, run_id=run_id,
         defaults={"flow_id": flow_id_for(flow_id), "flow_type": flow_type, "args": args, "phase": Phase.QUEUED,
                   **_new_run_fields(caller)},
     )
+    if created:
+        _add_to_count(run.tenant_id, run.project_id, run.phase, 1)
     if not _reachable(caller, run):
         raise ValidationError({"flow_run": [IdTaken.message(run_id)]})
     return run
@@ -292,7 +378,9 @@ def sync_from_execution(execution_id) -> bool:
     if flow_run_id is None:
         return False
     with transaction.atomic():
-        if not list(FlowRun.objects.select_for_update().filter(pk=flow_run_id).values_list("pk", flat=True)):
+        locked = FlowRun.objects.select_for_update().filter(pk=flow_run_id).values_list(
+            "tenant_id", "project_id", "phase").first()
+        if locked is None:
             return False
         state = (Execution.objects.filter(pk=execution_id)
                  .values("status", "started_at", "ended_at", "return_value").first())
@@ -303,8 +391,10 @@ def sync_from_execution(execution_id) -> bool:
         logs = list(Log.objects.filter(execution_id=execution_id).order_by("-timestamp", "-id")
                     .values("timestamp", "message", "level", "task_run__name")[:MAX_LOGS])
         logs.reverse()
+        phase = status_word("port", state["status"])
+        _move_count(locked[:2], locked[2], phase)
         FlowRun.objects.filter(pk=flow_run_id).update(
-            phase=status_word("port", state["status"]),
+            phase=phase,
             start_time=state["started_at"],
             end_time=state["ended_at"],
             outputs=state["return_value"],
@@ -349,3 +439,41 @@ def record_review(execution_id, user_id: int | None, key_name: str | None, label
     """
     FlowRun.objects.filter(execution_links__execution_id=execution_id).update(
         reviewed_by=stored_actor(user_id, key_name) or label or None, reviewed_at=at)
+
+
+# -- retention ---------------------------------------------------------------------------------------------
+def purge_flow_runs(retention) -> int:
+    """Purge pass (``executions.plugins``): remove finished runs untouched since their tenant's cutoff.
+
+    A run is finished when its phase is one of ``Phase.FINISHED``; one that an unfinished execution
+    still reports to stays. Oldest first, a batch per transaction (rows locked elsewhere are left
+    for the next purge), archived first when the purge has an archive. Answers how many runs went
+    (would go, on a dry run).
+    """
+    removed = 0
+    reporting = FlowRunExecution.objects.filter(flow_run=OuterRef("pk")).exclude(
+        execution__status__in=TERMINAL_STATUSES)
+    for tenant_id, cutoff in retention.tenant_cutoffs.items():
+        queryset = FlowRun.objects.filter(tenant_id=tenant_id, created_at__lt=cutoff, updated_at__lt=cutoff,
+                                          phase__in=Phase.FINISHED).filter(~Exists(reporting))
+        if retention.dry_run:
+            removed += queryset.count()
+            continue
+        for ids in retention.batches(queryset):
+            if retention.archive is not None:
+                rows = FlowRun.objects.filter(pk__in=ids).values()
+                retention.write_archive("flow_runs", [(row["created_at"], row) for row in rows])
+            with transaction.atomic():
+                locked = list(FlowRun.objects.select_for_update(skip_locked=True).filter(
+                    pk__in=ids, updated_at__lt=cutoff).filter(~Exists(reporting)).values_list("pk", flat=True))
+                if locked:
+                    doomed = FlowRun.objects.filter(pk__in=locked)
+                    groups = list(doomed.order_by().values("project_id", "phase").annotate(n=Count("pk"))
+                                  .values_list("project_id", "phase", "n"))
+                    _, per_model = doomed.delete()
+                    removed += per_model.get(FlowRun._meta.label, 0)
+                    for project_id, phase, count in groups:
+                        _add_to_count(tenant_id, project_id, phase, -count)
+        if retention.out_of_time():
+            break
+    return removed

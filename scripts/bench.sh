@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# `make bench`: Flowgate's engine against a bare Celery baseline, side by side (bench/README.md).
+# `make bench`: Flowgate's engine against a bare Celery baseline, then every list at 10k and at 1M
+# executions (bench/README.md), each printing its own table.
 #
 #   FLOWGATE_BENCH_DATABASE_URL  default postgresql://postgres@127.0.0.1:5432/flowgate_bench (dropped and created)
 #   FLOWGATE_BENCH_BROKER_URL    default redis://127.0.0.1:6379/14
-# Extra arguments go to bench/bench_engine.py (for example: --quick).
+#   FLOWGATE_BENCH_ONLY          engine or scale: run only that benchmark
+# Extra arguments go to both scripts (for example: --quick).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
@@ -25,4 +27,13 @@ export FLOWGATE_HOME="${FLOWGATE_BENCH_HOME:-$(mktemp -d -t flowgate-bench-home-
 export FLOWGATE_THROTTLE_CALLER="1000000/min" FLOWGATE_THROTTLE_ANON="1000000/min"
 unset REDIS_URL CELERY_TASK_ALWAYS_EAGER CELERY_TASK_DEFAULT_QUEUE
 
-exec .venv/bin/python bench/bench_engine.py "$@"
+only="${FLOWGATE_BENCH_ONLY:-}"
+status=0
+if [ -z "$only" ] || [ "$only" = "engine" ]; then
+    .venv/bin/python bench/bench_engine.py "$@" || status=1
+fi
+if [ -z "$only" ] || [ "$only" = "scale" ]; then
+    # The same throw-away database, dropped and created again for the scale benchmark's seed.
+    .venv/bin/python bench/bench_scale.py "$@" || status=1
+fi
+exit $status

@@ -7,12 +7,20 @@ filled the way that release filled it, and migrated forward again.
 
 from __future__ import annotations
 
+import io
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+
+from config.schema import AddIndexConcurrently
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,3 +105,32 @@ def test_migrate_from_the_last_release_keeps_records_actions_and_links(latest_sc
         tables = set(connection.introspection.table_names(cursor))
     assert {"records_record", "records_action", "records_action_stages"} <= tables
     assert not {"workflows_record", "workflows_action"} & tables
+
+
+LIST_INDEX_MIGRATIONS = [("executions", "0007_list_indexes", 7), ("approvals", "0004_list_indexes", 2),
+                         ("flowruns", "0005_list_indexes", 4)]
+
+
+def test_the_list_indexes_are_built_without_locking_the_tables():
+    loader = MigrationLoader(connection)
+    for app, name, count in LIST_INDEX_MIGRATIONS:
+        migration = loader.get_migration(app, name)
+        assert migration.atomic is False, name  # PostgreSQL builds an index concurrently only outside a transaction
+        assert [type(op) for op in migration.operations] == [AddIndexConcurrently] * count, name
+        if connection.vendor == "postgresql":
+            out = io.StringIO()
+            call_command("sqlmigrate", app, name, stdout=out)
+            assert out.getvalue().count("CREATE INDEX CONCURRENTLY") == count, out.getvalue()
+
+
+def test_the_models_need_no_migration_that_is_not_written():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_a_fresh_embedded_database_migrates(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")}
+    env.update(FLOWGATE_HOME=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings")
+    result = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Applying executions.0007_list_indexes... OK" in result.stdout

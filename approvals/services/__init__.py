@@ -6,11 +6,13 @@ sweeper. One module per concern:
 
 * ``requesting``: an approval task's config (approvers, form, flags) and the Approval it creates;
 * ``decisions``: who may decide, deciding, time-outs, cancellation and signed links;
-* ``notifications``: who is emailed about a pending approval, and sending it.
+* ``notifications``: who is emailed about a pending approval, and sending it;
+* ``archive``: what the retention purge archives of an execution's approvals.
 
 Callers import the package (``from approvals import services``); the names below are its API.
 """
 
+from approvals.services.archive import approvals_of
 from approvals.services.decisions import (
     APPROVAL_NOT_FOUND,
     EXPIRE_BATCH,
@@ -48,6 +50,8 @@ from approvals.services.requesting import (
 )
 
 __all__ = [
+    # archive
+    "approvals_of",
     # requesting
     "DEFAULT_APPROVER_ROLES",
     "FORM_FIELD_TYPES",

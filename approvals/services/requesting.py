@@ -172,6 +172,8 @@ def request_approval(ctx) -> Approval:
             status=ApprovalStatus.CANCELLED, decided_at=now, decided_by_label="superseded by a new attempt")
         approval = Approval.objects.create(
             tenant_id=execution.tenant_id, execution=execution, task_run=task_run,
+            execution_started_by_user_id=execution.started_by_user_id,
+            execution_started_by_key_id=execution.started_by_key_id,
             title=str(config.get("title") or task_run.name)[:300],
             instructions=str(config.get("instructions") or ""),
             approver_usernames=approvers.usernames, approver_user_ids=approvers.user_ids,
