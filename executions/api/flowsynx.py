@@ -32,6 +32,7 @@ from accounts.authentication import BearerKeyAuthentication, TenantBasicAuthenti
 from accounts.models import OPERATOR_ROLES
 from accounts.permissions import HasTenantRole
 from config.errors import body_lines, native_exception_handler
+from config.fields import JSONObjectField
 from config.parsers import JSONParser
 from config.values import parse_number
 from executions import services
@@ -247,7 +248,7 @@ def flowsynx_schema(summary: str, operation_id: str, responses: dict, parameters
 # -- requests ------------------------------------------------------------------------------------------
 class FlowSynxExecute(serializers.Serializer):
     workflowId = serializers.UUIDField(help_text="Must be the workflow in the path.")  # noqa: N815
-    input = serializers.JSONField(required=False, default=dict, help_text="The execution's input (an object).")
+    input = JSONObjectField(required=False, default=dict, help_text="The execution's input (an object).")
 
     def validate_input(self, value):
         if not isinstance(value, dict):
