@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -119,6 +120,7 @@ def server_error(request, *args, **kwargs):
     return html_server_error(request, *args, **kwargs)
 
 
+@csrf_exempt  # an unknown API path answers its JSON 404 to any method, never the CSRF page
 def not_found(request, exception=None, *args, **kwargs):
     """handler404: JSON for API paths, a plain page elsewhere."""
     if request.path.startswith(API_PATHS):

@@ -63,6 +63,7 @@ def document_for_callers(result, generator, request, public):
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             operation["tags"] = [_tag_of(path, tag) for tag in operation.get("tags") or ["api"]]
+            _document_query_answers(path, operation)
             operation_id = operation.get("operationId", "")
             if operation_id in examples.DESCRIPTIONS:
                 operation["description"] = examples.DESCRIPTIONS[operation_id]
@@ -95,6 +96,23 @@ def document_for_callers(result, generator, request, public):
     result["tags"] = [{"name": name, "description": description} for name, description in examples.TAGS
                       if name in used]
     return result
+
+
+def _document_query_answers(path: str, operation: dict) -> None:
+    """A query parameter may be sent empty (a native filter then filters nothing), and a bad one answers 400."""
+    queries = [parameter for parameter in operation.get("parameters", []) if parameter.get("in") == "query"]
+    if not queries:
+        return
+    if path.startswith("/api/v1/"):
+        for parameter in queries:
+            if not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+    responses = operation["responses"]
+    if "400" not in responses and "401" in responses:
+        content = {media_type: {"schema": media["schema"]} for media_type, media in
+                   (responses["401"].get("content") or {}).items()}
+        responses["400"] = {"content": copy.deepcopy(content),
+                            "description": "A query parameter is not valid; the body says which and why."}
 
 
 def _tag_of(path: str, tag: str) -> str:
