@@ -10,6 +10,8 @@ stays open while its execution runs.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -37,6 +39,11 @@ REFUSES_VALID_LOOKING = {
     "api_v1_webhooks_list": "the project filter must name a project of the tenant",
     "api_v1_schedules_list": "the workflow filter must name a workflow of the tenant",
     "api_v1_workflows_create": "an alias must be new in its project",
+    "api_v1_workflows_update": "the project must exist and the tasks' types be registered",
+    "api_v1_workflows_partial_update": "the project must exist and the tasks' types be registered",
+    "workflow_tasks_create": "the stage, the fields and the assignee must exist",
+    "workflow_task_update": "the stage, the fields and the assignee must exist",
+    "flowsynx_execute_workflow": "the body's workflowId must equal the path's",
     "port_upsert_flow_run": "a body's id must equal the path's",
     "flowdash_execution_create": "the task and action must exist",
     # A GET with a JSON body, and file uploads: schemathesis sends neither as these pings expect.
@@ -77,14 +84,33 @@ def keep_connection():
 
 
 @pytest.fixture
-def keys(db, keep_connection) -> list[str]:
-    """An admin key of tenant A, whose project holds a workflow and an execution, and one of tenant B."""
+def seeded(db, keep_connection) -> dict:
+    """Tenant A's project holds a workflow and an execution of it that ran (task runs, logs, a return
+    value); the keys are an admin key of A and one of tenant B, to whom A's objects answer 404."""
     tenant_a, tenant_b = TenantFactory(slug="fuzz-a"), TenantFactory(slug="fuzz-b")
     project_a = ProjectFactory(tenant=tenant_a, slug="main")
     ProjectFactory(tenant=tenant_b, slug="main")
-    workflow = WorkflowFactory(project=project_a, alias="expense-approval")
-    ExecutionFactory(workflow=workflow)
-    return [ApiKeyFactory(tenant=tenant, role=Role.ADMIN).secret for tenant in (tenant_a, tenant_b)]
+    workflow = WorkflowFactory(project=project_a, alias="expense-approval", tasks=[
+        {"name": "a", "type": "set", "config": {"values": {"x": 1}}},
+        {"name": "b", "type": "response", "config": {"value": "ok"}, "depends_on": ["a"]},
+    ])
+    execution = ExecutionFactory(workflow=workflow, run=True)
+    return {"keys": [ApiKeyFactory(tenant=tenant, role=Role.ADMIN).secret for tenant in (tenant_a, tenant_b)],
+            "workflow": str(workflow.id), "execution": str(execution.id)}
+
+
+def seeded_path_parameters(case, seeded: dict) -> None:
+    """Path ids that name an object (a UUID) name the seeded workflow or execution, so that the
+    operations answer about a real object: to tenant A with it, to tenant B with 404."""
+    for name, value in list((case.path_parameters or {}).items()):
+        try:
+            uuid.UUID(str(value))
+        except ValueError:
+            continue
+        if name in ("execution_id", "executionId") or (name == "id" and case.path.startswith("/api/v1/executions/")):
+            case.path_parameters[name] = seeded["execution"]
+        elif name in ("workflow_id", "workflowId") or (name == "id" and case.path.startswith("/api/v1/workflows/")):
+            case.path_parameters[name] = seeded["workflow"]
 
 
 ARRAY_PARAMETERS = {
@@ -99,7 +125,8 @@ schema.app = application
 
 @schema.parametrize()
 @settings(suppress_health_check=list(HealthCheck), deadline=None)
-def test_every_operation_answers_as_documented(case, keys):
+def test_every_operation_answers_as_documented(case, seeded):
+    seeded_path_parameters(case, seeded)
     if case.query:
         # A cursor is opaque: only one a page handed out is valid, which no schema can say (the
         # tests below send a bad one).
@@ -113,7 +140,7 @@ def test_every_operation_answers_as_documented(case, keys):
                     case.query[name] = value[-1]
                 else:
                     del case.query[name]
-    for key in keys:
+    for key in seeded["keys"]:
         case.call_and_validate(headers={"Authorization": f"Bearer {key}"})
 
 
