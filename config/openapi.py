@@ -105,7 +105,7 @@ def _document_query_answers(path: str, operation: dict) -> None:
         return
     if path.startswith("/api/v1/"):
         for parameter in queries:
-            if not parameter.get("required"):
+            if not parameter.get("required") and parameter.get("schema", {}).get("type") != "array":
                 parameter["allowEmptyValue"] = True
     responses = operation["responses"]
     if "400" not in responses and "401" in responses:

@@ -234,8 +234,8 @@ WORKFLOW_ID = path_parameter("workflowId", "The workflow's id.")
 EXECUTION_ID = path_parameter("executionId", "The workflow execution's id.")
 TASK_ID = path_parameter("taskExecutionId", "The task execution's id.")
 PAGING = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1 (default 1)."),
-    OpenApiParameter("pageSize", OpenApiTypes.INT,
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number, from 1 (default 1)."),
+    OpenApiParameter("pageSize", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
                      description=f"Items per page, 1-{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."),
 ]
 
