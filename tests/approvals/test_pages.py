@@ -84,7 +84,7 @@ def test_it_approves_from_the_page_and_shows_the_outcome(approval, april, django
         response = csrf_post(client, page, page, {"decision": "approve", "comment": "ok by me"})
     assert response.status_code == 302 and response.url == page
     shown = client.get(page).content.decode()
-    assert '<li class="message success" role="status">You approved it; the execution continues.</li>' in shown
+    assert '<li class="message success">You approved it; the execution continues.</li>' in shown
     assert 'data-testid="outcome"' in shown and "ok by me" in shown
     execution.refresh_from_db()
     assert execution.status == "succeeded"
@@ -248,7 +248,7 @@ def test_it_tells_a_rejection_in_a_neutral_banner_and_says_rejected(approval, ap
     with django_capture_on_commit_callbacks(execute=True):
         csrf_post(client, page, page, {"decision": "reject", "comment": "No receipt."})
     shown = client.get(page).content.decode()
-    assert '<li class="message info" role="status">You rejected it; the execution stops with a failure.</li>' in shown
+    assert '<li class="message info">You rejected it; the execution stops with a failure.</li>' in shown
     assert "message success" not in shown
     assert "<strong>april</strong> rejected" in shown and "rejectd" not in shown
 
