@@ -77,6 +77,10 @@ def test_it_approves_from_the_inbox(page, live_server, approvals, april, output_
     assert Approval.objects.get(pk=berlin.pk).status == "approved"
     assert Execution.objects.get(pk=berlin.execution_id).status == "succeeded"
 
+    page.get_by_role("link", name="See the execution").click()
+    expect(page.get_by_test_id("execution-status")).to_have_text("succeeded")
+    assert_accessible(page)
+
 
 def test_a_rejection_with_a_reason_shows_a_non_success_banner(page, live_server, approvals, april, output_dir):
     from playwright.sync_api import expect

@@ -208,3 +208,17 @@ def test_bulk_approval_needs_a_selection(april):
     response = bulk(client, [])
     assert response.status_code == 302
     assert "Select at least one approval." in client.get("/approvals/").content.decode()
+
+
+def test_its_pages_keep_the_search_filter_and_sort(mixed, april, monkeypatch):
+    from approvals import views
+
+    monkeypatch.setattr(views, "INBOX_PAGE_SIZE", 1)
+    client = signed_in(april)
+    query = f"q=travel&workflow={mixed['expenses'].id}&sort=oldest"
+    first = client.get(f"/approvals/?{query}").content.decode()
+    assert list(dict.fromkeys(row_ids(first))) == [str(mixed["first"].id)]
+    following = f'href="?show=pending&amp;q=travel&amp;workflow={mixed["expenses"].id}&amp;sort=oldest&amp;page=2"'
+    assert following in first
+    second = client.get(f"/approvals/?{query}&page=2").content.decode()
+    assert list(dict.fromkeys(row_ids(second))) == [str(mixed["second"].id)]
