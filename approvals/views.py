@@ -32,7 +32,7 @@ from executions.services import get_execution_for
 from workflows.models import Workflow
 
 INBOX_PAGE_SIZE = 25
-# The inbox's workflow filter offers this many workflows, by name; a tenant with more types a search.
+# The inbox's workflow filter offers this many workflows, by name; past that, search by the workflow's name.
 WORKFLOW_CHOICES_LIMIT = 200
 INBOX_SORTS = {
     "newest": (F("requested_at").desc(), F("id").desc()),
