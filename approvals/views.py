@@ -151,7 +151,8 @@ def _value_rows(value) -> list[dict] | None:
     if not isinstance(value, dict) or not value:
         return None
     rows = []
-    for key, item in value.items():
+    # By name, as the pretty-printed JSON is (the database keeps no key order of its own).
+    for key, item in sorted(value.items()):
         if isinstance(item, (dict, list)):
             rows.append({"key": key, "pretty": _pretty(item)})
         elif item is None or isinstance(item, bool):

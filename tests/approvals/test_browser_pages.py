@@ -205,3 +205,18 @@ def test_an_unknown_approval_shows_the_friendly_404_page(page, live_server, appr
     page.screenshot(path=str(output_dir / f"not-found-debug-{str(debug).lower()}.png"), full_page=True)
     page.get_by_role("link", name="Go to your approvals").click()
     expect(page.get_by_test_id("pending-count")).to_have_text("3")
+
+
+def test_the_inbox_fits_a_phone(browser, live_server, approvals, april, output_dir):
+    from playwright.sync_api import expect
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    sign_in(page, live_server.url, "april")
+    expect(page.get_by_test_id("approve-selected")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the inbox scrolls sideways"
+    page.goto(f"{live_server.url}/approvals/{approvals['berlin'].id}/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the approval scrolls sideways"
+    page.screenshot(path=str(output_dir / "approval-phone.png"), full_page=True)
+    phone.close()
