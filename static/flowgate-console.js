@@ -3,7 +3,7 @@
 // filter the page shows) and swaps it in; the answer's X-Execution-Finished header ends the polling
 // and reloads the page once, so its buttons match the final status. No library, no network beyond
 // this server.
-(function () {
+function flowgateFollow() {
   "use strict";
   var holder = document.getElementById("fg-live");
   if (!holder || holder.dataset.finished === "true" || !window.fetch) { return; }
@@ -29,23 +29,32 @@
       .catch(function () { window.setTimeout(poll, INTERVAL_MS * 2); });
   }
   window.setTimeout(poll, INTERVAL_MS);
-})();
+}
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", flowgateFollow);
+} else {
+  flowgateFollow();
+}
 
 // A key shown once: its Copy button copies it (the clipboard API, or selecting it for Ctrl-C).
-(function () {
+// The admin loads this script in <head>, before the button exists: one listener on the document.
+document.addEventListener("click", function (event) {
   "use strict";
-  Array.prototype.forEach.call(document.querySelectorAll("[data-copy-target]"), function (button) {
-    button.addEventListener("click", function () {
-      var field = document.getElementById(button.dataset.copyTarget);
-      var done = function (text) { button.textContent = text; };
-      field.focus();
-      field.select();
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(function () { done("Copied"); },
-          function () { done(document.execCommand("copy") ? "Copied" : "Selected: press Ctrl-C"); });
-      } else {
-        done(document.execCommand("copy") ? "Copied" : "Selected: press Ctrl-C");
-      }
-    });
-  });
-})();
+  var button = event.target.closest ? event.target.closest("[data-copy-target]") : null;
+  if (!button) { return; }
+  var field = document.getElementById(button.dataset.copyTarget);
+  if (!field) { return; }
+  var done = function (text) { button.textContent = text; };
+  var fallback = function () {
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+    done(copied ? "Copied" : "Selected: press Ctrl-C");
+  };
+  field.focus();
+  field.select();
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(function () { done("Copied"); }, fallback);
+  } else {
+    fallback();
+  }
+});
