@@ -189,3 +189,18 @@ def test_the_log_list_is_newest_first_with_seconds_and_filters_by_execution(admi
     assert [(r.timestamp, r.id) for r in rows] == sorted([(r.timestamp, r.id) for r in rows], reverse=True)
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}", response.content.decode())
     assert admin_client.get("/admin/executions/log/", {"execution": "zzz"}).status_code == 302
+
+
+def test_the_page_and_its_refresh_cost_the_same_queries_for_many_tasks_and_logs(admin_client, project_a,
+                                                                                 django_assert_max_num_queries):
+    tasks = [{"name": f"t{i}", "type": "log", "config": {"message": f"line {i}"},
+              **({"depends_on": [f"t{i - 1}"]} if i else {})} for i in range(12)]
+    execution = ExecutionFactory(workflow=WorkflowFactory(project=project_a, tasks=tasks), run=True)
+    assert execution.logs.count() > 30
+    # session, user, the execution with its workflow, version, tenant, project and parent, its task
+    # runs, its newest logs with their task runs, its approvals
+    with django_assert_max_num_queries(6):
+        assert admin_client.get(page(execution)).status_code == 200
+    # session, user, the execution, its task runs, its newest logs (polled every 2 s while it runs)
+    with django_assert_max_num_queries(5):
+        assert admin_client.get(f"/admin/executions/execution/{execution.id}/live/").status_code == 200

@@ -110,3 +110,39 @@ def test_a_retry_from_a_task_whose_message_is_lost_is_delivered_by_the_sweeper(l
     execution = wait_until(finished, timeout=60)
     assert (execution.status, execution.return_value) == ("succeeded", {"rows": 3, "seen": 2})
     assert runs(execution)["fetch"].attempts == 1
+
+
+@pytest.mark.e2e
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_from_a_task_survives_a_worker_killed_mid_task(start_worker, project_a, tmp_path):
+    """A worker dies while a re-run task runs: another worker finishes the retry, upstream still not re-run."""
+    lease = {"FLOWGATE_TASK_LEASE_SECONDS": 3}
+    doomed = start_worker(concurrency=1, **lease)
+    workflow = WorkflowFactory(project=project_a, tasks=[
+        {"name": "fetch", "type": "set", "config": {"values": {"rows": 3}}},
+        {"name": "process", "type": "flaky", "depends_on": ["fetch"],
+         "config": {"counter_file": str(tmp_path / "count"), "succeed_on_attempt": 2}},
+        # Long enough that the kill below always lands while it sleeps.
+        {"name": "long", "type": "sleep", "depends_on": ["process"], "config": {"seconds": 8}},
+        {"name": "report", "type": "response", "depends_on": ["long"], "config": {"value": "recovered"}},
+    ])
+    execution = ExecutionFactory(workflow=workflow)
+    wait_until(lambda: Execution.objects.filter(pk=execution.pk, status="failed").exists(), timeout=60)
+
+    retry_execution_from(execution, "process")
+    wait_until(lambda: execution.task_runs.filter(name="long", status="running").exists(), timeout=60)
+    doomed.kill()  # SIGKILL to the whole worker: no chance to clean up
+    start_worker(concurrency=1, **lease)
+
+    def recovered():
+        sweep()  # what celery beat runs every few seconds
+        row = Execution.objects.get(pk=execution.pk)
+        return row if row.is_terminal else None
+
+    execution = wait_until(recovered, timeout=60, interval=0.5)
+    assert (execution.status, execution.return_value, execution.attempt) == ("succeeded", "recovered", 2)
+    after = runs(execution)
+    assert after["long"].attempts == 2  # the killed run, then the one that finished
+    assert (after["fetch"].attempts, after["process"].attempts) == (1, 1)
