@@ -96,7 +96,7 @@ class WorkflowFilter(admin.SimpleListFilter):
 class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
     """Rows change only through the engine and the services the page and the actions below call."""
 
-    list_display = ["short_id", "workflow", "status_badge", "error", "started", "duration", "started_by_label"]
+    list_display = ["short_id", "workflow", "status_badge", "error", "started", "duration", "started_by"]
     list_display_links = ["short_id"]
     list_filter = ["status", WorkflowFilter, "tenant", "created_at"]
     search_fields = ["linked_account_id__exact", "workflow__name", "workflow__alias"]
@@ -106,7 +106,7 @@ class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
     class Media:
         css = {"all": ["flowgate-console.css"]}
 
-    @admin.display(description="id", ordering="id")
+    @admin.display(description="id")
     def short_id(self, execution: Execution) -> str:
         return format_html('<span class="fg-mono" title="{}">{}</span>', execution.id, str(execution.id)[:8])
 
@@ -124,6 +124,10 @@ class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
     @admin.display(description="started", ordering="started_at")
     def started(self, execution: Execution) -> str:
         return seconds(execution.started_at)
+
+    @admin.display(description="started by", ordering="started_by_label")
+    def started_by(self, execution: Execution) -> str:
+        return execution.started_by_label or "-"
 
     @admin.display(description="duration")
     def duration(self, execution: Execution) -> str:
