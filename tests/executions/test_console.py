@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from approvals.models import Approval
 from executions.engine import LogBuffer
 from executions.models import Execution, ExecutionStatus, RetryPolicy
 from tests.executions.factories import ExecutionFactory
@@ -205,3 +206,17 @@ def test_the_page_and_its_refresh_cost_the_same_queries_for_many_tasks_and_logs(
     # session, user, the execution, its task runs, its newest logs (polled every 2 s while it runs)
     with django_assert_max_num_queries(5):
         assert admin_client.get(f"/admin/executions/execution/{execution.id}/live/").status_code == 200
+
+
+def test_a_waiting_execution_links_to_its_approval_and_offers_cancel(admin_client, project_a, april):
+    workflow = WorkflowFactory(project=project_a, tasks=[
+        {"name": "approve", "type": "approval", "config": {"title": "Expense of 480 EUR",
+                                                           "approvers": {"users": ["april"]}}}])
+    execution = ExecutionFactory(workflow=workflow, run=True)
+    assert execution.status == ExecutionStatus.WAITING
+    approval = Approval.objects.get(execution=execution)
+    body = admin_client.get(page(execution)).content.decode()
+    assert f'<a href="/approvals/{approval.id}/">Expense of 480 EUR</a> - pending' in body
+    assert 'class="dag-node status-waiting" data-task="approve"' in body
+    assert f'action="/admin/executions/execution/{execution.id}/cancel/"' in body
+    assert f'action="/admin/executions/execution/{execution.id}/retry/"' not in body
