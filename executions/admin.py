@@ -62,11 +62,9 @@ def seconds(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-STATUS_BADGE_COLOURS = {status: colours for status, colours in STATUS_COLOURS.items()}
-
-
 def status_badge(status: str) -> str:
-    fill, stroke, ink = STATUS_BADGE_COLOURS.get(status, STATUS_COLOURS["defined"])
+    # The graph's colours; "queued" (an execution's status, not a task's) looks like "pending".
+    fill, stroke, ink = STATUS_COLOURS.get(status, STATUS_COLOURS["pending"])
     return format_html('<span class="fg-badge" style="background:{};border:1px solid {};color:{}">{}</span>',
                        fill, stroke, ink, status)
 
