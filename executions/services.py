@@ -253,6 +253,53 @@ def retry_execution(execution: Execution, caller: Caller | None = None) -> Execu
     return locked
 
 
+def downstream_of(tasks: dict[str, dict], name: str) -> set[str]:
+    """``name`` and every task that depends on it, directly or through others."""
+    found, frontier = {name}, [name]
+    while frontier:
+        current = frontier.pop()
+        for other, task in tasks.items():
+            if other not in found and current in (task.get("depends_on") or []):
+                found.add(other)
+                frontier.append(other)
+    return found
+
+
+def retry_execution_from(execution: Execution, task_name: str, caller: Caller | None = None) -> Execution:
+    """Run a failed execution again on the same row from ``task_name``: it and every task downstream of it.
+
+    Those tasks run again even where they succeeded; the execution's other failed, skipped and
+    cancelled tasks run again too (as ``retry_execution`` does), and the succeeded tasks upstream
+    keep their outputs, which the re-run tasks read. Returns ``execution``, brought up to date.
+    """
+    with transaction.atomic():
+        locked = lock_execution(execution)
+        if locked.status != ExecutionStatus.FAILED:
+            raise Conflict(f"Execution {locked.id} is {locked.status}; only failed executions can be retried.")
+        tasks = task_definitions(locked)
+        if task_name not in tasks:
+            raise ValidationError({"task": [f"Execution {locked.id} has no task {task_name!r}; pick one of "
+                                            f"{', '.join(sorted(tasks))}."]})
+        rerun = downstream_of(tasks, task_name)
+        transition_execution(locked, ExecutionStatus.QUEUED, errors=[], ended_at=None, attempt=locked.attempt + 1,
+                             enqueued_at=timezone.now(), cancel_requested=False)
+        # The execution is locked and failed, so no worker holds any of its task runs: the succeeded
+        # ones downstream may go back to pending here (a guarded transition would refuse it).
+        again = TaskRun.objects.filter(execution=locked).filter(
+            Q(name__in=rerun) | Q(status__in=[TaskRunStatus.FAILED, TaskRunStatus.SKIPPED, TaskRunStatus.CANCELLED]))
+        reset = list(again.values_list("id", "name"))
+        again.update(status=TaskRunStatus.PENDING, attempts=0, output=None, message="", started_at=None, ended_at=None,
+                     dispatched_at=None, not_before=None, lease_expires_at=None, wake_at=None)
+        logs = LogBuffer(locked.id)
+        logs.add(LogLevel.INFO, f"Retry from task {task_name} (attempt {locked.attempt}) requested by "
+                                f"{caller.label if caller else 'system'}.", event="execution.queued")
+        for task_run_id, name in reset:
+            logs.add(LogLevel.INFO, f"Task {name} will run again.", task_run_id=task_run_id, event="task.pending")
+        logs.flush()
+        send_advance(locked.id)
+    return locked
+
+
 def wait_for_execution(execution_id, timeout: float, queryset=None) -> Execution:
     """Wait until the execution ends or the timeout passes, then read it once.
 
