@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from executions.models import Execution, TaskRun
-from tests.approvals.test_browser import TIMEOUT_MS, browser  # noqa: F401 (the shared Chromium fixture)
 from tests.conftest import PASSWORD, ROOT, wait_until
 from tests.executions.factories import ExecutionFactory
+from tests.support.browser import TIMEOUT_MS, browser  # noqa: F401 (the shared Chromium fixture)
 from tests.workflows.factories import WorkflowFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis,
