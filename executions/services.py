@@ -193,7 +193,7 @@ def lock_execution(execution: Execution) -> Execution:
     The object keeps the related rows it holds (its workflow and version, say), so an answer
     built from it after the change reads nothing again.
     """
-    row = Execution.objects.select_for_update().filter(pk=execution.pk).first()
+    row = Execution.objects.select_for_update(no_key=True).filter(pk=execution.pk).first()
     if row is None:  # removed since it was read (the retention purge)
         raise NotFound(EXECUTION_NOT_FOUND)
     for field in Execution._meta.concrete_fields:

@@ -206,7 +206,7 @@ def clean_form_values(approval: Approval, decision: str, comment: str, form_valu
 def _lock(approval_id) -> Approval:
     """Lock the approval's execution, then the approval (the engine's lock order)."""
     execution_id = Approval.objects.filter(pk=approval_id).values_list("execution_id", flat=True).first()
-    list(Execution.objects.select_for_update().filter(pk=execution_id).values_list("pk", flat=True))
+    list(Execution.objects.select_for_update(no_key=True).filter(pk=execution_id).values_list("pk", flat=True))
     return (Approval.objects.select_for_update(of=("self",))
             .select_related("execution", "execution__workflow", "task_run").get(pk=approval_id))
 
