@@ -80,6 +80,22 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 EXECUTION_KWARGS = ("execution_id", "executionId")
 
 
+_NAMED_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+
+
+def route_label(match) -> str:
+    """The URL pattern a request matched, readable: ``/api/v1/executions/<pk>/``, never the raw path.
+
+    Routers' regular expressions lose their anchors and name their groups as path converters do.
+    """
+    if match is None:
+        return "(unmatched)"
+    route = match.route or match.view_name or ""
+    route = _NAMED_GROUP.sub(lambda m: f"<{m.group(1)}>", route)
+    route = route.replace("^", "").replace("$", "").replace("\\", "").replace("/?", "/")
+    return "/" + route
+
+
 class RequestContextMiddleware:
     """Every line logged while answering a request carries its ``request_id``, ``route`` and execution id."""
 
@@ -120,7 +136,7 @@ class RequestContextMiddleware:
             return None
         match = request.resolver_match
         if match is not None:
-            fields["route"] = "/" + (match.route or match.view_name or "")
+            fields["route"] = route_label(match)
             execution_id = next((view_kwargs[k] for k in EXECUTION_KWARGS if k in view_kwargs), None)
             if execution_id is None and "pk" in view_kwargs and (match.url_name or "").startswith("execution"):
                 execution_id = view_kwargs["pk"]

@@ -41,6 +41,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from config.logs import route_label
+
 logger = logging.getLogger("flowgate.metrics")
 
 # The settings chose the folder; prometheus_client reads it when it makes a metric. It may have been
@@ -182,10 +184,7 @@ def metrics_view(request):
 
 
 def _route(request) -> str:
-    match = getattr(request, "resolver_match", None)
-    if match is None:
-        return "(unmatched)"
-    return "/" + (match.route or match.view_name or "")
+    return route_label(getattr(request, "resolver_match", None))
 
 
 class MetricsMiddleware:
