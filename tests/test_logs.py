@@ -12,7 +12,9 @@ from django.test import RequestFactory
 from django.urls import resolve
 
 from config.logs import ContextFilter, JsonFormatter, RequestContextMiddleware, log_context
-from executions.models import ExecutionStatus
+from executions.models import ExecutionStatus, TaskRun
+from executions.services import sweep
+from tests.conftest import wait_until
 from tests.executions.factories import ExecutionFactory
 from tests.workflows.factories import WorkflowFactory
 
@@ -114,3 +116,38 @@ def test_contexts_nest_and_unwind(json_lines):
     assert (lines[0]["execution_id"], lines[0]["task_run_id"]) == ("e1", "t1")
     # A value the call passed wins over the context's.
     assert (lines[1]["execution_id"], lines[1]["task_run_id"]) == ("e1", "given")
+
+
+@pytest.mark.e2e
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_logs_each_execution_once_at_info_and_a_killed_one_is_still_run_to_its_end(start_worker,
+                                                                                           project_a):
+    """The documented worker command logs starts and ends; SIGKILL mid-task loses nothing (the sweeper recovers)."""
+    lease = {"FLOWGATE_TASK_LEASE_SECONDS": 3}
+    doomed = start_worker(concurrency=1, **lease)
+    workflow = WorkflowFactory(project=project_a, name="crash probe", tasks=[
+        {"name": "long", "type": "sleep", "config": {"seconds": 8}},
+        {"name": "after", "type": "response", "config": {"value": "recovered"}, "depends_on": ["long"]},
+    ])
+    execution = ExecutionFactory(workflow=workflow)
+    wait_until(lambda: TaskRun.objects.filter(execution=execution, name="long", status="running").exists())
+    doomed.kill()
+    survivor = start_worker(concurrency=1, **lease)
+
+    def recovered():
+        sweep()
+        execution.refresh_from_db()
+        return execution.is_terminal
+
+    wait_until(recovered, timeout=60, interval=0.5)
+    assert (execution.status, execution.return_value) == ("succeeded", "recovered")
+    assert TaskRun.objects.get(execution=execution, name="long").attempts == 2
+
+    started = f"execution {execution.id} of workflow 'crash probe' started (attempt 1)"
+    ended = f"execution {execution.id} of workflow 'crash probe' succeeded in "
+    assert started in doomed.log_path.read_text()
+    survivor_log = wait_until(lambda: (text := survivor.log_path.read_text()).count(ended) == 1 and text)
+    assert " INFO flowgate.engine " + ended in survivor_log
+    assert started not in survivor_log  # the execution started once; the survivor ran its task again
