@@ -111,7 +111,15 @@ login = Client().get("/accounts/login/")
 started = Client().post("/api/v1/executions/", {"workflow": "parallel-report", "input": {"name": "Ada"}},
                         content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
 execution = Execution.objects.get(pk=started.json()["id"])
+from prometheus_client.parser import text_string_to_metric_families
+scraped = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer probe-token").content.decode()
+samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+           for family in text_string_to_metric_families(scraped) for s in family.samples}
 print(json.dumps({
+    "finished": samples.get(("flowgate_executions_finished_total",
+                             (("status", "succeeded"), ("workflow", "Parallel report")))),
+    "queue_depth": samples.get(("flowgate_queue_depth", (("queue", "flowgate"),))),
+    "metrics_dir": __import__("os").environ["PROMETHEUS_MULTIPROC_DIR"],
     "config": config.__file__, "login": login.status_code, "login_form": b'name="password"' in login.content,
     "started": started.status_code, "status": execution.status, "return_value": execution.return_value,
     "static": Client().get("/static/flowgate.css").status_code,
@@ -168,12 +176,17 @@ def test_pip_install_gives_a_working_server_outside_the_source_tree(tmp_path):
     assert "created 'Parallel report'" in demo.stdout  # the examples were installed too
 
     probe = subprocess.run([str(python), "-c", INSTALLED_PROBE, exports["FLOWGATE_KEY"]], cwd=outside,
-                           env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, capture_output=True, text=True,
-                           timeout=120)
+                           env={**env, "DJANGO_SETTINGS_MODULE": "config.settings",
+                                "FLOWGATE_METRICS_TOKEN": "probe-token"},
+                           capture_output=True, text=True, timeout=120)
     assert probe.returncode == 0, probe.stderr[-3000:]
     seen = json.loads(probe.stdout.strip().splitlines()[-1])
     assert Path(seen["config"]).is_relative_to(site_packages)
     assert (seen["login"], seen["login_form"], seen["static"]) == (200, True, 200)
     assert (seen["started"], seen["status"]) == (201, "succeeded"), seen
-    assert (tmp_path / ".local" / "share" / "flowgate" / "flowgate.sqlite3").is_file()
+    home = tmp_path / ".local" / "share" / "flowgate"
+    assert (home / "flowgate.sqlite3").is_file()
+    # Metrics of the embedded default: the filesystem broker's queue, the counters in the home's folder.
+    assert (seen["finished"], seen["queue_depth"]) == (1, 0), seen
+    assert Path(seen["metrics_dir"]) == home / "metrics"
     assert not list(Path(site_packages).glob("var"))
