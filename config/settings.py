@@ -10,6 +10,7 @@ Two ways to run:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -417,6 +418,12 @@ CELERY_BEAT_SCHEDULE = {
 # with neither set it answers 404.
 FLOWGATE_METRICS_TOKEN = env_str("FLOWGATE_METRICS_TOKEN", "")
 FLOWGATE_METRICS_ALLOWED_NETWORKS = env_list("FLOWGATE_METRICS_ALLOWED_NETWORKS", [])
+for _network in FLOWGATE_METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"FLOWGATE_METRICS_ALLOWED_NETWORKS: {_network!r} is not a network; write an "
+                                   "address or a network, for example 10.0.0.0/8 or 192.0.2.7.") from None
 # Counters and histograms of every Flowgate process on this host are kept in files here (prometheus_client's
 # multiprocess mode): the web process's /metrics adds up the workers' and beat's (docs/deployment.md).
 FLOWGATE_METRICS_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", str(FLOWGATE_HOME / "metrics")))

@@ -42,6 +42,13 @@ def test_a_configuration_error_is_one_line_naming_the_variable(tmp_path, command
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_a_metrics_network_that_is_not_one_is_refused_at_start(tmp_path):
+    result = settings_process(tmp_path, **PRODUCTION, FLOWGATE_METRICS_ALLOWED_NETWORKS="10.0.0.0/8, intranet")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: FLOWGATE_METRICS_ALLOWED_NETWORKS: 'intranet' is not a network; write an "
+                                     "address or a network, for example 10.0.0.0/8 or 192.0.2.7.")
+
+
 def test_mail_goes_to_the_console_without_an_smtp_host_and_says_so_once(tmp_path):
     probe = "import django; django.setup(); from django.conf import settings; print(json.dumps(settings.EMAIL_BACKEND))"
     result = settings_process(tmp_path, probe=f"import json; {probe}", **PRODUCTION)
