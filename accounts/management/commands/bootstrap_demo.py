@@ -52,12 +52,14 @@ class Command(BaseCommand):
             shown += self._user(tenant, APPROVER_USERNAME, Role.APPROVER, email=APPROVER_EMAIL)
             shown += self._key(tenant, base_url)
 
+        # In a checkout manage.py; installed with pip, the flowgate command.
+        manage = "python manage.py" if settings.SOURCE_TREE else "flowgate"
         if not shown:
             self.stdout.write(
                 f"The demo tenant {TENANT_SLUG!r} is ready (project {PROJECT_SLUG!r}, users {ADMIN_USERNAME!r} and "
                 f"{APPROVER_USERNAME!r}, key {KEY_NAME!r}). Its key and passwords were shown when they were created.\n"
-                f"  New key:       python manage.py createapikey --tenant {TENANT_SLUG} --role admin --name NAME\n"
-                f"  New password:  python manage.py changepassword {ADMIN_USERNAME}"
+                f"  New key:       {manage} createapikey --tenant {TENANT_SLUG} --role admin --name NAME\n"
+                f"  New password:  {manage} changepassword {ADMIN_USERNAME}"
             )
         if shown:
             self._exports()
