@@ -22,6 +22,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from accounts.caller import Caller
 from accounts.scoping import get_for_caller
 from config.errors import Conflict, Unprocessable
+from config.metrics import SWEEPER_RECOVERIES
 from config.values import parse_number
 from executions import engine
 from executions.engine import (
@@ -394,6 +395,9 @@ def sweep(now=None) -> dict[str, int]:
             # One feature's failure must not stop the others' passes, nor the next sweep.
             logger.exception("sweep pass %s failed; the next sweep tries again", name)
             counts[name] = 0
+    for kind, count in counts.items():
+        if count:
+            SWEEPER_RECOVERIES.labels(kind).inc(count)
     if any(counts.values()):
         logger.info("sweep: %s", counts)
     return counts
