@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -89,6 +93,32 @@ class ApiKeyAdmin(admin.ModelAdmin):
     actions = ["revoke_keys"]
     # The digest never appears; the prefix is the only part of the key kept in clear.
     exclude = ["digest"]
+    change_form_template = "admin/accounts/apikey/change_form.html"
+
+    class Media:
+        css = {"all": ["flowgate-console.css"]}
+        js = ["flowgate-console.js"]
+
+    def get_urls(self):
+        def revoke(request, object_id):
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            return self.revoke_view(request, object_id)
+
+        return [path("<uuid:object_id>/revoke/", self.admin_site.admin_view(revoke), name="accounts_apikey_revoke"),
+                *super().get_urls()]
+
+    def revoke_view(self, request, object_id):
+        """The key page's Revoke button: through ``accounts.services.revoke_api_key``."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        key = get_object_or_404(ApiKey, pk=object_id)
+        if services.revoke_api_key(key):
+            self.message_user(request, f"API key {key.name} ({key.prefix}) is revoked: requests with it now "
+                                       "answer 401.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"API key {key.name} was already revoked.", messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:accounts_apikey_change", args=[key.pk]))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -129,7 +159,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
         obj._state.adding = False
         obj._state.db = key._state.db
         messages.warning(request, format_html(
-            "The API key {} is shown only this once; store it now: <code>{}</code>", key.name, secret,
+            'The API key {} is shown only this once; store it now: <span class="fg-secret">'
+            '<input id="fg-new-key" class="fg-mono" readonly value="{}" aria-label="The new API key" size="60">'
+            '<button type="button" class="fg-button fg-small" data-copy-target="fg-new-key">Copy</button></span>',
+            key.name, secret,
         ))
 
     @admin.action(description="Revoke selected API keys")

@@ -7,8 +7,10 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         from approvals import tasks  # noqa: F401 (registers the Celery tasks)
+        from approvals.observe import pending_approval_gauges
         from approvals.services import approvals_of, cancel_pending_approvals, expire_overdue_approvals
         from approvals.task_types import APPROVAL
+        from config.metrics import register_gauges
         from executions.plugins import register_archive_section, register_sweep_pass
         from executions.signals import cancel_requested, execution_finished
         from workflows.registry import register
@@ -21,3 +23,4 @@ class ApprovalsConfig(AppConfig):
         register_sweep_pass("expired_approvals", expire_overdue_approvals)
         # Approvals go with their execution (a cascade); the retention archive keeps them beside it.
         register_archive_section("approvals", approvals_of)
+        register_gauges(pending_approval_gauges)

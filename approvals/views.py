@@ -8,27 +8,38 @@ helpers, so tenant scoping and the rules on who may decide are the API's.
 from __future__ import annotations
 
 import json
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef
-from django.http import Http404
+from django.db.models import Exists, F, OuterRef, Q
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from accounts.authentication import caller_for_user
 from approvals import links, services
-from approvals.forms import DecisionForm
+from approvals.forms import DecisionForm, InboxFilterForm
 from approvals.models import Approval, ApprovalDecision, ApprovalStatus
 from config.counting import CappedPaginator, capped_count
 from config.errors import Conflict
 from executions.models import Execution, Log, TaskRunStatus
 from executions.services import get_execution_for
+from workflows.models import Workflow
 
 INBOX_PAGE_SIZE = 25
+# The inbox's workflow filter offers this many workflows, by name; past that, search by the workflow's name.
+WORKFLOW_CHOICES_LIMIT = 200
+INBOX_SORTS = {
+    "newest": (F("requested_at").desc(), F("id").desc()),
+    "oldest": (F("requested_at").asc(), F("id").asc()),
+    "expiring": (F("expires_at").asc(nulls_last=True), F("requested_at").desc(), F("id").desc()),
+}
+HEX_ID = re.compile(r"^[0-9a-f-]{4,36}$")
 # The execution page shows the latest lines; the API pages through all of them.
 EXECUTION_PAGE_LOGS = 200
 
@@ -52,14 +63,32 @@ def _pretty(value) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
+def _search(rows, text: str):
+    """Approvals whose title or workflow name holds ``text``, or whose execution id starts with it."""
+    if not text:
+        return rows
+    match = Q(title__icontains=text) | Q(execution__workflow__name__icontains=text)
+    if HEX_ID.match(text.lower()):
+        match |= Q(execution__id__istartswith=text.lower())
+    return rows.filter(match)
+
+
 @login_required
 @require_GET
 def inbox(request):
-    """Pending approvals the user may decide, newest first; ``?show=decided`` for settled ones."""
+    """Pending approvals the user may decide, newest first; ``?show=decided`` for settled ones.
+
+    ``q`` searches, ``workflow`` filters and ``sort`` (newest, oldest, expiring) orders the list.
+    """
     caller = _caller(request)
     if caller is None:
         return _no_tenant(request)
     show = "decided" if request.GET.get("show") == "decided" else "pending"
+    workflows = list(Workflow.objects.for_caller(caller).order_by("name", "id")
+                     .values_list("id", "name")[:WORKFLOW_CHOICES_LIMIT])
+    filters = InboxFilterForm(request.GET)
+    valid = filters.is_valid()
+    wanted = filters.cleaned_data if valid else {}
     visible = Approval.objects.for_caller(caller).select_related("execution", "execution__workflow")
     pending = services.decidable_by(visible, caller)
     if show == "pending":
@@ -68,17 +97,73 @@ def inbox(request):
         voted = ApprovalDecision.objects.filter(approval=OuterRef("pk"), user_id=caller.user_id)
         rows = visible.exclude(status=ApprovalStatus.PENDING).filter(
             services.decidable_filter(caller) | Exists(voted))
+    rows = _search(rows, wanted.get("q", ""))
+    if wanted.get("workflow"):
+        rows = rows.filter(execution__workflow_id=wanted["workflow"])
+    if not valid:
+        rows = rows.none()
+    sort = wanted.get("sort") or "newest"
     # Counts stop at config.counting.COUNT_CAP ("10000+"): past that the pages are not offered.
-    page = CappedPaginator(rows.order_by("-requested_at", "-id"), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    # The pending tab's paginator has counted the pending approvals already.
-    if show == "pending":
+    page = CappedPaginator(rows.order_by(*INBOX_SORTS[sort]), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    filtered = bool(wanted.get("q") or wanted.get("workflow"))
+    # The unfiltered pending tab's paginator has counted the pending approvals already.
+    if show == "pending" and valid and not filtered:
         pending_count, pending_capped = page.paginator.count, page.paginator.count_capped
     else:
         pending_count, pending_capped = capped_count(pending)
+    query = {key: value for key, value in (("q", wanted.get("q")), ("workflow", wanted.get("workflow")),
+                                           ("sort", sort if sort != "newest" else None)) if value}
     return render(request, "approvals/inbox.html", {
         "show": show, "page": page, "pending_count": pending_count, "pending_capped": pending_capped,
-        "tenant": caller.tenant,
-    })
+        "tenant": caller.tenant, "filters": filters, "workflows": workflows, "filtered": filtered,
+        "selected_workflow": str(wanted.get("workflow") or ""), "sort": sort,
+        "query": urlencode(query), "quick": show == "pending",
+    }, status=200 if valid else 400)
+
+
+@login_required
+@require_POST
+def bulk_approve(request):
+    """The inbox's "Approve selected": one decision per ticked approval, each with every rule checked."""
+    caller = _caller(request)
+    if caller is None:
+        return _no_tenant(request)
+    # Back to the list as it was shown: only the inbox's own parameters are carried over.
+    shown = QueryDict(request.POST.get("back", ""))
+    kept = {key: shown[key] for key in ("show", "q", "workflow", "sort") if shown.get(key)}
+    back = reverse("approvals:inbox") + (f"?{urlencode(kept)}" if kept else "")
+    try:
+        outcomes = services.decide_approvals(caller, request.POST.getlist("approval"), "approve")
+    except ValidationError as exc:
+        messages.warning(request, " ".join(str(m) for messages_ in exc.detail.values() for m in messages_))
+        return redirect(back)
+    approved = [outcome for outcome in outcomes if outcome.decided]
+    if approved:
+        messages.success(request, f"Approved {len(approved)}: " + ", ".join(o.title for o in approved) + ".")
+    for outcome in outcomes:
+        if not outcome.decided:
+            messages.warning(request, f"Not approved: {outcome.title}. {outcome.reason}")
+    return redirect(back)
+
+
+def _value_rows(value) -> list[dict] | None:
+    """An object as rows of key and value (nested values pretty-printed); None for anything else."""
+    if not isinstance(value, dict) or not value:
+        return None
+    rows = []
+    # By name, as the pretty-printed JSON is (the database keeps no key order of its own).
+    for key, item in sorted(value.items()):
+        if isinstance(item, (dict, list)):
+            rows.append({"key": key, "pretty": _pretty(item)})
+        elif item is None or isinstance(item, bool):
+            rows.append({"key": key, "text": json.dumps(item), "literal": True})
+        else:
+            rows.append({"key": key, "text": str(item)})
+    return rows
+
+
+def _value_context(prefix: str, value) -> dict:
+    return {f"{prefix}_rows": _value_rows(value), f"{prefix}_json": _pretty(value)}
 
 
 def _detail_context(approval: Approval, caller, form: DecisionForm | None = None) -> dict:
@@ -86,32 +171,24 @@ def _detail_context(approval: Approval, caller, form: DecisionForm | None = None
     task_runs = list(execution.task_runs.all())
     refusal = services.decide_refusal(approval, caller) if approval.is_pending else None
     decisions = list(approval.decisions.order_by("created_at", "id"))
+    form = form or DecisionForm(approval)
+    form.describe_errors()
     return {
         "approval": approval,
         "execution": execution,
         "workflow": execution.workflow,
-        "input_json": _pretty(execution.input),
+        **_value_context("input", execution.input),
         "outputs": [(tr, _pretty(tr.output)) for tr in task_runs
                     if tr.status == TaskRunStatus.SUCCEEDED and tr.pk != approval.task_run_id],
         "decisions": decisions,
-        "form": form or DecisionForm(approval),
+        "form": form,
         "can_decide": approval.is_pending and refusal is None,
         "refusal": refusal,
         "voted": caller is not None and approval.is_pending and services.has_voted(approval, caller, decisions),
-        "form_values_json": _pretty(approval.form_values) if approval.form_values else "",
+        "form_values_rows": _value_rows(approval.form_values),
         "execution_url": reverse("approvals:execution", kwargs={"execution_id": execution.pk}),
         "execution_api_url": f"/api/v1/executions/{execution.pk}/",
     }
-
-
-@login_required
-@require_GET
-def detail(request, approval_id):
-    caller = _caller(request)
-    if caller is None:
-        return _no_tenant(request)
-    approval = _approval_or_404(caller, approval_id)
-    return render(request, "approvals/detail.html", _detail_context(approval, caller))
 
 
 def _outcome_message(approval: Approval) -> str:
@@ -125,13 +202,19 @@ def _outcome_message(approval: Approval) -> str:
 
 
 @login_required
-@require_POST
-def decide(request, approval_id):
-    """The Approve / Reject buttons of the approval page."""
+@require_http_methods(["GET", "POST"])
+def detail(request, approval_id):
+    """The approval page; its Approve / Reject buttons post back to it.
+
+    A decision redirects back here (Post/Redirect/Get); a refused one is shown at this same
+    address, its errors summed up at the top of the form.
+    """
     caller = _caller(request)
     if caller is None:
         return _no_tenant(request)
     approval = _approval_or_404(caller, approval_id)
+    if request.method == "GET":
+        return render(request, "approvals/detail.html", _detail_context(approval, caller))
     form = DecisionForm(approval, request.POST)
     decision = request.POST.get("decision", "")
     status = 400
@@ -148,10 +231,21 @@ def decide(request, approval_id):
         except ValidationError as exc:
             form.add_service_errors(exc.detail)
         else:
-            messages.success(request, _outcome_message(approval))
+            # A rejection is no success: it is told in the neutral style, an approval in the green one.
+            tell = messages.success if approval.status != ApprovalStatus.REJECTED else messages.info
+            tell(request, _outcome_message(approval))
             return redirect("approvals:detail", approval_id=approval.pk)
     # decide_approval works on its own locked copy: ``approval`` is still the one read above.
     return render(request, "approvals/detail.html", _detail_context(approval, caller, form), status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def decide(request, approval_id):
+    """The approval page's former form address: a POST decides as the page does, a GET goes to the page."""
+    if request.method == "GET":
+        return redirect("approvals:detail", approval_id=approval_id)
+    return detail(request, approval_id)
 
 
 @login_required
@@ -195,7 +289,7 @@ def signed_link(request, token):
     except links.LinkError as exc:
         return _link_error(request, exc)
     context = {"approval": approval, "execution": approval.execution, "workflow": approval.execution.workflow,
-               "approver": caller.user, "input_json": _pretty(approval.execution.input), "token": token}
+               "approver": caller.user, **_value_context("input", approval.execution.input), "token": token}
     if not approval.is_pending:
         return render(request, "approvals/link.html", {**context, "notice": services.not_pending_message(approval)},
                       status=409)
@@ -222,4 +316,5 @@ def signed_link(request, token):
         else:
             return render(request, "approvals/link.html", {
                 **context, "approval": decided, "done": _outcome_message(decided)})
+    form.describe_errors()
     return render(request, "approvals/link.html", {**context, "form": form}, status=400)

@@ -160,10 +160,11 @@ class Seed:
                     NULL, NULL, CASE WHEN t.status = 'running' THEN now() + INTERVAL '1 day' END, NULL, r.execution_id
                 FROM ({rows}) AS r, LATERAL (SELECT {status} AS status) AS t"""))
         statements.append(("logs", f"""
-            INSERT INTO executions_log (uuid, level, message, exception, timestamp, execution_id, task_run_id)
+            INSERT INTO executions_log (uuid, level, message, exception, event, timestamp, execution_id,
+                task_run_id)
             SELECT {uuid_sql(LOG, 'r.i')}, CASE WHEN r.status = 'failed' THEN 'error' ELSE 'info' END,
                 'Execution queued (workflow v1) by ' || CASE WHEN r.i % 10 = 5 THEN 'alice' ELSE 'key:bench' END || '.',
-                NULL, r.created, r.execution_id, {uuid_sql(TASK_A, 'r.i')}
+                NULL, '', r.created, r.execution_id, {uuid_sql(TASK_A, 'r.i')}
             FROM ({rows}) AS r WHERE r.i % 10 <> 9"""))
         approval_rows = f"SELECT * FROM ({rows}) AS r WHERE (r.i % 100 = 7 AND r.terminal) OR r.status = 'waiting'"
         statements.append(("approvals", f"""

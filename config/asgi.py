@@ -15,6 +15,10 @@ os.environ.setdefault("DATABASE_POOL", "true")
 
 from django.core.asgi import get_asgi_application  # noqa: E402 (after the environment above)
 
+from config.cli import load_settings  # noqa: E402
+
+load_settings()  # a configuration error: one line naming the variable, exit status 2
+
 # Refold documents request headers with underscores. Django's ASGI handler drops every header with
 # an underscore (a client could otherwise pass ``X_Forwarded_For`` for a proxy's
 # ``X-Forwarded-For``), so these two, and only these, are renamed to the hyphenated spelling Django

@@ -1,14 +1,18 @@
 """The Celery application: ``celery -A config worker`` and ``celery -A config beat``."""
 
+import logging.config
 import os
 import time
 
 from celery import Celery, signals
+from django.conf import settings
 from django.db import close_old_connections, connections
 
 from config import broker
+from config.cli import load_settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+load_settings()  # a configuration error: one line naming the variable, exit status 2
 
 broker.install()  # filesystem:// (the embedded default) writes each message atomically
 
@@ -39,3 +43,13 @@ def _reuse_database_connections(**kwargs) -> None:
     if broken or now - _last_connection_check[0] >= CONNECTION_CHECK_SECONDS:
         _last_connection_check[0] = now
         close_old_connections()
+
+
+@signals.setup_logging.connect
+def _log_as_configured(**kwargs) -> None:
+    """Workers and beat log through the settings' LOGGING (LOG_LEVEL, FLOWGATE_LOG_FORMAT), like the web process.
+
+    Without a receiver here Celery would set the root logger to its own ``--loglevel`` (WARNING by
+    default), and the engine's INFO lines about executions would never show.
+    """
+    logging.config.dictConfig(settings.LOGGING)

@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -122,9 +123,7 @@ def server_error(request, *args, **kwargs):
 
 @csrf_exempt  # an unknown API path answers its JSON 404 to any method, never the CSRF page
 def not_found(request, exception=None, *args, **kwargs):
-    """handler404: JSON for API paths, a plain page elsewhere."""
+    """handler404: JSON for API paths, the friendly page (templates/404.html) elsewhere."""
     if request.path.startswith(API_PATHS):
         return JsonResponse(error_body(f"No endpoint at {request.path}. See /api/docs/ for the API."), status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception, *args, **kwargs)
+    return render(request, "404.html", {"request_path": request.path}, status=404)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponseBadRequest
+from django.conf import settings
+from django.http import Http404, HttpResponseBadRequest
+from django.urls import Resolver404, resolve
 from rest_framework import exceptions
 from rest_framework.views import APIView
 
-from config.errors import QueryParameterInvalid, not_found
+from config.errors import API_PATHS, QueryParameterInvalid, not_found
 
 NUL_IN_QUERY = "Query parameters may not contain the NUL character (%00); remove it from the URL."
 
@@ -59,3 +61,28 @@ class _Refusal(APIView):
 
     def initial(self, request, *args, **kwargs):
         raise self.refusal
+
+
+class FriendlyNotFoundMiddleware:
+    """Pages answer a path or an object that is not there with the friendly 404 page, DEBUG or not.
+
+    With DEBUG off Django calls ``handler404`` (``config.errors.not_found``) already; with it on
+    (the embedded default) it would show its debug page instead, which lists every URL pattern.
+    API paths keep their JSON 404 (their views and ``not_found`` answer it).
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.DEBUG and not request.path.startswith(API_PATHS):
+            try:
+                resolve(request.path_info, getattr(request, "urlconf", None))
+            except Resolver404:
+                return not_found(request)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if settings.DEBUG and isinstance(exception, Http404) and not request.path.startswith(API_PATHS):
+            return not_found(request, exception)
+        return None

@@ -10,6 +10,8 @@ Two ways to run:
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,7 +21,19 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import env_bool, env_int, env_list, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-FLOWGATE_HOME = Path(env_str("FLOWGATE_HOME", str(BASE_DIR / "var"))).resolve()
+# Run from a checkout (manage.py beside the apps) or installed with `pip install .` (the apps, templates,
+# static files and examples in site-packages, which is no place for data).
+SOURCE_TREE = (BASE_DIR / "manage.py").is_file()
+_default_home = BASE_DIR / "var" if SOURCE_TREE else Path(
+    os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "flowgate"
+FLOWGATE_HOME = Path(env_str("FLOWGATE_HOME", str(_default_home))).expanduser().resolve()
+try:
+    # Every process writes here (beat its schedule, all of them their metrics), in either way to run.
+    FLOWGATE_HOME.mkdir(parents=True, exist_ok=True)
+except OSError as exc:
+    raise ImproperlyConfigured(f"FLOWGATE_HOME ({FLOWGATE_HOME}) cannot be created: {exc.strerror}.") from None
+# Notices about the configuration that each process logs once when it starts (config.apps).
+CONFIG_NOTICES: list[str] = []
 
 DATABASE_URL = env_str("DATABASE_URL")
 EMBEDDED = DATABASE_URL is None
@@ -43,6 +57,7 @@ else:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    "config.apps.FlowgateConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -67,6 +82,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.metrics.MetricsMiddleware",
+    "config.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RefuseNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -76,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.FriendlyNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,7 +118,6 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 if EMBEDDED:
-    FLOWGATE_HOME.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -194,6 +211,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery would turn every write to stdout or stderr into a WARNING line of its own (a traceback printed
+# by a library became hundreds of one-fragment lines); the processes log through LOGGING below instead.
+CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(FLOWGATE_HOME / "celerybeat-schedule")
 # Celery's Django fix-up closes the worker's database connection around every task unless this is
@@ -225,7 +245,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles" if SOURCE_TREE else FLOWGATE_HOME / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -242,11 +262,17 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- Email -------------------------------------------------------------------------------------
+# Without an SMTP host, mail is written to the log (standard output) instead of failing on every approval.
+EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if EMBEDDED else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
 )
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+if EMAIL_HOST is None:
+    EMAIL_HOST = "localhost"
+    if not EMBEDDED and EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":
+        CONFIG_NOTICES.append("EMAIL_HOST is not set: approval emails are written to standard output, not sent. "
+                              "Set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, ...) to send them.")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
@@ -396,11 +422,40 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Metrics and logs ----------------------------------------------------------------------------
+# GET /metrics (Prometheus) answers a request with this bearer token, or from one of these networks;
+# with neither set it answers 404.
+FLOWGATE_METRICS_TOKEN = env_str("FLOWGATE_METRICS_TOKEN", "")
+FLOWGATE_METRICS_ALLOWED_NETWORKS = env_list("FLOWGATE_METRICS_ALLOWED_NETWORKS", [])
+for _network in FLOWGATE_METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"FLOWGATE_METRICS_ALLOWED_NETWORKS: {_network!r} is not a network; write an "
+                                   "address or a network, for example 10.0.0.0/8 or 192.0.2.7.") from None
+# Counters and histograms of every Flowgate process on this host are kept in files here (prometheus_client's
+# multiprocess mode): the web process's /metrics adds up the workers' and beat's (docs/deployment.md).
+FLOWGATE_METRICS_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", str(FLOWGATE_HOME / "metrics")))
+# Set before prometheus_client makes its first metric (config.metrics), in this process and its children.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(FLOWGATE_METRICS_DIR)
+try:
+    FLOWGATE_METRICS_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as exc:
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR ({FLOWGATE_METRICS_DIR}) cannot be created: "
+                               f"{exc.strerror}.") from None
+
+LOG_FORMAT = env_str("FLOWGATE_LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"FLOWGATE_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "config.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -4,13 +4,25 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Q
+from django.http import HttpResponseNotAllowed
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from rest_framework.exceptions import APIException
 
-from config.admin_views import LargeTableAdmin, ReadOnlyInline, adopt
-from executions import retention, services
+from config.admin_views import LargeTableAdmin, adopt
+from executions import retention, services, views
 from executions.models import Execution, Log, RetentionRule, TaskRun
+from executions.views import human_duration
+from workflows.graph import STATUS_COLOURS
+from workflows.models import Workflow
 from workflows.registry import task_types
+
+# Characters of an execution's errors shown in its row (the whole text is in the cell's title).
+ERROR_CHARS = 80
 
 
 class RetentionRuleForm(forms.ModelForm):
@@ -24,13 +36,6 @@ class RetentionRuleForm(forms.ModelForm):
         if tenant is not None and workflow is not None and workflow.tenant_id != tenant.id:
             self.add_error("workflow", f"Pick a workflow of {tenant}.")
         return cleaned
-
-
-class TaskRunInline(ReadOnlyInline):
-    model = TaskRun
-    fields = ["name", "task_type", "status", "attempts", "message", "started_at", "ended_at"]
-    readonly_fields = fields
-    show_change_link = True
 
 
 class SearchByIdMixin:
@@ -52,26 +57,110 @@ class SearchByIdMixin:
         return queryset.filter(match), False
 
 
+def seconds(value) -> str:
+    """A time to the second, in the site's time zone ("2026-11-30 11:42:07")."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def status_badge(status: str) -> str:
+    # The graph's colours; "queued" (an execution's status, not a task's) looks like "pending".
+    fill, stroke, ink = STATUS_COLOURS.get(status, STATUS_COLOURS["pending"])
+    return format_html('<span class="fg-badge" style="background:{};border:1px solid {};color:{}">{}</span>',
+                       fill, stroke, ink, status)
+
+
+class WorkflowFilter(admin.SimpleListFilter):
+    """The workflows, read from the workflows table (never a SELECT DISTINCT over executions)."""
+
+    title = "workflow"
+    parameter_name = "workflow"
+    # More workflows than fit in the sidebar are reached through the search ("workflow name").
+    LIMIT = 50
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), name) for pk, name in
+                Workflow.objects.order_by("name").values_list("pk", "name")[: self.LIMIT]]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            return queryset.filter(workflow_id=uuid.UUID(self.value()))
+        except ValueError:
+            raise IncorrectLookupParameters(f"workflow={self.value()!r} is not a workflow id.") from None
+
+
 @admin.register(Execution)
 class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
-    """Rows change only through the engine and the actions below."""
+    """Rows change only through the engine and the services the page and the actions below call."""
 
-    list_display = ["id", "workflow", "status", "started_by_label", "linked_account_id", "created_at", "ended_at"]
-    list_filter = ["status", "tenant", "project", "created_at"]
+    list_display = ["short_id", "workflow", "status_badge", "error", "started", "duration", "started_by"]
+    list_display_links = ["short_id"]
+    list_filter = ["status", WorkflowFilter, "tenant", "created_at"]
     search_fields = ["linked_account_id__exact", "workflow__name", "workflow__alias"]
     list_select_related = ["workflow"]
-    inlines = [TaskRunInline]
     actions = ["cancel_executions", "retry_executions"]
-    change_form_template = "admin/executions/execution/change_form.html"
+
+    class Media:
+        css = {"all": ["flowgate-console.css"]}
+
+    @admin.display(description="id")
+    def short_id(self, execution: Execution) -> str:
+        return format_html('<span class="fg-mono" title="{}">{}</span>', execution.id, str(execution.id)[:8])
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, execution: Execution) -> str:
+        return status_badge(execution.status)
+
+    @admin.display(description="error")
+    def error(self, execution: Execution) -> str:
+        text = "; ".join(str(e) for e in execution.errors or [])
+        if not text:
+            return "-"
+        return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(ERROR_CHARS))
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, execution: Execution) -> str:
+        return seconds(execution.started_at)
+
+    @admin.display(description="started by", ordering="started_by_label")
+    def started_by(self, execution: Execution) -> str:
+        return execution.started_by_label or "-"
+
+    @admin.display(description="duration")
+    def duration(self, execution: Execution) -> str:
+        if execution.started_at is None:
+            return "-"
+        if execution.ended_at is None:
+            return human_duration(timezone.now() - execution.started_at) + " so far"
+        return human_duration(execution.ended_at - execution.started_at)
+
+    def get_urls(self):
+        def wrap(view, post_only=False):
+            def run(request, object_id):
+                if post_only and request.method != "POST":
+                    return HttpResponseNotAllowed(["POST"])
+                return view(self, request, object_id)
+            return self.admin_site.admin_view(run)
+
+        info = "executions_execution"
+        return [
+            path("<uuid:object_id>/live/", wrap(views.execution_live), name=f"{info}_live"),
+            path("<uuid:object_id>/cancel/", wrap(views.cancel, True), name=f"{info}_cancel"),
+            path("<uuid:object_id>/retry/", wrap(views.retry, True), name=f"{info}_retry"),
+            path("<uuid:object_id>/retry-from/", wrap(views.retry_from, True), name=f"{info}_retry_from"),
+            *super().get_urls(),
+        ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        # An unfinished execution's page reloads itself when the live stream reports a change.
-        execution = Execution.objects.filter(pk=object_id).only("id", "status").first()
-        live = execution is not None and not execution.is_terminal
-        extra = {"events_url": f"/api/v1/executions/{object_id}/events" if live else "",
-                 "last_event_id": Log.objects.filter(execution_id=object_id).order_by("-id")
-                 .values_list("id", flat=True).first() or 0 if live else 0}
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+        # The operators' page: graph, timeline, logs, outputs and controls (executions.views).
+        if request.method != "GET" or not self.has_view_permission(request):
+            return super().change_view(request, object_id, form_url, extra_context)
+        try:
+            uuid.UUID(str(object_id))
+        except ValueError:
+            return super().change_view(request, object_id, form_url, extra_context)
+        return views.execution_page(self, request, object_id)
 
     @admin.action(description="Cancel the selected executions")
     def cancel_executions(self, request, queryset):
@@ -83,9 +172,9 @@ class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
 
     def _apply(self, request, queryset, service, verb):
         done, refused = 0, []
-        for execution in queryset:
+        for execution in queryset.select_related("tenant"):
             try:
-                service(execution, None)
+                service(execution, views.operator_caller(request, execution))
                 done += 1
             except APIException as exc:
                 refused.append(f"{execution.id}: {exc.detail}")
@@ -119,15 +208,48 @@ class TaskRunAdmin(SearchByIdMixin, LargeTableAdmin):
     ordering = ["position", "name", "-id"]
 
 
+class ExecutionLogFilter(admin.SimpleListFilter):
+    """``?execution=<id>``: one execution's lines (the execution page links here)."""
+
+    title = "execution"
+    parameter_name = "execution"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, f"{value[:8]} (clear it below)")] if value else []
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            return queryset.filter(execution_id=uuid.UUID(self.value()))
+        except ValueError:
+            raise IncorrectLookupParameters(f"execution={self.value()!r} is not an execution id.") from None
+
+
 @admin.register(Log)
 class LogAdmin(SearchByIdMixin, LargeTableAdmin):
-    list_display = ["timestamp", "level", "execution", "task_run", "message"]
-    list_filter = ["level"]
+    list_display = ["time", "level", "execution_link", "task_run", "message"]
+    list_filter = ["level", ExecutionLogFilter]
     search_fields = ["message"]
     id_search_fields = ("uuid", "execution_id", "task_run_id")
-    list_select_related = ["execution", "task_run"]
+    list_select_related = ["task_run"]
     # Newest first (index log_admin_order, read backwards).
     ordering = ["-timestamp", "-id"]
+
+    class Media:
+        css = {"all": ["flowgate-console.css"]}
+
+    @admin.display(description="time", ordering="timestamp")
+    def time(self, log: Log) -> str:
+        millis = f"{log.timestamp.microsecond // 1000:03d}"
+        return format_html('<span class="fg-mono">{}.{}</span>', seconds(log.timestamp), millis)
+
+    @admin.display(description="execution")
+    def execution_link(self, log: Log) -> str:
+        return format_html('<a class="fg-mono" href="{}" title="{}">{}</a>',
+                           reverse("admin:executions_execution_change", args=[log.execution_id]),
+                           log.execution_id, str(log.execution_id)[:8])
 
 
 @admin.register(RetentionRule)

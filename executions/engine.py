@@ -32,7 +32,7 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -41,8 +41,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.logs import log_context
 from config.parsers import unstorable
-from executions import sql
+from executions import observe, sql
 from executions.leases import TaskTimedOut, lease_keeper, time_limit
 from executions.models import (
     EXECUTION_TRANSITIONS,
@@ -440,7 +441,7 @@ def advance_locked(execution: Execution, runs: dict[str, RunState], logs: LogBuf
         if not transition_execution(execution, ExecutionStatus.RUNNING, started_at=execution.started_at or now):
             return None
         logs.add(LogLevel.INFO, f"Execution started (attempt {execution.attempt}).", event="execution.running")
-        logger.info("execution %s started (attempt %s)", execution.id, execution.attempt)
+        transaction.on_commit(partial(observe.execution_started, execution))
     was_waiting = execution.status == ExecutionStatus.WAITING
     if execution.cancel_requested:
         advance_cancelled(execution, runs, logs, now)
@@ -598,7 +599,7 @@ def finish(execution: Execution, status: str, runs: dict[str, RunState | TaskRun
     message = f"Execution {words[status]}."
     if errors:
         message += " " + "; ".join(errors)
-    logger.info("execution %s %s%s", execution.id, words[status], f": {'; '.join(errors)}" if errors else "")
+    transaction.on_commit(partial(observe.execution_finished, execution, status, errors))
     logs.add(LogLevel.ERROR if status == ExecutionStatus.FAILED else LogLevel.INFO, message, event=f"execution.{status}")
     if status != ExecutionStatus.SUCCEEDED:
         children = list(execution.children.exclude(status__in=TERMINAL_STATUSES).values_list("id", flat=True))
@@ -720,11 +721,14 @@ def advance_and_run(execution_id, *, chain: Chain | None = None) -> None:
 def run_chain(prepared: Prepared | None, chain: Chain) -> None:
     """Run a claimed task; while recording its outcome claims the next one, run that too."""
     while prepared is not None:
-        logs = LogBuffer(prepared.execution.id, prepared.task_run.id)
-        outcome = _storable(prepared.task_run, _execute(prepared, logs))
-        chain.steps += 1
         ran = prepared.task_run
-        prepared = record_outcome(prepared, outcome, logs, allowance=chain.allowance())
+        with log_context(execution_id=ran.execution_id, task_run_id=ran.id):
+            logs = LogBuffer(prepared.execution.id, ran.id)
+            started = time.perf_counter()
+            outcome = _storable(ran, _execute(prepared, logs))
+            observe.task_ran(ran.task_type, outcome, time.perf_counter() - started)
+            chain.steps += 1
+            prepared = record_outcome(prepared, outcome, logs, allowance=chain.allowance())
         if ran.status == TaskRunStatus.FAILED:
             chain.failures.append(f"task {ran.name} of execution {ran.execution_id}: {ran.message}")
 

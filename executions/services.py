@@ -22,6 +22,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from accounts.caller import Caller
 from accounts.scoping import get_for_caller
 from config.errors import Conflict, Unprocessable
+from config.metrics import SWEEPER_RECOVERIES
 from config.values import parse_number
 from executions import engine
 from executions.engine import (
@@ -193,7 +194,7 @@ def lock_execution(execution: Execution) -> Execution:
     The object keeps the related rows it holds (its workflow and version, say), so an answer
     built from it after the change reads nothing again.
     """
-    row = Execution.objects.select_for_update().filter(pk=execution.pk).first()
+    row = Execution.objects.select_for_update(no_key=True).filter(pk=execution.pk).first()
     if row is None:  # removed since it was read (the retention purge)
         raise NotFound(EXECUTION_NOT_FOUND)
     for field in Execution._meta.concrete_fields:
@@ -246,6 +247,53 @@ def retry_execution(execution: Execution, caller: Caller | None = None) -> Execu
         logs = LogBuffer(locked.id)
         logs.add(LogLevel.INFO, f"Retry (attempt {locked.attempt}) requested by {caller.label if caller else 'system'}.",
                  event="execution.queued")
+        for task_run_id, name in reset:
+            logs.add(LogLevel.INFO, f"Task {name} will run again.", task_run_id=task_run_id, event="task.pending")
+        logs.flush()
+        send_advance(locked.id)
+    return locked
+
+
+def downstream_of(tasks: dict[str, dict], name: str) -> set[str]:
+    """``name`` and every task that depends on it, directly or through others."""
+    found, frontier = {name}, [name]
+    while frontier:
+        current = frontier.pop()
+        for other, task in tasks.items():
+            if other not in found and current in (task.get("depends_on") or []):
+                found.add(other)
+                frontier.append(other)
+    return found
+
+
+def retry_execution_from(execution: Execution, task_name: str, caller: Caller | None = None) -> Execution:
+    """Run a failed execution again on the same row from ``task_name``: it and every task downstream of it.
+
+    Those tasks run again even where they succeeded; the execution's other failed, skipped and
+    cancelled tasks run again too (as ``retry_execution`` does), and the succeeded tasks upstream
+    keep their outputs, which the re-run tasks read. Returns ``execution``, brought up to date.
+    """
+    with transaction.atomic():
+        locked = lock_execution(execution)
+        if locked.status != ExecutionStatus.FAILED:
+            raise Conflict(f"Execution {locked.id} is {locked.status}; only failed executions can be retried.")
+        tasks = task_definitions(locked)
+        if task_name not in tasks:
+            raise ValidationError({"task": [f"Execution {locked.id} has no task {task_name!r}; pick one of "
+                                            f"{', '.join(sorted(tasks))}."]})
+        rerun = downstream_of(tasks, task_name)
+        transition_execution(locked, ExecutionStatus.QUEUED, errors=[], ended_at=None, attempt=locked.attempt + 1,
+                             enqueued_at=timezone.now(), cancel_requested=False)
+        # The execution is locked and failed, so no worker holds any of its task runs: the succeeded
+        # ones downstream may go back to pending here (a guarded transition would refuse it).
+        again = TaskRun.objects.filter(execution=locked).filter(
+            Q(name__in=rerun) | Q(status__in=[TaskRunStatus.FAILED, TaskRunStatus.SKIPPED, TaskRunStatus.CANCELLED]))
+        reset = list(again.values_list("id", "name"))
+        again.update(status=TaskRunStatus.PENDING, attempts=0, output=None, message="", started_at=None, ended_at=None,
+                     dispatched_at=None, not_before=None, lease_expires_at=None, wake_at=None)
+        logs = LogBuffer(locked.id)
+        logs.add(LogLevel.INFO, f"Retry from task {task_name} (attempt {locked.attempt}) requested by "
+                                f"{caller.label if caller else 'system'}.", event="execution.queued")
         for task_run_id, name in reset:
             logs.add(LogLevel.INFO, f"Task {name} will run again.", task_run_id=task_run_id, event="task.pending")
         logs.flush()
@@ -347,6 +395,9 @@ def sweep(now=None) -> dict[str, int]:
             # One feature's failure must not stop the others' passes, nor the next sweep.
             logger.exception("sweep pass %s failed; the next sweep tries again", name)
             counts[name] = 0
+    for kind, count in counts.items():
+        if count:
+            SWEEPER_RECOVERIES.labels(kind).inc(count)
     if any(counts.values()):
         logger.info("sweep: %s", counts)
     return counts

@@ -76,7 +76,11 @@ def select(table: Table, where: dict[str, Any], *, order_by: str | None = None,
         if order_by:
             statement += f" ORDER BY {table.column(order_by)}"
         if for_update and connection.features.has_select_for_update:
-            statement += " FOR UPDATE"
+            # NO KEY UPDATE: rows that only reference this one (a log line, a task run's claim) need
+            # KEY SHARE on it, which FOR UPDATE would make them wait for while its holder waits for
+            # them (a deadlock); lockers of the row itself still take turns.
+            no_key = connection.features.has_select_for_no_key_update
+            statement += " FOR NO KEY UPDATE" if no_key else " FOR UPDATE"
         _statements[shape] = statement
     with connection.cursor() as cursor:
         cursor.execute(statement, [table.value(name, value) for name, value in where.items()])

@@ -12,6 +12,7 @@ exception at INFO, without a traceback, and acknowledges the message as for any 
 from celery import shared_task
 from django.conf import settings
 
+from config.logs import log_context
 from executions import engine, retention, services
 
 
@@ -32,7 +33,8 @@ def _report(request, chain: engine.Chain) -> None:
 @shared_task(name=engine.ADVANCE, ignore_result=True, bind=True, throws=(StepFailed,))
 def advance_message(self, execution_id: str) -> None:
     chain = _chain(self.request)
-    engine.advance_and_run(execution_id, chain=chain)
+    with log_context(execution_id=execution_id):
+        engine.advance_and_run(execution_id, chain=chain)
     _report(self.request, chain)
 
 

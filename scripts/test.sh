@@ -53,6 +53,8 @@ export ALLOWED_HOSTS="127.0.0.1,localhost,testserver"
 export FLOWGATE_TEST_OUTPUT="$output_dir"
 # The tests' own home (embedded databases, beat schedule), never the one `make run` uses.
 export FLOWGATE_HOME="$output_dir/home"
+# Metrics counted by an earlier run's processes start again from nothing (docs/deployment.md#metrics).
+rm -rf "$FLOWGATE_HOME/metrics"
 mkdir -p "$FLOWGATE_HOME"
 # Tests share the loopback address; the throttling test sets its own tiny rates.
 export FLOWGATE_THROTTLE_ANON="${FLOWGATE_THROTTLE_ANON:-100000/min}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from accounts.caller import Caller
 from accounts.models import Membership, Role
@@ -46,6 +47,8 @@ logger = logging.getLogger("flowgate.approvals")
 APPROVAL_NOT_FOUND = "Approval not found."
 # Approvals the sweeper expires per pass; each takes a few row locks, the next pass takes the rest.
 EXPIRE_BATCH = 100
+# Approvals one bulk decision may name: the inbox offers a page (25) at a time; each takes its own locks.
+BULK_DECISION_LIMIT = 100
 
 # -- who may decide ------------------------------------------------------------------------------------
 def get_approval_for(caller: Caller | None, approval_id, execution: Execution | None = None) -> Approval:
@@ -81,8 +84,8 @@ def decide_refusal(approval: Approval, caller: Caller | None) -> str | None:
     if caller is None or caller.tenant_id != approval.tenant_id:
         return "You may not decide approvals of another tenant."
     if not approval.allow_self_approval and started_execution(approval.execution, caller):
-        return ("You started this execution, so you may not decide its approvals (four-eyes rule); ask another "
-                "approver, or set allow_self_approval on the approval task.")
+        return ("You started this execution, so someone else must decide this approval (four-eyes rule): "
+                "ask another approver to approve or reject it.")
     if caller.role == Role.ADMIN:
         return None
     if not caller.can_decide:
@@ -203,7 +206,7 @@ def clean_form_values(approval: Approval, decision: str, comment: str, form_valu
 def _lock(approval_id) -> Approval:
     """Lock the approval's execution, then the approval (the engine's lock order)."""
     execution_id = Approval.objects.filter(pk=approval_id).values_list("execution_id", flat=True).first()
-    list(Execution.objects.select_for_update().filter(pk=execution_id).values_list("pk", flat=True))
+    list(Execution.objects.select_for_update(no_key=True).filter(pk=execution_id).values_list("pk", flat=True))
     return (Approval.objects.select_for_update(of=("self",))
             .select_related("execution", "execution__workflow", "task_run").get(pk=approval_id))
 
@@ -271,6 +274,64 @@ def decide_approval(approval: Approval, caller: Caller, decision: str, comment: 
     if late is not None:
         raise late
     return locked
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What became of one approval of a bulk decision: ``decided`` or not, and why not."""
+
+    approval_id: str
+    title: str
+    decided: bool
+    reason: str = ""
+
+
+def needs_input(approval: Approval) -> bool:
+    """Whether deciding the approval takes more than a button: a form to fill or a required comment."""
+    return bool(approval.form) or approval.require_comment
+
+
+def decide_approvals(caller: Caller, approval_ids: list, decision: str) -> list[BulkOutcome]:
+    """Decide several approvals the same way, one ``decide_approval`` each; answers an outcome per id.
+
+    Each approval is decided on its own (its own transaction and locks) with every rule of a single
+    decision: who may decide, four-eyes, a settled or expired approval. One that needs a form or a
+    comment is left for its own page. Ids are taken in the order given, duplicates once.
+    """
+    if decision not in Decision.values:
+        raise ValidationError({"decision": [f"Use approve or reject, not {decision!r}."]})
+    ids = list(dict.fromkeys(str(approval_id) for approval_id in approval_ids))
+    if not ids:
+        raise ValidationError({"approvals": ["Select at least one approval."]})
+    if len(ids) > BULK_DECISION_LIMIT:
+        raise ValidationError({"approvals": [f"Select at most {BULK_DECISION_LIMIT} approvals at a time."]})
+    outcomes: list[BulkOutcome] = []
+    for approval_id in ids:
+        try:
+            approval = get_approval_for(caller, approval_id)
+        except NotFound:
+            outcomes.append(BulkOutcome(approval_id, approval_id, False, APPROVAL_NOT_FOUND))
+            continue
+        title = approval.title or str(approval.pk)
+        if needs_input(approval):
+            outcomes.append(BulkOutcome(str(approval.pk), title, False,
+                                        "It asks for a form or a comment; open it to decide."))
+            continue
+        try:
+            decide_approval(approval, caller, decision)
+        except (PermissionDenied, Conflict) as exc:
+            outcomes.append(BulkOutcome(str(approval.pk), title, False, str(exc.detail)))
+        except ValidationError as exc:
+            outcomes.append(BulkOutcome(str(approval.pk), title, False, _first_message(exc.detail)))
+        else:
+            outcomes.append(BulkOutcome(str(approval.pk), title, True))
+    return outcomes
+
+
+def _first_message(detail: Any) -> str:
+    while isinstance(detail, (dict, list)) and detail:
+        detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
+    return str(detail)
 
 
 def _sentence(text: str) -> str:

@@ -144,7 +144,9 @@ def normalize_form(fields: Any) -> list[dict]:
         required = _flag(item.get("required"), f"form[{index}] ({name}): required")
         out.append({
             "name": name, "type": kind, "required": required,
-            "label": str(item.get("label") or name), "choices": choices, "help": str(item.get("help") or ""),
+            # JSON Schema's words (title, description) are taken as well as label and help.
+            "label": str(item.get("label") or item.get("title") or name), "choices": choices,
+            "help": str(item.get("help") or item.get("description") or ""),
         })
     return out
 

@@ -352,3 +352,43 @@ def test_it_reads_number_settings_rendered_as_text(project_a, walter):
                                input={"amount": 5, "n": "2", "seconds": "90.5"})
     assert approval.required_approvals == 2
     assert (approval.expires_at - approval.requested_at).total_seconds() == 90.5
+
+
+# -- several at once (the inbox's "Approve selected") ----------------------------------------------------
+def test_it_decides_several_approvals_one_by_one_and_says_why_not(project_a, project_b, walter, april, oscar,
+                                                                  django_capture_on_commit_callbacks):
+    import time_machine
+
+    named = {"approvers": {"users": ["april"]}}
+    plain = ApprovalFactory(project=project_a, caller=user_caller(walter), approval=named)
+    expiring = ApprovalFactory(project=project_a, caller=user_caller(walter), approval={**named, "expires_in": 60})
+    commented = ApprovalFactory(project=project_a, caller=user_caller(walter),
+                                approval={**named, "require_comment": True})
+    decided = ApprovalFactory(project=project_a, caller=user_caller(walter), approval=named)
+    decide(django_capture_on_commit_callbacks, decided, user_caller(april), "reject")
+    elsewhere = ApprovalFactory(project=project_b, caller=user_caller(oscar))
+    ids = [plain.id, expiring.id, commented.id, decided.id, elsewhere.id, plain.id]
+    with time_machine.travel(expiring.expires_at.timestamp() + 1), django_capture_on_commit_callbacks(execute=True):
+        outcomes = services.decide_approvals(user_caller(april), ids, "approve")
+    assert [(o.approval_id, o.decided) for o in outcomes] == [
+        (str(plain.id), True), (str(expiring.id), False), (str(commented.id), False), (str(decided.id), False),
+        (str(elsewhere.id), False)]
+    reasons = [o.reason for o in outcomes]
+    assert reasons[1].startswith("This approval expired at")
+    assert reasons[2] == "It asks for a form or a comment; open it to decide."
+    assert reasons[3].startswith("This approval was already rejected by april")
+    assert reasons[4] == "Approval not found."
+    assert outcomes[4].title == str(elsewhere.id)  # another tenant's title is never shown
+    statuses = dict(Approval.objects.values_list("id", "status"))
+    assert (statuses[plain.id], statuses[expiring.id], statuses[commented.id], statuses[elsewhere.id]) == (
+        "approved", "expired", "pending", "pending")
+    assert plain.execution.__class__.objects.get(pk=plain.execution_id).status == "succeeded"
+
+
+def test_it_refuses_an_empty_or_too_large_bulk_decision(april):
+    with pytest.raises(ValidationError, match="at least one"):
+        services.decide_approvals(user_caller(april), [], "approve")
+    with pytest.raises(ValidationError, match="at most 100"):
+        services.decide_approvals(user_caller(april), [str(n) for n in range(101)], "approve")
+    with pytest.raises(ValidationError, match="approve or reject"):
+        services.decide_approvals(user_caller(april), ["x"], "maybe")

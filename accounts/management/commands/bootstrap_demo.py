@@ -8,6 +8,7 @@ that mindzie's client runs in docs/mindzie.md), and prints the ids that client n
 from __future__ import annotations
 
 import secrets
+import shlex
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--skip-workflows", action="store_true", help="Do not load the example workflows.")
 
     def handle(self, *args, base_url=None, skip_workflows=False, **options):
+        self._exported: dict[str, str] = {}
         base_url = (base_url or settings.FLOWGATE_BASE_URL).rstrip("/")
         shown: list[str] = []
         with transaction.atomic():
@@ -50,13 +52,17 @@ class Command(BaseCommand):
             shown += self._user(tenant, APPROVER_USERNAME, Role.APPROVER, email=APPROVER_EMAIL)
             shown += self._key(tenant, base_url)
 
+        # In a checkout manage.py; installed with pip, the flowgate command.
+        manage = "python manage.py" if settings.SOURCE_TREE else "flowgate"
         if not shown:
             self.stdout.write(
                 f"The demo tenant {TENANT_SLUG!r} is ready (project {PROJECT_SLUG!r}, users {ADMIN_USERNAME!r} and "
                 f"{APPROVER_USERNAME!r}, key {KEY_NAME!r}). Its key and passwords were shown when they were created.\n"
-                f"  New key:       python manage.py createapikey --tenant {TENANT_SLUG} --role admin --name NAME\n"
-                f"  New password:  python manage.py changepassword {ADMIN_USERNAME}"
+                f"  New key:       {manage} createapikey --tenant {TENANT_SLUG} --role admin --name NAME\n"
+                f"  New password:  {manage} changepassword {ADMIN_USERNAME}"
             )
+        if shown:
+            self._exports()
         if not skip_workflows:
             self._load_examples("loadworkflows", EXAMPLES_DIR)
         self._load_examples("loadactions", EXAMPLE_ACTIONS_DIR)
@@ -70,6 +76,7 @@ class Command(BaseCommand):
             return []
         password = secrets.token_urlsafe(12)
         services.create_user(username, password, email=email, tenant=tenant, role=role, is_superuser=superuser)
+        self._exported[f"{username.upper()}_PASSWORD"] = password
         where = "/admin/ and /approvals/" if superuser else "/approvals/"
         self.stdout.write(f"Created user {username!r} ({role} of {tenant.slug}); sign in at {where} with the password "
                           f"(shown only this once):\n\n    {password}\n")
@@ -79,6 +86,7 @@ class Command(BaseCommand):
         if ApiKey.objects.for_tenant(tenant).usable().filter(name=KEY_NAME).exists():
             return []
         _, secret = services.create_api_key(tenant, KEY_NAME, Role.ADMIN)
+        self._exported["FLOWGATE_KEY"] = secret
         self.stdout.write(
             f"Created API key {KEY_NAME!r} (admin of {tenant.slug}); it is shown only this once:\n\n"
             f"    {secret}\n\n"
@@ -86,6 +94,11 @@ class Command(BaseCommand):
             f'    curl -H "Authorization: Bearer {secret}" {base_url}/api/v1/workflows/\n'
         )
         return [KEY_NAME]
+
+    def _exports(self) -> None:
+        """The new key and passwords as shell lines, named as README.md's commands use them."""
+        lines = "".join(f"    export {name}={shlex.quote(value)}\n" for name, value in self._exported.items())
+        self.stdout.write(f"Paste these lines into your shell for the commands in README.md:\n\n{lines}")
 
     def _load_examples(self, command: str, directory: str) -> None:
         folder = settings.BASE_DIR / directory
