@@ -63,7 +63,7 @@ def document_for_callers(result, generator, request, public):
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             operation["tags"] = [_tag_of(path, tag) for tag in operation.get("tags") or ["api"]]
-            _document_query_answers(path, operation)
+            _document_input_answers(path, operation)
             operation_id = operation.get("operationId", "")
             if operation_id in examples.DESCRIPTIONS:
                 operation["description"] = examples.DESCRIPTIONS[operation_id]
@@ -98,21 +98,29 @@ def document_for_callers(result, generator, request, public):
     return result
 
 
-def _document_query_answers(path: str, operation: dict) -> None:
-    """A query parameter may be sent empty (a native filter then filters nothing), and a bad one answers 400."""
+def _document_input_answers(path: str, operation: dict) -> None:
+    """A query parameter may be sent empty (a native filter then filters nothing, FlowSynx's paging takes its
+    default), and a bad one answers 400; a body in a media type the operation does not read answers 415."""
+    responses = operation["responses"]
+    if "requestBody" in operation and "415" not in responses and "401" in responses:
+        responses["415"] = {"content": _shape_of(responses["401"]),
+                            "description": "The body's Content-Type is not one the operation reads."}
     queries = [parameter for parameter in operation.get("parameters", []) if parameter.get("in") == "query"]
     if not queries:
         return
-    if path.startswith("/api/v1/"):
+    if path.startswith(("/api/v1/", "/workflows/")):
         for parameter in queries:
             if not parameter.get("required") and parameter.get("schema", {}).get("type") != "array":
                 parameter["allowEmptyValue"] = True
-    responses = operation["responses"]
     if "400" not in responses and "401" in responses:
-        content = {media_type: {"schema": media["schema"]} for media_type, media in
-                   (responses["401"].get("content") or {}).items()}
-        responses["400"] = {"content": copy.deepcopy(content),
+        responses["400"] = {"content": _shape_of(responses["401"]),
                             "description": "A query parameter is not valid; the body says which and why."}
+
+
+def _shape_of(response: dict) -> dict:
+    """The content of ``response`` without its examples (an answer of another code shares its shape)."""
+    return {media_type: {"schema": copy.deepcopy(media["schema"])}
+            for media_type, media in (response.get("content") or {}).items()}
 
 
 def _tag_of(path: str, tag: str) -> str:

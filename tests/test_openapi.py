@@ -164,10 +164,17 @@ def test_a_test_may_leave_one_named_operation_unchecked(admin_api, project_a, mo
         admin_api.get("/api/v1/me")
 
 
+# Files whose Django clients run outside the test suite, and why.
+OUTSIDE_THE_SUITE = {
+    TESTS / "support" / "clients.py": "it builds the checked clients",
+    TESTS / "test_install.py": "its client runs in a script under a pip-installed Flowgate, without the tests",
+}
+
+
 def test_tests_build_only_clients_that_check_responses():
     unchecked = re.compile(r"^\s*from (rest_framework\.test|django\.test) import .*\b(API)?Client\b", re.MULTILINE)
     offenders = [str(path.relative_to(TESTS)) for path in TESTS.rglob("*.py")
-                 if path != TESTS / "support" / "clients.py" and unchecked.search(path.read_text())]
+                 if path not in OUTSIDE_THE_SUITE and unchecked.search(path.read_text())]
     assert offenders == []
 
 
@@ -259,6 +266,17 @@ def test_every_json_example_fits_its_schema():
                     problems += [f"{operation['operationId']} {where}: {problem}"
                                  for problem in value_problems(media["schema"], value)]
     assert problems == []
+
+
+def test_every_operation_with_a_body_or_query_parameters_documents_its_refusals():
+    for _, _, operation in operations():
+        responses = operation["responses"]
+        if "401" not in responses:
+            continue  # mindzie's credential-less pings
+        if "requestBody" in operation:
+            assert "415" in responses, operation["operationId"]
+        if any(parameter["in"] == "query" for parameter in operation.get("parameters", [])):
+            assert "400" in responses, operation["operationId"]
 
 
 def test_native_bodies_are_documented_as_json_only():
