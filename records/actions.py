@@ -202,7 +202,11 @@ def _unmet_conditions(spec: dict, context: dict) -> list[str]:
         expression = bare_expression(str(condition.get("expression") or ""))
         try:
             met = bool(evaluate(expression, context))
-        except TemplateError:
+        except TemplateError as exc:
+            if exc.over_budget:
+                # Too large or too slow to evaluate: say so, rather than that the record falls short.
+                messages.append(f"Condition {expression!r} could not be evaluated: {exc.reason}")
+                continue
             # A condition that cannot be evaluated (a blank field, say) is not met.
             met = False
         if not met:

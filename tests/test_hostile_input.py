@@ -12,8 +12,9 @@ import json
 import pytest
 
 from config.middleware import NUL_IN_QUERY
-from executions.models import Execution
+from executions.models import Execution, ExecutionStatus
 from records import services as record_services
+from tests.executions.factories import ExecutionFactory
 from tests.records.factories import BoardFactory, FieldFactory
 from tests.workflows.factories import WorkflowFactory
 
@@ -142,3 +143,28 @@ def test_a_flowsynx_page_far_past_the_end_is_empty(project_a, admin_api):
 def test_writing_under_another_tenants_workflow_answers_404(board, outsider_api, part):
     response = outsider_api.post(f"/api/v1/workflows/{board.workflow.id}/{part}", {"unique_id": 0}, format="json")
     assert response.status_code == 404
+
+
+# -- templates over their budget -----------------------------------------------------------------------------
+HUGE_REPLACE = "(('a'*10000)|replace('a','a'*10000))|length"  # 10**8 characters
+
+
+def test_a_set_task_whose_template_exceeds_the_budget_fails_with_a_clear_error(project_a):
+    workflow = WorkflowFactory(project=project_a, tasks=[
+        {"name": "grow", "type": "set", "config": {"values": {"n": "{{ " + HUGE_REPLACE + " }}"}}}])
+    execution = ExecutionFactory(workflow=workflow, run=True)
+    assert execution.status == ExecutionStatus.FAILED
+    message = execution.task_runs.get().message
+    assert "replace would hold 100000000 characters" in message and "FLOWGATE_TEMPLATE_MAX_LENGTH" in message
+
+
+def test_a_flowdash_condition_that_exceeds_the_budget_answers_422_saying_so(project_a, workflow_api):
+    BoardFactory(project=project_a, requirements={"conditions": [
+        {"expression": HUGE_REPLACE + " > 0", "message": "Never shown"}]})
+    response = workflow_api.post("/api/v1/workflows/abc123/executions",
+                                 {"task_id": "678", "action_id": "edHR10", "performed_by": "harry@hogwarts.edu"},
+                                 format="json")
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert "could not be evaluated" in error and "FLOWGATE_TEMPLATE_MAX_LENGTH" in error
+    assert not Execution.objects.exists()
