@@ -270,3 +270,17 @@ def test_known_filter_values_still_filter(board, admin_api):
     assert admin_api.get("/api/v1/executions/?status=queued,running").json()["total"] == 1
     assert admin_api.get("/api/v1/executions/?status=failed").json()["total"] == 0
     assert admin_api.get("/api/v1/workflows/abc123/tasks/?stage=New").status_code == 200
+
+
+# -- headers -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("key", ["a\x01b", "a\x7fb", "line\nbreak", "\x00"])
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/executions/", {"workflow": "abc123"}),
+    ("/api/v1/workflows/abc123/executions", {"task_id": "678", "action_id": "edHR10",
+                                             "performed_by": "harry@hogwarts.edu"}),
+])
+def test_an_idempotency_key_with_a_control_character_answers_400(board, admin_api, key, path, body):
+    response = admin_api.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400, response.content[:300]
+    assert "control characters" in response.content.decode()
+    assert not Execution.objects.exists()
