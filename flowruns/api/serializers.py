@@ -309,7 +309,9 @@ class PortFlowRunUpsertSerializer(PortSerializer):
 ACTOR_SCHEMA = {
     "oneOf": [{"type": "integer"}, {"type": "string"}],
     "nullable": True,
-    "description": "Who did it: a user's id (number), an API key's name (string), or null for Flowgate itself.",
+    "description": "Who did it: a user's id, or for an API key the id of the user who created it (numbers); "
+                   "null for Flowgate itself or a key nobody created. reviewedBy is the name of an approver who "
+                   "decided through an emailed link, without an account.",
 }
 
 
