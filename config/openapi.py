@@ -7,13 +7,15 @@ import copy
 # Every API view is throttled (REST_FRAMEWORK's DEFAULT_THROTTLE_CLASSES) and every unexpected
 # failure answers 500; both come in the operation's own error shape, the one its 401 documents.
 COMMON_ANSWERS = {
+    # Refused before the view runs (config.middleware), whatever the operation.
+    "413": "The request body is larger than the server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB by default).",
     "429": "Too many requests from this caller or address; Retry-After says when to try again.",
     "500": "An unexpected failure. It was logged; retrying may help.",
 }
 
 
 def document_common_answers(result, generator, request, public):
-    """drf-spectacular post-processing hook: add 429 and 500 to every operation that requires credentials."""
+    """drf-spectacular post-processing hook: add 413, 429 and 500 to every operation that requires credentials."""
     for methods in result.get("paths", {}).values():
         for operation in methods.values():
             responses = operation.get("responses") if isinstance(operation, dict) else None

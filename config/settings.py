@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "config.metrics.MetricsMiddleware",
     "config.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "config.middleware.RefuseNulCharactersMiddleware",
+    "config.middleware.RefuseHostileRequestsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -308,6 +308,9 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # OPTIONS answers 405, as for any method an operation does not document: DRF's metadata would
+    # describe serializers the surfaces do not have (and answered 500 on some).
+    "DEFAULT_METADATA_CLASS": None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -347,6 +350,10 @@ FLOWGATE_BASE_URL = env_str("FLOWGATE_BASE_URL", "http://127.0.0.1:8000")
 # Definition limits: validation refuses bigger workflows.
 FLOWGATE_MAX_TASKS = env_int("FLOWGATE_MAX_TASKS", 200, minimum=1)
 FLOWGATE_MAX_DEFINITION_BYTES = env_int("FLOWGATE_MAX_DEFINITION_BYTES", 256 * 1024, minimum=1024)
+# What one template may make and take (workflows/templating.py): characters (or list and object items)
+# in any one value it produces, and milliseconds per rendering, in the worker and the web process alike.
+FLOWGATE_TEMPLATE_MAX_LENGTH = env_int("FLOWGATE_TEMPLATE_MAX_LENGTH", 4_000_000, minimum=1000)
+FLOWGATE_TEMPLATE_TIME_LIMIT_MS = env_int("FLOWGATE_TEMPLATE_TIME_LIMIT_MS", 1000, minimum=10)
 # Synchronous runs wait at most this long before answering 202 with the execution id.
 FLOWGATE_MAX_SYNC_WAIT_SECONDS = env_int("FLOWGATE_MAX_SYNC_WAIT_SECONDS", 120, minimum=1)
 FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS = env_int("FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS", 30, minimum=1)

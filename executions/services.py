@@ -76,11 +76,17 @@ def _started_by(caller: Caller | None, label: str | None = None) -> dict:
 
 
 def check_idempotency_key(key: str) -> None:
-    """400 for a key longer than the column holds (it would fail at the INSERT, as a 500)."""
+    """400 for a key longer than the column holds (it would fail at the INSERT, as a 500), or with a
+    control character (a NUL no column stores; a newline or an escape no log line should carry)."""
     limit = Execution._meta.get_field("idempotency_key").max_length
     if len(key) > limit:
         raise ValidationError({"Idempotency-Key": [
             f"Must be at most {limit} characters; this one has {len(key)}. Use a shorter key."]})
+    control = next((c for c in key if ord(c) < 32 or 127 <= ord(c) < 160), None)
+    if control is not None:
+        raise ValidationError({"Idempotency-Key": [
+            f"May not contain control characters (found {control!r}); use letters, digits and punctuation, "
+            "such as a UUID."]})
 
 
 def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, project=None,

@@ -12,6 +12,7 @@ is a mindzie 404 saying so, not a look-up of an execution called "lastaction".
 
 from django.http import JsonResponse
 from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from records.api import flowdash, mindzie, mindzie_pings, mindzie_projects, records
 
@@ -30,6 +31,7 @@ def mindzie_id(name: str) -> str:
     return rf"(?P<{name}>(?!(?:{'|'.join(MINDZIE_WORDS)})/?$)[^/]+)"
 
 
+@csrf_exempt  # any method: a POST to an unknown path is a 404, not a CSRF failure
 def mindzie_not_found(request, **kwargs):
     """A path under mindzie's prefixes that names no endpoint (a fixed word without its id, say)."""
     return JsonResponse({"error": f"No mindzie endpoint at {request.path}; see /api/docs/ (tag mindzie) for "

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from accounts.models import OPERATOR_ROLES
 from accounts.scoping import TenantScopedMixin
 from config.errors import ErrorSerializer
+from config.filters import TruthFilter
 from webhooks import services
 from webhooks.api.serializers import (
     CallbackSecretCreatedSerializer,
@@ -31,6 +32,15 @@ TAGS = ["webhooks"]
 ROLES = OPERATOR_ROLES
 
 
+class SubscriptionFilter(django_filters.FilterSet):
+    # django-filter's own boolean filter reads an unknown word as "no filter"; this one answers 400.
+    enabled = TruthFilter()
+
+    class Meta:
+        model = Subscription
+        fields = ["project", "enabled"]
+
+
 @extend_schema_view(
     list=extend_schema(summary="List webhook subscriptions", tags=TAGS,
                        responses={200: SubscriptionSerializer(many=True), **ERRORS}),
@@ -49,7 +59,7 @@ class SubscriptionViewSet(TenantScopedMixin, viewsets.ModelViewSet):
     queryset = Subscription.objects.filter(execution__isnull=True)
     serializer_class = SubscriptionSerializer
     read_roles = write_roles = ROLES
-    filterset_fields = ["project", "enabled"]
+    filterset_class = SubscriptionFilter
 
     def get_object(self):
         subscription = services.get_subscription_for(self.request.auth, self.kwargs["pk"], self.get_queryset())
@@ -83,7 +93,7 @@ class SubscriptionViewSet(TenantScopedMixin, viewsets.ModelViewSet):
 
     @extend_schema(summary="A subscription's deliveries, newest first", tags=TAGS,
                    responses={200: DeliverySerializer(many=True), **ERRORS})
-    @action(detail=True, methods=["get"], filterset_fields=None)
+    @action(detail=True, methods=["get"], filterset_class=None)
     def deliveries(self, request, pk=None):
         subscription = self.get_object()
         page = self.paginate_queryset(Delivery.objects.filter(subscription=subscription).select_related("subscription"))
