@@ -2,15 +2,23 @@
 
 Used for every 4xx and 5xx of the native API. Documented surfaces (Port, FlowSynx, mindzie,
 Flowdash, Refold) override ``get_exception_handler`` on their views to answer in their own shapes.
+
+A database that cannot be reached answers 503 with ``Retry-After`` (``DatabaseUnavailable``), in
+each surface's shape since every surface's handler starts from the native one; pages and other
+paths get the same status from ``server_error``. What was accepted before is in the database.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import threading
+import time
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -35,6 +43,53 @@ class Unprocessable(exceptions.APIException):
 
 class QueryParameterInvalid(exceptions.ValidationError):
     """A query parameter the API cannot take; surfaces that say where a problem is name the query."""
+
+
+DATABASE_UNAVAILABLE = ("The database is unavailable at the moment; nothing was changed by this request. "
+                        "Try again after Retry-After seconds.")
+# An outage fails every request: one warning per this many seconds says so, not one per request.
+OUTAGE_LOG_EVERY_SECONDS = 10.0
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database cannot be reached (down, restarting, or no pooled connection came in time): 503."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = DATABASE_UNAVAILABLE
+    default_code = "database_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wait = settings.FLOWGATE_RETRY_AFTER_SECONDS  # DRF's handler turns it into Retry-After
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the database cannot be reached (rather than refusing a statement)."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+class _OutageLog:
+    """Logs a database outage once per ``OUTAGE_LOG_EVERY_SECONDS`` per process, with the count since."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._suppressed = 0
+
+    def __call__(self, exc: BaseException, where: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next:
+                self._suppressed += 1
+                return
+            suppressed, self._suppressed, self._next = self._suppressed, 0, now + OUTAGE_LOG_EVERY_SECONDS
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        logger.warning("database unavailable (%s: %s) in %s; answering 503 with Retry-After%s",
+                       exc.__class__.__name__, cause, where,
+                       f" ({suppressed} more such answers since the last warning)" if suppressed else "")
+
+
+log_outage = _OutageLog()
 
 
 def flatten_errors(detail, field: str | None = None) -> list[dict]:
@@ -71,6 +126,12 @@ def error_body(detail: str, errors: list[dict] | None = None) -> dict:
 
 
 def native_exception_handler(exc, context):
+    if is_database_unavailable(exc):
+        log_outage(exc, context.get("view").__class__.__name__)
+        response = drf_exception_handler(DatabaseUnavailable(), context)
+        response.data = error_body(DATABASE_UNAVAILABLE)
+        response._has_been_logged = True  # log_outage said it, once per interval; not django.request per answer
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -111,7 +172,18 @@ class ErrorSerializer(serializers.Serializer):
 
 
 def server_error(request, *args, **kwargs):
-    """handler500: JSON for API paths, a plain page elsewhere."""
+    """handler500: JSON for API paths, a plain page elsewhere; 503 with Retry-After when the database is down."""
+    exc = sys.exc_info()[1]
+    if is_database_unavailable(exc):
+        log_outage(exc, request.path)
+        retry_after = str(settings.FLOWGATE_RETRY_AFTER_SECONDS)
+        if request.path.startswith(API_PATHS):
+            response = JsonResponse(error_body(DATABASE_UNAVAILABLE), status=503)
+        else:
+            response = HttpResponse(DATABASE_UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = retry_after
+        response._has_been_logged = True
+        return response
     if request.path.startswith(API_PATHS):
         return JsonResponse(error_body("Internal server error. The failure was logged; retrying may help."), status=500)
     from django.views.defaults import server_error as html_server_error

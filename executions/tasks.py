@@ -9,10 +9,16 @@ recorded), so Flower shows it as FAILURE with the task and the execution; Celery
 exception at INFO, without a traceback, and acknowledges the message as for any other failure.
 """
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from executions import engine, retention, services
+from executions.leases import database_reach
+
+logger = logging.getLogger("flowgate.engine")
 
 
 class StepFailed(Exception):
@@ -50,7 +56,15 @@ def wake_message(task_run_id: str) -> None:
 
 @shared_task(name="flowgate.sweep", ignore_result=True)
 def sweep_message() -> dict:
-    return services.sweep()
+    try:
+        return services.sweep()
+    except (OperationalError, InterfaceError) as exc:
+        # The database is unreachable: nothing to sweep now, and leases that expire meanwhile are
+        # no evidence of dead workers (the sweeper gives them a grace once it answers again).
+        database_reach.failed()
+        logger.warning("sweep skipped: the database is unreachable (%s); the next sweep tries again",
+                       exc.__class__.__name__)
+        return {}
 
 
 @shared_task(name="flowgate.purge", ignore_result=True)
