@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
-import psycopg_pool
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_required, env_str
@@ -145,12 +144,10 @@ else:
             "min_size": env_int("DATABASE_POOL_MIN", 1, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
             # A request waits this long for a connection, then fails (503) instead of hanging.
+            # (conn_health_checks above makes the pool check each connection before handing it out,
+            # so one that a PostgreSQL restart dropped is replaced instead of failing its request.)
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
         }
-        if env_bool("DATABASE_POOL_CHECK", default=True):
-            # A pooled connection is checked (one empty round trip) before it is handed out: one that
-            # PostgreSQL dropped (a restart) is replaced, instead of failing the request that got it.
-            DATABASES["default"]["OPTIONS"]["pool"]["check"] = psycopg_pool.ConnectionPool.check_connection
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -119,27 +119,37 @@ class DatabaseReach:
     """When this process last found the database unreachable, for the sweeper's grace after an outage.
 
     A lease that expired while the database was down (or restarting) says nothing about its worker:
-    no worker could renew it. The sweeper takes a task back only once the database has been
-    reachable for a whole lease period since the later of PostgreSQL's start and this process's last
-    failure to reach it; live workers renew their leases within that period (a failed renewal is
-    retried within seconds), so what is left expired belongs to a worker that is really gone.
+    no worker could renew it. The sweeper takes a task back only once the database has answered for
+    a whole lease period since the later of this process's last failure to reach it and a restart of
+    PostgreSQL seen while this process ran (``pg_postmaster_start_time()`` changed). Live workers
+    renew their leases within that period (a failed renewal is retried within seconds), so what is
+    left expired belongs to an attempt that is really gone.
     """
 
     def __init__(self) -> None:
         self.last_failure = None
+        self._postmaster_started = None
+        self._restarted = False
 
     def failed(self) -> None:
         self.last_failure = timezone.now()
 
     def leases_are_evidence(self, now) -> tuple[bool, float | None]:
-        """Whether expired leases mean dead workers at ``now``, and for how many seconds the database has answered."""
+        """Whether expired leases mean lost attempts at ``now``, and for how many seconds the database has
+        answered since the last outage this process knows of (None: none known)."""
         answering = None if self.last_failure is None else (now - self.last_failure).total_seconds()
         if connection.vendor == "postgresql":
-            # PostgreSQL's own clock on both sides: a restart is seen however the clocks differ.
             with connection.cursor() as cursor:
-                cursor.execute("SELECT EXTRACT(EPOCH FROM now() - pg_postmaster_start_time())")
-                uptime = float(cursor.fetchone()[0])
-            answering = uptime if answering is None else min(answering, uptime)
+                # PostgreSQL's own clock on both sides of the uptime.
+                cursor.execute("SELECT pg_postmaster_start_time(), "
+                               "EXTRACT(EPOCH FROM now() - pg_postmaster_start_time())")
+                started, uptime = cursor.fetchone()
+            if self._postmaster_started is None:
+                self._postmaster_started = started
+            elif started != self._postmaster_started:
+                self._postmaster_started, self._restarted = started, True
+            if self._restarted:
+                answering = float(uptime) if answering is None else min(answering, float(uptime))
         if answering is None:
             return True, None
         return answering >= settings.FLOWGATE_TASK_LEASE_SECONDS, answering

@@ -312,15 +312,25 @@ def sweep(now=None) -> dict[str, int]:
             logger.info("sweep: the database has answered for %.0f s only; expired leases get %s s to be renewed "
                         "before their tasks are taken back", answering, settings.FLOWGATE_TASK_LEASE_SECONDS)
         expired = expired.none()
+    # A lease that ran out within a lease period of the database coming back belonged to an attempt the
+    # outage interrupted (its worker could not write), not necessarily to a worker that died.
+    outage_ended = None if answering is None else now - timedelta(seconds=answering)
     for tr in expired.select_related("execution")[:SWEEP_BATCH]:
         with transaction.atomic():
             lease_ended = tr.lease_expires_at
             if transition_task_run(tr, TaskRunStatus.PENDING, attempt=tr.attempts, dispatched_at=now,
                                    not_before=None, lease_expires_at=None):
                 logs = LogBuffer(tr.execution_id, tr.id)
-                logs.add(LogLevel.WARNING, f"Task {tr.name} lost its worker during attempt {tr.attempts} (its "
-                                           f"lease ran out at {lease_ended:%H:%M:%S} UTC and was not renewed "
-                                           "while the database answered); running it again.", event="task.pending")
+                if outage_ended is not None and lease_ended < outage_ended + timedelta(
+                        seconds=settings.FLOWGATE_TASK_LEASE_SECONDS):
+                    why = (f"Task {tr.name} was interrupted during attempt {tr.attempts} by a database outage "
+                           f"(the database answers again since {outage_ended:%H:%M:%S} UTC and the attempt did not "
+                           "resume); running it again.")
+                else:
+                    why = (f"Task {tr.name} lost its worker during attempt {tr.attempts} (its lease ran out at "
+                           f"{lease_ended:%H:%M:%S} UTC and was not renewed while the database answered); "
+                           "running it again.")
+                logs.add(LogLevel.WARNING, why, event="task.pending")
                 logs.flush()
                 task = task_definitions(tr.execution).get(tr.name, {})
                 send_run_task(tr, task)

@@ -139,8 +139,36 @@ def test_the_sweeper_gives_expired_leases_a_grace_after_the_database_comes_back(
         reach.last_failure = timezone.now() - timedelta(seconds=61)  # answering for a whole lease period
         assert sweep()["recovered"] == 1
     assert TaskRun.objects.get(execution=execution).status == TaskRunStatus.PENDING
+    # Its lease ran out during the outage: the log names the outage, not a lost worker.
     line = execution.logs.filter(level="warning").latest("id").message
-    assert "lost its worker" in line and "not renewed while the database answered" in line
+    assert "was interrupted during attempt 1 by a database outage" in line and "lost its worker" not in line
+
+
+def test_a_lease_that_ran_out_long_after_an_outage_means_a_lost_worker(project_a, monkeypatch):
+    execution = ExecutionFactory(workflow=one_task(project_a))
+    with mock.patch("executions.tasks.run_task_message.apply_async"):
+        advance(execution.id)
+    TaskRun.objects.filter(execution=execution).update(
+        status=TaskRunStatus.RUNNING, attempts=1, dispatched_at=None,
+        lease_expires_at=timezone.now() - timedelta(seconds=5))
+    reach = DatabaseReach()
+    reach.last_failure = timezone.now() - timedelta(hours=1)
+    monkeypatch.setattr("executions.services.database_reach", reach)
+    with mock.patch("executions.tasks.run_task_message.apply_async"):
+        assert sweep()["recovered"] == 1
+    line = execution.logs.filter(level="warning").latest("id").message
+    assert "lost its worker during attempt 1" in line and "not renewed while the database answered" in line
+
+
+def test_a_restart_of_postgresql_seen_by_the_sweeper_starts_the_grace(monkeypatch, settings):
+    settings.FLOWGATE_TASK_LEASE_SECONDS = 60
+    reach = DatabaseReach()
+    now = timezone.now()
+    assert reach.leases_are_evidence(now) == (True, None)  # the first look: no outage known
+    reach._postmaster_started -= timedelta(days=1)  # as if PostgreSQL had started again since
+    evidence, answering = reach.leases_are_evidence(now)
+    assert answering is not None  # its uptime now bounds the grace
+    assert evidence == (answering >= 60)
 
 
 def test_the_sweep_message_survives_an_unreachable_database(monkeypatch):
@@ -151,3 +179,16 @@ def test_the_sweep_message_survives_an_unreachable_database(monkeypatch):
     with mock.patch("executions.services.sweep", side_effect=REFUSED):
         assert sweep_message.run() == {}
     assert reach.last_failure is not None  # the next sweeps give expired leases their grace
+
+
+def test_a_message_cut_short_by_the_outage_ends_with_one_warning(monkeypatch, caplog):
+    from executions.tasks import advance_message
+
+    reach = DatabaseReach()
+    monkeypatch.setattr("executions.tasks.database_reach", reach)
+    with mock.patch("executions.engine.advance_and_run", side_effect=REFUSED), \
+            caplog.at_level(logging.WARNING, logger="flowgate.engine"):
+        advance_message.run("3f1d1c9e-0000-4000-8000-000000000000")  # as a worker runs it: not eager
+    assert reach.last_failure is not None
+    [line] = [r.getMessage() for r in caplog.records if r.name == "flowgate.engine"]
+    assert "the database is unreachable" in line and "the sweeper takes it up again" in line
