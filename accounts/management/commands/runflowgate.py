@@ -47,8 +47,8 @@ class Command(BaseCommand):
             "--workers", str(web_workers), "--timeout-graceful-shutdown", str(STOP_GRACE_SECONDS - 5),
             "--forwarded-allow-ips", "127.0.0.1", "--no-server-header",
         ]
-        # Without gossip and mingle, which Flowgate does not use: their broadcast queues are torn down
-        # on a broker reconnect, and kombu can fail there with an unrecoverable error (celery/kombu#582).
+        # Without gossip and mingle, which Flowgate does not use: fewer broker queues and
+        # consumers to tear down and rebuild when the broker connection drops.
         worker_cmd = [
             sys.executable, "-m", "celery", "-A", "config", "worker", "-B", f"--concurrency={concurrency}",
             f"--loglevel={loglevel}", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
