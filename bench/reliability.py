@@ -189,7 +189,7 @@ class Worker:
     def start(self) -> None:
         self.starts += 1
         self.process = Process(f"worker-{self.starts}", [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=2",
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2",
             "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"reliability-{self.starts}@%h"],
             self.env, self.log_dir)
         self.started_at = time.monotonic()
@@ -431,9 +431,11 @@ def kill_rounds(api: Api, worker: Worker, count: int, target: str) -> Row:
                     pass
         else:
             worker.kill_main()
-            # A pool process killed within a second of the worker's start (celery "Could not start
-            # worker processes"): the main process must ride it out or be started again.
-            time.sleep(0.7)
+            # A pool process killed as soon as it exists, before the worker has started consuming
+            # (Celery's "Could not start worker processes"): the worker must ride it out.
+            until = time.monotonic() + 30
+            while not worker.pool() and time.monotonic() < until and worker.process.process.poll() is None:
+                time.sleep(0.02)
             for pid in worker.pool()[:1]:
                 early_kills += 1
                 try:
@@ -453,7 +455,7 @@ def kill_rounds(api: Api, worker: Worker, count: int, target: str) -> Row:
     what = "pool processes" if target == "child" else "main process"
     notes = f"worker exits by itself: {exits} (restarted)"
     if target == "main":
-        notes += f"; {early_kills} pool kills <1 s after start"
+        notes += f"; and {early_kills} pool processes killed as the new worker started"
     return Row(f"worker SIGKILL ({what})", count, None, lost, stuck, reruns(ids),
                percentile(recoveries, 0.95) if recoveries else None, notes)
 

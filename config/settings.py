@@ -211,6 +211,9 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # to the database, which is the truth; the redelivered message then finds the task done (every
 # change is a guarded transition). Cancelling it would only make it run twice.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Celery's prefork pool, except that a pool process killed while the worker starts is replaced
+# instead of stopping the worker (config/pool.py).
+CELERY_WORKER_POOL = "config.pool:TaskPool"
 # Sending a message while the broker is down fails after about half a second (three tries) instead
 # of holding the request; the row is already committed and the sweeper sends it later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
