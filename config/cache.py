@@ -4,39 +4,29 @@ Flowgate keeps nothing in its cache that a request cannot do without (rate-limit
 own fallback, ``accounts.throttling``; the rest are hints such as "recounted recently"). Django's
 ``RedisCache`` raises ``redis.ConnectionError`` on every call while Redis is down, which failed
 whichever request touched it; here each call answers as a miss does (``get`` its default, ``add``
-False, ``set`` nothing) and the outage is logged once per ``LOG_EVERY_SECONDS``, not per request.
+False, ``set`` nothing) and the outage is logged once per ``config.outages.LOG_EVERY_SECONDS``, not
+per request.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import threading
-import time
 
 import redis
 from django.core.cache.backends.redis import RedisCache
 
+from config.outages import OutageLog, first_line
+
 logger = logging.getLogger("flowgate.cache")
 
-LOG_EVERY_SECONDS = 10.0
+outage_log = OutageLog()
 
 
-class _OutageLog:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next = 0.0
-
-    def __call__(self, exc: Exception) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now < self._next:
-                return
-            self._next = now + LOG_EVERY_SECONDS
-        logger.warning("cache: Redis unreachable (%s: %s); answering as a cache miss", exc.__class__.__name__, exc)
-
-
-log_outage = _OutageLog()
+def log_outage(exc: Exception) -> None:
+    if outage_log.due() is not None:
+        logger.warning("cache: Redis unreachable (%s: %s); answering as a cache miss", exc.__class__.__name__,
+                       first_line(exc))
 
 
 def _fail_open(miss):

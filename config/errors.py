@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
-import time
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -22,6 +20,8 @@ from django.http import Http404, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.outages import OutageLog, first_line
 
 logger = logging.getLogger("flowgate.errors")
 
@@ -45,11 +45,8 @@ class QueryParameterInvalid(exceptions.ValidationError):
     """A query parameter the API cannot take; surfaces that say where a problem is name the query."""
 
 
-DATABASE_UNAVAILABLE = ("The database is unavailable at the moment; nothing was changed by this request. "
-                        "Try again after Retry-After seconds.")
-# An outage fails every request: one warning per this many seconds says so, not one per request.
-OUTAGE_LOG_EVERY_SECONDS = 10.0
-
+DATABASE_UNAVAILABLE = ("The database is unavailable at the moment (down or restarting); try again after the "
+                        "seconds that Retry-After gives.")
 
 class DatabaseUnavailable(exceptions.APIException):
     """The database cannot be reached (down, restarting, or no pooled connection came in time): 503."""
@@ -68,28 +65,15 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
-class _OutageLog:
-    """Logs a database outage once per ``OUTAGE_LOG_EVERY_SECONDS`` per process, with the count since."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next = 0.0
-        self._suppressed = 0
-
-    def __call__(self, exc: BaseException, where: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now < self._next:
-                self._suppressed += 1
-                return
-            suppressed, self._suppressed, self._next = self._suppressed, 0, now + OUTAGE_LOG_EVERY_SECONDS
-        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        logger.warning("database unavailable (%s: %s) in %s; answering 503 with Retry-After%s",
-                       exc.__class__.__name__, cause, where,
-                       f" ({suppressed} more such answers since the last warning)" if suppressed else "")
+outage_log = OutageLog()
 
 
-log_outage = _OutageLog()
+def log_outage(exc: BaseException, where: str) -> None:
+    """Log that the database is unreachable, at most once per interval per process."""
+    quiet = outage_log.due()
+    if quiet is not None:
+        logger.warning("database unavailable (%s: %s) in %s; answering 503 with Retry-After%s", exc.__class__.__name__,
+                       first_line(exc), where, f" ({quiet} more such answers since the last warning)" if quiet else "")
 
 
 def flatten_errors(detail, field: str | None = None) -> list[dict]:

@@ -11,39 +11,25 @@ import the Celery tasks that call back into them. Each app's ``AppConfig.ready()
 from __future__ import annotations
 
 import logging
-import threading
-import time
 
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from config.celery import app
+from config.outages import OutageLog, first_line
 
 logger = logging.getLogger("flowgate.queue")
 
-# While the broker is down every send fails: one warning per this many seconds says so.
-OUTAGE_LOG_EVERY_SECONDS = 10.0
+# While the broker is down every send fails: one warning per interval says so.
+outage_log = OutageLog()
 
 
-class _OutageLog:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next = 0.0
-        self._suppressed = 0
-
-    def __call__(self, name: str, exc: Exception) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now < self._next:
-                self._suppressed += 1
-                return
-            suppressed, self._suppressed, self._next = self._suppressed, 0, now + OUTAGE_LOG_EVERY_SECONDS
+def log_outage(name: str, exc: Exception) -> None:
+    quiet = outage_log.due()
+    if quiet is not None:
         logger.warning("broker unreachable (%s); %s and later messages are not sent now, the sweeper sends them "
-                       "once it is back%s", exc, name,
-                       f" ({suppressed} more unsent since the last warning)" if suppressed else "")
-
-
-log_outage = _OutageLog()
+                       "once it is back%s", first_line(exc), name,
+                       f" ({quiet} more unsent since the last warning)" if quiet else "")
 
 
 def enqueue_on_commit(name: str, *args, **options) -> None:

@@ -112,7 +112,7 @@ def test_readyz_names_the_database_as_the_dependency_that_is_down(client, settin
 
 
 def test_an_outage_is_logged_once_not_per_request(api, caplog, monkeypatch):
-    monkeypatch.setattr(errors.log_outage, "_next", 0.0)
+    monkeypatch.setattr(errors.outage_log, "_next", 0.0)
     with database_down(), caplog.at_level(logging.WARNING, logger="flowgate.errors"):
         for _ in range(5):
             assert api.get("/api/v1/executions/").status_code == 503

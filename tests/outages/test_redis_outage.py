@@ -33,7 +33,7 @@ def redis_down(settings, monkeypatch):
     monkeypatch.setattr(celery_app, "_pool", None)
     monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
     monkeypatch.setattr(counter, "_down_until", 0.0)
-    monkeypatch.setattr(queue.log_outage, "_next", 0.0)
+    monkeypatch.setattr(queue.outage_log, "_next", 0.0)
     yield dead
     celery_app.conf.task_always_eager = eager
     if celery_app._pool is not None:
@@ -70,7 +70,7 @@ def test_refold_accepts_an_execution_while_redis_is_down(redis_down, tenant_a, p
 
 
 def test_the_cache_answers_as_a_miss_while_redis_is_down(redis_down, caplog, monkeypatch):
-    monkeypatch.setattr(cache_module.log_outage, "_next", 0.0)
+    monkeypatch.setattr(cache_module.outage_log, "_next", 0.0)
     with caplog.at_level(logging.WARNING, logger="flowgate.cache"):
         assert cache.get("some-key", "default") == "default"
         assert cache.add("some-key", 1, 60) is False
