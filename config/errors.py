@@ -7,16 +7,22 @@ A request refused before any view runs (a NUL character in its path, a body over
 an unknown path) is answered by ``refusal_response`` as the API view at that path would answer it;
 a path no view takes answers in the shape of the surface whose paths it falls under (each surface
 says which with ``register_surface_paths``), else in the native shape.
+
+A database that cannot be reached answers 503 with ``Retry-After`` (``DatabaseUnavailable``), in
+each surface's shape since every surface's handler starts from the native one; pages and other
+paths get the same status from ``server_error``. What was accepted before is in the database.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import sys
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import Http404, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
@@ -24,6 +30,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.outages import OutageLog, first_line
 
 logger = logging.getLogger("flowgate.errors")
 
@@ -59,6 +67,37 @@ def body_too_large_message() -> str:
 
 class QueryParameterInvalid(exceptions.ValidationError):
     """A query parameter the API cannot take; surfaces that say where a problem is name the query."""
+
+
+DATABASE_UNAVAILABLE = ("The database is unavailable at the moment (down or restarting); try again after the "
+                        "seconds that Retry-After gives.")
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database cannot be reached (down, restarting, or no pooled connection came in time): 503."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = DATABASE_UNAVAILABLE
+    default_code = "database_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wait = settings.FLOWGATE_RETRY_AFTER_SECONDS  # DRF's handler turns it into Retry-After
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the database cannot be reached (rather than refusing a statement)."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+outage_log = OutageLog()
+
+
+def log_outage(exc: BaseException, where: str) -> None:
+    """Log that the database is unreachable, at most once per interval per process."""
+    quiet = outage_log.due()
+    if quiet is not None:
+        logger.warning("database unavailable (%s: %s) in %s; answering 503 with Retry-After%s", exc.__class__.__name__,
+                       first_line(exc), where, f" ({quiet} more such answers since the last warning)" if quiet else "")
 
 
 def flatten_errors(detail, field: str | None = None) -> list[dict]:
@@ -104,6 +143,12 @@ def translate_django_exception(exc: Exception) -> Exception:
 
 
 def native_exception_handler(exc, context):
+    if is_database_unavailable(exc):
+        log_outage(exc, context.get("view").__class__.__name__)
+        response = drf_exception_handler(DatabaseUnavailable(), context)
+        response.data = error_body(DATABASE_UNAVAILABLE)
+        response._has_been_logged = True  # log_outage said it, once per interval; not django.request per answer
+        return response
     exc = translate_django_exception(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -224,7 +269,18 @@ def refusal_response(request, refusal: exceptions.APIException, view_func=None, 
 
 
 def server_error(request, *args, **kwargs):
-    """handler500: JSON for API paths, a plain page elsewhere."""
+    """handler500: JSON for API paths, a plain page elsewhere; 503 with Retry-After when the database is down."""
+    exc = sys.exc_info()[1]
+    if is_database_unavailable(exc):
+        log_outage(exc, request.path)
+        retry_after = str(settings.FLOWGATE_RETRY_AFTER_SECONDS)
+        if request.path.startswith(API_PATHS):
+            response = JsonResponse(error_body(DATABASE_UNAVAILABLE), status=503)
+        else:
+            response = HttpResponse(DATABASE_UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = retry_after
+        response._has_been_logged = True
+        return response
     if request.path.startswith(API_PATHS):
         return JsonResponse(error_body("Internal server error. The failure was logged; retrying may help."), status=500)
     from django.views.defaults import server_error as html_server_error

@@ -83,7 +83,7 @@ def test_it_reports_a_body_that_does_not_fit_the_document(body, problem):
 def test_it_reports_a_status_code_the_operation_does_not_document():
     problems = response_problems(answer("GET", PROJECT_PATH, 418, {"detail": "teapot", "errors": []}))
     assert problems == ["api_v1_projects_retrieve (GET /api/v1/projects/{id}/) answered 418, which it does not "
-                        "document (it documents 200, 401, 403, 404, 413, 429, 500)"]
+                        "document (it documents 200, 401, 403, 404, 413, 429, 500, 503)"]
 
 
 def test_it_reports_a_body_where_the_document_has_none():
