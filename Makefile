@@ -1,10 +1,11 @@
 # Flowgate's two commands; both create and update .venv themselves.
-.PHONY: run test bench lint constraints help
+.PHONY: run test bench reliability lint constraints help
 
 help:
 	@echo "make run   install, migrate, create the demo tenant and key, serve web + worker (Ctrl-C stops)"
 	@echo "make test  run the whole test suite (PostgreSQL and Redis when present, else the embedded default)"
 	@echo "make bench Flowgate's engine against bare Celery, and every list at 10k and 1M executions (ARGS=--quick for a smoke run)"
+	@echo "make reliability  kill workers, stop Redis, restart PostgreSQL under load; print what was lost (ARGS=--quick)"
 	@echo "make lint  ruff"
 
 run:
@@ -15,6 +16,9 @@ test:
 
 bench:
 	@bash scripts/bench.sh $(ARGS)
+
+reliability:
+	@bash scripts/reliability.sh $(ARGS)
 
 lint:
 	@.venv/bin/ruff check .

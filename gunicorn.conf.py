@@ -8,3 +8,15 @@ forms, drop or overwrite any ``X_Forwarded_*`` spelling that clients send.
 """
 
 header_map = "dangerous"
+
+# A request line (path and query, a long cursor say) up to gunicorn's own cap of 1 MB reaches
+# Flowgate, which answers a bad one in the surface's error shape; gunicorn's default, 4094 bytes,
+# answered an HTML 414 page instead. uvicorn, the default web server, has no such limit either.
+limit_request_line = 0
+
+
+def post_worker_init(worker):
+    """gunicorn's own refusals (a control character in a header, say) answer JSON, not HTML."""
+    from config.webserver_errors import answer_gunicorn_errors_in_json
+
+    answer_gunicorn_errors_in_json(worker)

@@ -6,19 +6,20 @@ from django.conf import settings
 from django.http import Http404, HttpResponseBadRequest
 from django.urls import Resolver404, resolve
 from rest_framework import exceptions
-from rest_framework.views import APIView
 
-from config.errors import API_PATHS, QueryParameterInvalid, not_found
+from config.errors import PayloadTooLarge, QueryParameterInvalid, is_api_path, not_found, refusal_response
 
 NUL_IN_QUERY = "Query parameters may not contain the NUL character (%00); remove it from the URL."
 
 
-class RefuseNulCharactersMiddleware:
-    """A NUL character in the path answers 404 and in the query 400, before any view runs.
+class RefuseHostileRequestsMiddleware:
+    """Refuses, before any view runs, what no view could answer but with a 500.
 
-    No database column stores NUL, so every look-up or filter with one would fail as a 500. An API
-    view's refusal goes through that view's own exception handler, so each documented surface
-    answers in its own error shape; other paths get the plain 404 and 400.
+    A NUL character in the path answers 404 and in the query 400 (no database column stores NUL,
+    so every look-up or filter with one would fail); an API request whose Content-Length is over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` answers 413 (Django would refuse the body as it is read, from
+    inside a view). Each refusal is answered in the error shape of the surface at the request's
+    path (``config.errors.refusal_response``); paths outside the API get the plain 404 and 400.
     """
 
     def __init__(self, get_response) -> None:
@@ -28,39 +29,36 @@ class RefuseNulCharactersMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if "\x00" in request.path:
-            refusal = exceptions.NotFound()
-        else:
-            names = [key for key, values in request.GET.lists() if "\x00" in key or any("\x00" in v for v in values)]
-            if not names:
-                return None
-            refusal = QueryParameterInvalid({name.replace("\x00", "") or "query": [NUL_IN_QUERY] for name in names})
-        view_class = getattr(view_func, "cls", None)
-        if view_class is not None and issubclass(view_class, APIView):
-            refuse = _Refusal.as_view(view_class=view_class, refusal=refusal)
-            return refuse(request, *view_args, **view_kwargs)
+        refusal = self._refusal(request)
+        if refusal is None:
+            return None
+        response = refusal_response(request, refusal, view_func=view_func, view_kwargs=view_kwargs)
+        if response is not None:
+            return response
         if isinstance(refusal, exceptions.NotFound):
             return not_found(request)
+        if isinstance(refusal, PayloadTooLarge):
+            return None  # Django refuses the body itself when a page reads it
         return HttpResponseBadRequest(NUL_IN_QUERY)
 
+    @staticmethod
+    def _refusal(request) -> exceptions.APIException | None:
+        if "\x00" in request.path:
+            return exceptions.NotFound()
+        names = [key for key, values in request.GET.lists() if "\x00" in key or any("\x00" in v for v in values)]
+        if names:
+            return QueryParameterInvalid({name.replace("\x00", "") or "query": [NUL_IN_QUERY] for name in names})
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and is_api_path(request.path_info) and _content_length(request) > limit:
+            return PayloadTooLarge()
+        return None
 
-class _Refusal(APIView):
-    """Answers ``refusal`` as ``view_class`` would: its renderers and its exception handler."""
 
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes: list = []
-    view_class: type[APIView] = APIView
-    refusal: exceptions.APIException = exceptions.NotFound()
-
-    def get_renderers(self):
-        return self.view_class().get_renderers()
-
-    def get_exception_handler(self):
-        return self.view_class().get_exception_handler()
-
-    def initial(self, request, *args, **kwargs):
-        raise self.refusal
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 class FriendlyNotFoundMiddleware:
@@ -75,7 +73,7 @@ class FriendlyNotFoundMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if settings.DEBUG and not request.path.startswith(API_PATHS):
+        if settings.DEBUG and not is_api_path(request.path):
             try:
                 resolve(request.path_info, getattr(request, "urlconf", None))
             except Resolver404:
@@ -83,6 +81,6 @@ class FriendlyNotFoundMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if settings.DEBUG and isinstance(exception, Http404) and not request.path.startswith(API_PATHS):
+        if settings.DEBUG and isinstance(exception, Http404) and not is_api_path(request.path):
             return not_found(request, exception)
         return None

@@ -1,6 +1,7 @@
 """The body parsers of every API: they refuse what a database column cannot store.
 
-PostgreSQL's ``jsonb`` and ``text`` refuse the NUL character, and JSON has no NaN or infinity
+PostgreSQL's ``jsonb`` and ``text`` refuse the NUL character and lone UTF-16 surrogates (``"\\ud800"``
+is valid JSON but no text at all), and JSON has no NaN or infinity
 (Python reads ``1e400`` as ``inf``); such a body used to fail at the INSERT, as a 500. Nesting
 deeper than the parser's recursion limit used to fail the same way. Numbers and true/false words
 inside a body or a query string are read by ``config.values``.
@@ -9,10 +10,16 @@ inside a body or a query string are read by ``config.values``.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
+
+# Half of a UTF-16 pair on its own: JSON's \u escapes can spell one, but no UTF-8 text holds it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_PROBLEM = ("text may not contain a lone surrogate (\\ud800 to \\udfff); escape characters outside "
+                     "the Basic Multilingual Plane as a pair, like \\ud83d\\ude00, or send them as UTF-8")
 
 # Keys json.dumps turns into text; any other key cannot be written.
 JSON_KEYS = (str, int, float, bool, type(None))
@@ -31,6 +38,8 @@ def unstorable(value: Any) -> str | None:
         if isinstance(item, str):
             if "\x00" in item:
                 return "text may not contain the NUL character (\\u0000)"
+            if not item.isascii() and _SURROGATE.search(item):
+                return SURROGATE_PROBLEM
         elif isinstance(item, float):
             if not math.isfinite(item):
                 return f"numbers must be finite, not {item}"

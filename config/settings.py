@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "config.metrics.MetricsMiddleware",
     "config.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "config.middleware.RefuseNulCharactersMiddleware",
+    "config.middleware.RefuseHostileRequestsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -151,6 +151,9 @@ else:
     # connection instead of on every run.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
         "DATABASE_SERVER_SIDE_BINDING", default=True)
+    # A database that does not answer (down, restarting, unreachable) fails a new connection after
+    # this many seconds, so a request answers 503 in bounded time instead of hanging.
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=1)
     if env_bool("DATABASE_POOL", default=False):
         # psycopg's pool replaces persistent connections; Django refuses both at once.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -158,6 +161,8 @@ else:
             "min_size": env_int("DATABASE_POOL_MIN", 1, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
             # A request waits this long for a connection, then fails (503) instead of hanging.
+            # (conn_health_checks above makes the pool check each connection before handing it out,
+            # so one that a PostgreSQL restart dropped is replaced instead of failing its request.)
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
         }
 
@@ -195,6 +200,9 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Redelivery of unacknowledged messages; the sweeper recovers sooner than this.
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+        # A broker that does not answer fails a connection attempt after this long (then back-off).
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
     }
 
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "flowgate")
@@ -215,6 +223,20 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # by a library became hundreds of one-fragment lines); the processes log through LOGGING below instead.
 CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers and beat ride out a broker outage of any length: they reconnect with back-off (1 s, 2 s,
+# ... at most Celery's interval maximum) and never give up, instead of exiting after 100 tries.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task that is running when the broker connection drops goes on to the end: its outcome is written
+# to the database, which is the truth; the redelivered message then finds the task done (every
+# change is a guarded transition). Cancelling it would only make it run twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Celery's prefork pool, except that a pool process killed while the worker starts is replaced
+# instead of stopping the worker (config/pool.py).
+CELERY_WORKER_POOL = "config.pool:TaskPool"
+# Sending a message while the broker is down fails after about half a second (three tries) instead
+# of holding the request; the row is already committed and the sweeper sends it later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE_FILENAME = str(FLOWGATE_HOME / "celerybeat-schedule")
 # Celery's Django fix-up closes the worker's database connection around every task unless this is
 # set; config.celery instead closes only unusable or expired ones, as Django does per request, so
@@ -224,7 +246,9 @@ CELERY_TIMEZONE = "UTC"
 
 REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Fails open (config.cache): with Redis down a cache call answers as a miss within the time-outs.
+    CACHES = {"default": {"BACKEND": "config.cache.FailOpenRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -308,6 +332,9 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # OPTIONS answers 405, as for any method an operation does not document: DRF's metadata would
+    # describe serializers the surfaces do not have (and answered 500 on some).
+    "DEFAULT_METADATA_CLASS": None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -355,6 +382,10 @@ FLOWGATE_BASE_URL = env_str("FLOWGATE_BASE_URL", "http://127.0.0.1:8000")
 # Definition limits: validation refuses bigger workflows.
 FLOWGATE_MAX_TASKS = env_int("FLOWGATE_MAX_TASKS", 200, minimum=1)
 FLOWGATE_MAX_DEFINITION_BYTES = env_int("FLOWGATE_MAX_DEFINITION_BYTES", 256 * 1024, minimum=1024)
+# What one template may make and take (workflows/templating.py): characters (or list and object items)
+# in any one value it produces, and milliseconds per rendering, in the worker and the web process alike.
+FLOWGATE_TEMPLATE_MAX_LENGTH = env_int("FLOWGATE_TEMPLATE_MAX_LENGTH", 4_000_000, minimum=1000)
+FLOWGATE_TEMPLATE_TIME_LIMIT_MS = env_int("FLOWGATE_TEMPLATE_TIME_LIMIT_MS", 1000, minimum=10)
 # Synchronous runs wait at most this long before answering 202 with the execution id.
 FLOWGATE_MAX_SYNC_WAIT_SECONDS = env_int("FLOWGATE_MAX_SYNC_WAIT_SECONDS", 120, minimum=1)
 FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS = env_int("FLOWGATE_SYNC_WAIT_DEFAULT_SECONDS", 30, minimum=1)
@@ -364,6 +395,8 @@ FLOWGATE_TASK_LEASE_SECONDS = env_int("FLOWGATE_TASK_LEASE_SECONDS", 60, minimum
 # most this many tasks and this many seconds per message; then the next task goes through the broker.
 FLOWGATE_CHAIN_MAX_STEPS = env_int("FLOWGATE_CHAIN_MAX_STEPS", 100, minimum=0)
 FLOWGATE_CHAIN_SECONDS = env_int("FLOWGATE_CHAIN_SECONDS", 10, minimum=0)
+# A request that finds the database unreachable answers 503 with this Retry-After (seconds).
+FLOWGATE_RETRY_AFTER_SECONDS = env_int("FLOWGATE_RETRY_AFTER_SECONDS", 5, minimum=1)
 # Requests of one web process that may wait for their execution at once; keep it below the web
 # process's threads (gunicorn --threads) so health checks and other requests always find one free.
 FLOWGATE_SYNC_WAIT_SLOTS = env_int("FLOWGATE_SYNC_WAIT_SLOTS", 6, minimum=0)

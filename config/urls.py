@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/v1/", include("schedules.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
     path("approvals/", include("approvals.urls")),
-    # Unknown API paths answer the JSON 404 also when DEBUG is on (Django's debug page is HTML).
+    # Unknown API paths answer the JSON 404, whatever the method, also when DEBUG is on (Django's
+    # debug page is HTML), in the shape of the surface they fall under.
     re_path(r"^(api|workflows)/", errors.not_found),
 ]

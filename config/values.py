@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 TRUE_WORDS = ("true", "yes", "on", "1")
@@ -86,3 +87,20 @@ def _kind(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "a list"
     return f"a {type(value).__name__}"
+
+
+# The offsets time zones use lie between -12:00 and +14:00; PostgreSQL stores none beyond ±15:59.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
+OFFSET_PROBLEM = "The UTC offset must lie between -15:59 and +15:59, for example 2024-05-01T09:30:00+02:00."
+YEAR_PROBLEM = "The date-time must lie between years 1 and 9999 in UTC."
+
+
+def utc_datetime(value: datetime) -> datetime:
+    """An aware date-time moved to UTC; ValueError for an offset or a year no database column stores."""
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError(OFFSET_PROBLEM)
+    try:
+        return value.astimezone(UTC) if offset is not None else value
+    except OverflowError:
+        raise ValueError(YEAR_PROBLEM) from None

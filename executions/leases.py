@@ -30,6 +30,10 @@ from executions.models import TaskRun, TaskRunStatus
 logger = logging.getLogger("flowgate.engine")
 
 
+# A renewal that failed (database unreachable) is tried again this soon, not at the next beat.
+RETRY_RENEWAL_SECONDS = 1.0
+
+
 class TaskTimedOut(Exception):
     """A task ran past its time-out."""
 
@@ -73,18 +77,22 @@ class LeaseKeeper:
         self._thread, self._stopping = None, False
 
     def _run(self) -> None:
+        beat = settings.FLOWGATE_TASK_LEASE_SECONDS / 3
+        pause = beat
         try:
             while True:
-                self._wake.wait(settings.FLOWGATE_TASK_LEASE_SECONDS / 3)
+                self._wake.wait(pause)
                 self._wake.clear()
                 if self._stopping:
                     return
-                self.renew()
+                # After a failed renewal (the database was unreachable) try again soon, so that the
+                # leases are renewed within seconds of the database answering again.
+                pause = beat if self.renew() is not None else min(RETRY_RENEWAL_SECONDS, beat)
         finally:
             connection.close()
 
-    def renew(self) -> int:
-        """Extend every held lease once; a failed write is logged and the next beat tries again."""
+    def renew(self) -> int | None:
+        """Extend every held lease once; a failed write is logged, answers None, and is tried again soon."""
         held = self.held()
         if not held:
             return 0
@@ -94,14 +102,60 @@ class LeaseKeeper:
         try:
             return TaskRun.objects.filter(guard, status=TaskRunStatus.RUNNING).update(
                 lease_expires_at=timezone.now() + timedelta(seconds=settings.FLOWGATE_TASK_LEASE_SECONDS))
-        except Exception:
-            logger.exception("renewing the leases of %d task run(s) failed; trying again at the next beat", len(held))
-            # A broken connection stays broken: the next beat opens a new one.
+        except Exception as exc:
+            database_reach.failed()
+            logger.warning("renewing the leases of %d task run(s) failed (%s: %s); trying again in %.0f s",
+                           len(held), exc.__class__.__name__, str(exc).strip().splitlines()[0] if str(exc).strip()
+                           else "", RETRY_RENEWAL_SECONDS)
+            # A broken connection stays broken: the next try opens a new one.
             connection.close()
-            return 0
+            return None
 
 
 lease_keeper = LeaseKeeper()
+
+
+class DatabaseReach:
+    """When this process last found the database unreachable, for the sweeper's grace after an outage.
+
+    A lease that expired while the database was down (or restarting) says nothing about its worker:
+    no worker could renew it. The sweeper takes a task back only once the database has answered for
+    a whole lease period since the later of this process's last failure to reach it and a restart of
+    PostgreSQL seen while this process ran (``pg_postmaster_start_time()`` changed). Live workers
+    renew their leases within that period (a failed renewal is retried within seconds), so what is
+    left expired belongs to an attempt that is really gone.
+    """
+
+    def __init__(self) -> None:
+        self.last_failure = None
+        self._postmaster_started = None
+        self._restarted = False
+
+    def failed(self) -> None:
+        self.last_failure = timezone.now()
+
+    def leases_are_evidence(self, now) -> tuple[bool, float | None]:
+        """Whether expired leases mean lost attempts at ``now``, and for how many seconds the database has
+        answered since the last outage this process knows of (None: none known)."""
+        answering = None if self.last_failure is None else (now - self.last_failure).total_seconds()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # PostgreSQL's own clock on both sides of the uptime.
+                cursor.execute("SELECT pg_postmaster_start_time(), "
+                               "EXTRACT(EPOCH FROM now() - pg_postmaster_start_time())")
+                started, uptime = cursor.fetchone()
+            if self._postmaster_started is None:
+                self._postmaster_started = started
+            elif started != self._postmaster_started:
+                self._postmaster_started, self._restarted = started, True
+            if self._restarted:
+                answering = float(uptime) if answering is None else min(answering, float(uptime))
+        if answering is None:
+            return True, None
+        return answering >= settings.FLOWGATE_TASK_LEASE_SECONDS, answering
+
+
+database_reach = DatabaseReach()
 
 
 @contextmanager

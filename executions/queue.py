@@ -13,10 +13,23 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from config.celery import app
+from config.outages import OutageLog, first_line
 
 logger = logging.getLogger("flowgate.queue")
+
+# While the broker is down every send fails: one warning per interval says so.
+outage_log = OutageLog()
+
+
+def log_outage(name: str, exc: Exception) -> None:
+    quiet = outage_log.due()
+    if quiet is not None:
+        logger.warning("broker unreachable (%s); %s and later messages are not sent now, the sweeper sends them "
+                       "once it is back%s", first_line(exc), name,
+                       f" ({quiet} more unsent since the last warning)" if quiet else "")
 
 
 def enqueue_on_commit(name: str, *args, **options) -> None:
@@ -26,6 +39,10 @@ def enqueue_on_commit(name: str, *args, **options) -> None:
         task = app.tasks[name]
         try:
             task.apply_async(args=args, **options)
+        except BrokerUnreachable as exc:
+            if app.conf.task_always_eager:
+                raise
+            log_outage(name, exc)
         except Exception:
             if app.conf.task_always_eager:
                 raise

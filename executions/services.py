@@ -33,6 +33,7 @@ from executions.engine import (
     transition_execution,
     transition_task_run,
 )
+from executions.leases import database_reach
 from executions.models import (
     TERMINAL_STATUSES,
     Execution,
@@ -76,11 +77,17 @@ def _started_by(caller: Caller | None, label: str | None = None) -> dict:
 
 
 def check_idempotency_key(key: str) -> None:
-    """400 for a key longer than the column holds (it would fail at the INSERT, as a 500)."""
+    """400 for a key longer than the column holds (it would fail at the INSERT, as a 500), or with a
+    control character (a NUL no column stores; a newline or an escape no log line should carry)."""
     limit = Execution._meta.get_field("idempotency_key").max_length
     if len(key) > limit:
         raise ValidationError({"Idempotency-Key": [
             f"Must be at most {limit} characters; this one has {len(key)}. Use a shorter key."]})
+    control = next((c for c in key if ord(c) < 32 or 127 <= ord(c) < 160), None)
+    if control is not None:
+        raise ValidationError({"Idempotency-Key": [
+            f"May not contain control characters (found {control!r}); use letters, digits and punctuation, "
+            "such as a UUID."]})
 
 
 def start_execution(*, caller: Caller | None, workflow: Workflow | None = None, project=None,
@@ -350,15 +357,34 @@ def sweep(now=None) -> dict[str, int]:
                 send_advance(execution.id)
                 counts["requeued"] += 1
 
-    # 2. Running task runs whose worker stopped renewing the lease (killed, lost its node).
-    for tr in TaskRun.objects.filter(status=TaskRunStatus.RUNNING, lease_expires_at__lt=now).select_related(
-            "execution")[:SWEEP_BATCH]:
+    # 2. Running task runs whose worker stopped renewing the lease (killed, lost its node). Not
+    # within a lease period of the database coming back: no worker could renew while it was away.
+    evidence, answering = database_reach.leases_are_evidence(now)
+    expired = TaskRun.objects.filter(status=TaskRunStatus.RUNNING, lease_expires_at__lt=now)
+    if not evidence:
+        if expired.exists():
+            logger.info("sweep: the database has answered for %.0f s only; expired leases get %s s to be renewed "
+                        "before their tasks are taken back", answering, settings.FLOWGATE_TASK_LEASE_SECONDS)
+        expired = expired.none()
+    # A lease that ran out within a lease period of the database coming back belonged to an attempt the
+    # outage interrupted (its worker could not write), not necessarily to a worker that died.
+    outage_ended = None if answering is None else now - timedelta(seconds=answering)
+    for tr in expired.select_related("execution")[:SWEEP_BATCH]:
         with transaction.atomic():
+            lease_ended = tr.lease_expires_at
             if transition_task_run(tr, TaskRunStatus.PENDING, attempt=tr.attempts, dispatched_at=now,
                                    not_before=None, lease_expires_at=None):
                 logs = LogBuffer(tr.execution_id, tr.id)
-                logs.add(LogLevel.WARNING, f"Task {tr.name} lost its worker during attempt {tr.attempts}; "
-                                           "running it again.", event="task.pending")
+                if outage_ended is not None and lease_ended < outage_ended + timedelta(
+                        seconds=settings.FLOWGATE_TASK_LEASE_SECONDS):
+                    why = (f"Task {tr.name} was interrupted during attempt {tr.attempts} by a database outage "
+                           f"(the database answers again since {outage_ended:%H:%M:%S} UTC and the attempt did not "
+                           "resume); running it again.")
+                else:
+                    why = (f"Task {tr.name} lost its worker during attempt {tr.attempts} (its lease ran out at "
+                           f"{lease_ended:%H:%M:%S} UTC and was not renewed while the database answered); "
+                           "running it again.")
+                logs.add(LogLevel.WARNING, why, event="task.pending")
                 logs.flush()
                 task = task_definitions(tr.execution).get(tr.name, {})
                 send_run_task(tr, task)

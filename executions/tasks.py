@@ -9,11 +9,19 @@ recorded), so Flower shows it as FAILURE with the task and the execution; Celery
 exception at INFO, without a traceback, and acknowledges the message as for any other failure.
 """
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from config.logs import log_context
 from executions import engine, retention, services
+from executions.leases import database_reach
+
+logger = logging.getLogger("flowgate.engine")
 
 
 class StepFailed(Exception):
@@ -30,10 +38,29 @@ def _report(request, chain: engine.Chain) -> None:
         raise StepFailed("; ".join(chain.failures))
 
 
+@contextmanager
+def _database_outage_noted(name: str, object_id: str, eager: bool = False) -> Iterator[None]:
+    """A message whose work the database's outage cut short ends quietly: the sweeper picks the work up.
+
+    Its rows say what is left to do (a queued execution, a task whose lease runs out); one warning
+    says why, instead of an error with a traceback for every message while the database is away.
+    """
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        if eager:
+            raise
+        database_reach.failed()
+        logger.warning("%s(%s) stopped: the database is unreachable (%s); the sweeper takes it up again once "
+                       "it answers", name, object_id, str(exc).strip().splitlines()[0] if str(exc).strip()
+                       else exc.__class__.__name__)
+
+
 @shared_task(name=engine.ADVANCE, ignore_result=True, bind=True, throws=(StepFailed,))
 def advance_message(self, execution_id: str) -> None:
     chain = _chain(self.request)
-    with log_context(execution_id=execution_id):
+    with log_context(execution_id=execution_id), _database_outage_noted(engine.ADVANCE, execution_id,
+                                                                        self.request.is_eager):
         engine.advance_and_run(execution_id, chain=chain)
     _report(self.request, chain)
 
@@ -41,18 +68,28 @@ def advance_message(self, execution_id: str) -> None:
 @shared_task(name=engine.RUN_TASK, ignore_result=True, bind=True, throws=(StepFailed,))
 def run_task_message(self, task_run_id: str) -> None:
     chain = _chain(self.request)
-    engine.run_task(task_run_id, chain=chain)
+    with _database_outage_noted(engine.RUN_TASK, task_run_id, self.request.is_eager):
+        engine.run_task(task_run_id, chain=chain)
     _report(self.request, chain)
 
 
-@shared_task(name=engine.WAKE, ignore_result=True)
-def wake_message(task_run_id: str) -> None:
-    services.wake_task(task_run_id)
+@shared_task(name=engine.WAKE, ignore_result=True, bind=True)
+def wake_message(self, task_run_id: str) -> None:
+    with _database_outage_noted(engine.WAKE, task_run_id, self.request.is_eager):
+        services.wake_task(task_run_id)
 
 
 @shared_task(name="flowgate.sweep", ignore_result=True)
 def sweep_message() -> dict:
-    return services.sweep()
+    try:
+        return services.sweep()
+    except (OperationalError, InterfaceError) as exc:
+        # The database is unreachable: nothing to sweep now, and leases that expire meanwhile are
+        # no evidence of dead workers (the sweeper gives them a grace once it answers again).
+        database_reach.failed()
+        logger.warning("sweep skipped: the database is unreachable (%s); the next sweep tries again",
+                       exc.__class__.__name__)
+        return {}
 
 
 @shared_task(name="flowgate.purge", ignore_result=True)

@@ -34,7 +34,7 @@ class FlowRun(models.Model):
     logs = models.JSONField(default=list, blank=True)
     tags = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    # "user:<id>", "key:<name>", or NULL for Flowgate itself (flowruns.services.actor_for).
+    # "user:<id>", "apikey:<owner id>:<name>", or NULL for Flowgate itself (flowruns.services.actor_for).
     created_by = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (NULL: no caller)
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001

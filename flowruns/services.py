@@ -4,8 +4,9 @@ These are the only functions that write flow runs: the Port surface, the native 
 (``flow_run_for_execution``), the admin and the ``execution_changed`` receiver all call them.
 
 Who wrote a run (``created_by``, ``updated_by``, ``reviewed_by``) is stored as ``"user:<id>"``
-for a person, ``"key:<name>"`` for an API key and NULL for the system; ``actor_value`` turns
-that into what the API shows (the user's id as a number, the key's name as a string, or null).
+for a person, ``"apikey:<owner id>:<name>"`` for an API key (its owner: the user who created it)
+and NULL for the system; ``actor_value`` turns that into what Port's document shows, a number:
+the user's id, or the key owner's (null for a key nobody owns, and for the system).
 """
 
 from __future__ import annotations
@@ -64,26 +65,29 @@ class Phase:
 
 # -- who --------------------------------------------------------------------------------------------
 def actor_for(caller: Caller | None) -> str | None:
-    """How a caller is stored in ``created_by``/``updated_by``: ``user:<id>``, ``key:<name>`` or None."""
+    """How a caller is stored in ``created_by``/``updated_by`` (see ``stored_actor``), or None."""
     if caller is None:
         return None
-    return stored_actor(caller.user_id, caller.api_key.name if caller.api_key is not None else None)
+    key = caller.api_key
+    return stored_actor(caller.user_id, key.name if key is not None else None,
+                        key.created_by_id if key is not None else None)
 
 
-def stored_actor(user_id: int | None, key_name: str | None) -> str | None:
-    """``user:<id>`` for a person, else ``key:<name>`` for an API key, else None (the system).
+def stored_actor(user_id: int | None, key_name: str | None, key_owner_id: int | None = None) -> str | None:
+    """``user:<id>`` for a person, else ``apikey:<owner id>:<name>`` for an API key, else None (the system).
 
-    For who wrote a run (``actor_for``) and who reviewed it (an approval's decider) alike.
+    For who wrote a run (``actor_for``) and who reviewed it (an approval's decider) alike. The key's
+    name is kept for the admin; the API shows its owner's id.
     """
     if user_id is not None:
         return f"user:{user_id}"
     if key_name is not None:
-        return f"key:{key_name}"
+        return f"apikey:{key_owner_id if key_owner_id is not None else ''}:{key_name}"
     return None
 
 
 def actor_value(stored: str | None) -> int | str | None:
-    """What the API shows for a stored actor: a user's id (number), an API key's name (string), or null.
+    """What the API shows for a stored actor: a user's id, or an API key owner's id (numbers), or null.
 
     Any other stored text (an approver who decided through an emailed link) is shown as it is.
     """
@@ -92,8 +96,9 @@ def actor_value(stored: str | None) -> int | str | None:
     kind, _, rest = stored.partition(":")
     if kind == "user" and rest.isdigit():
         return int(rest)
-    if kind == "key":
-        return rest
+    if kind == "apikey":
+        owner = rest.partition(":")[0]
+        return int(owner) if owner.isdigit() else None
     return stored
 
 
@@ -432,13 +437,14 @@ def _mirror_committed(execution_id) -> None:
         logger.exception("could not mirror execution %s onto its flow run", execution_id)
 
 
-def record_review(execution_id, user_id: int | None, key_name: str | None, label: str, at, **kwargs) -> None:
+def record_review(execution_id, user_id: int | None, key_name: str | None, label: str, at,
+                  key_owner_id: int | None = None, **kwargs) -> None:
     """``execution_reviewed`` receiver: the run an execution reports to shows who decided, and when.
 
     Someone who decided through an emailed link, without an account, is stored by name.
     """
     FlowRun.objects.filter(execution_links__execution_id=execution_id).update(
-        reviewed_by=stored_actor(user_id, key_name) or label or None, reviewed_at=at)
+        reviewed_by=stored_actor(user_id, key_name, key_owner_id) or label or None, reviewed_at=at)
 
 
 # -- retention ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from accounts.models import OPERATOR_ROLES, Membership, Project, Role
 from accounts.scoping import get_for_caller
 from config.values import parse_truth
 from executions.models import Execution, ExecutionStatus, TaskRun, TaskRunStatus
-from executions.services import start_execution
+from executions.services import check_idempotency_key, start_execution
 from records.models import Action, ActionExecution, FieldDefinition, Record, RecordEvent, Stage
 from records.services import (
     UNSET,
@@ -202,7 +202,11 @@ def _unmet_conditions(spec: dict, context: dict) -> list[str]:
         expression = bare_expression(str(condition.get("expression") or ""))
         try:
             met = bool(evaluate(expression, context))
-        except TemplateError:
+        except TemplateError as exc:
+            if exc.over_budget:
+                # Too large or too slow to evaluate: say so, rather than that the record falls short.
+                messages.append(f"Condition {expression!r} could not be evaluated: {exc.reason}")
+                continue
             # A condition that cannot be evaluated (a blank field, say) is not met.
             met = False
         if not met:
@@ -225,6 +229,8 @@ def perform_action(*, caller: Caller, action: Action, record: Record | None = No
                    "input": input or {}}
     # Before the replay too: a caller who may not start the action gets no execution back either.
     check_caller(action, caller)
+    if idempotency_key:
+        check_idempotency_key(idempotency_key)  # before it is looked up
     if idempotency_key and Execution.objects.filter(tenant_id=action.tenant_id,
                                                     idempotency_key=idempotency_key).exists():
         # A repeated request gets the first execution back (or 422 when its body differs).

@@ -182,3 +182,23 @@ def test_mindzies_client_runs_the_demo_action_as_docs_mindzie_md_shows(served):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.splitlines() == ["Ping Successful", "Completed None", "True", "1",
                                           "{'rows': 42} {'rows': 42}", "Default"], result.stdout
+
+
+def test_it_starts_the_worker_again_when_it_dies(served):
+    base, key, process = served["base"], served["key"], served["process"]
+    wait_until(lambda: ready(base) or process.poll() is not None, timeout=90)
+    web, worker = sorted(children_of(process.pid), key=lambda pid: "config.serve" not in Path(
+        f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"))
+    os.killpg(worker, signal.SIGKILL)  # the worker and its pool processes, as the OOM killer might
+    wait_until(lambda: "Started the worker again" in served["log"].read_text(), timeout=60)
+    assert process.poll() is None and alive(web)
+    # The new worker runs executions.
+    status, workflow = call(base, "/api/v1/workflows/", key, {"name": "after-restart", "definition": {"tasks": [
+        {"name": "answer", "type": "response", "config": {"value": "again"}}]}})
+    assert status == 201, workflow
+    status, execution = call(base, "/api/v1/executions/", key, {"workflow": workflow["id"]})
+    assert status in (201, 202), execution
+    done = wait_until(lambda: (found := call(base, f"/api/v1/executions/{execution['id']}/", key)[1])
+                      .get("status") == "succeeded" and found, timeout=90, interval=0.25)
+    assert done["return_value"] == "again"
+    assert "The worker process exited with status" in served["log"].read_text()

@@ -73,7 +73,7 @@ def test_it_selects_postgresql_from_database_url(tmp_path):
     assert settings["conn_max_age"] == 60
     assert settings["debug"] is False
     assert settings["broker"] == "redis://redis.internal:6379/0"
-    assert settings["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings["cache"] == "config.cache.FailOpenRedisCache"
     assert settings["allowed_hosts"] == ["flowgate.example.com"]
 
 

@@ -1,14 +1,12 @@
 import django_filters
 
 from approvals import services
-from approvals.models import Approval
-from config.filters import TruthFilter
+from approvals.models import Approval, ApprovalStatus
+from config.filters import ChoiceInFilter, TruthFilter
 
 
 class ApprovalFilter(django_filters.FilterSet):
-    status = django_filters.BaseInFilter(field_name="status",
-                                         help_text="One or more of pending, approved, rejected, expired, cancelled, "
-                                                   "comma-separated.")
+    status = ChoiceInFilter(field_name="status", choices=ApprovalStatus.choices)
     workflow = django_filters.UUIDFilter(field_name="execution__workflow_id")
     execution = django_filters.UUIDFilter(field_name="execution_id")
     mine = TruthFilter(method="filter_mine", help_text="true: only pending approvals that you may decide now.")

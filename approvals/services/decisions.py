@@ -398,7 +398,8 @@ def _conclude(approval: Approval, status: str, now: datetime, *, caller: Caller 
         execution_reviewed.send(
             execution_id=approval.execution_id, at=now, label=fields["decided_by_label"],
             user_id=caller.user_id if caller is not None else None,
-            key_name=caller.api_key.name if caller is not None and caller.api_key is not None else None)
+            key_name=caller.api_key.name if caller is not None and caller.api_key is not None else None,
+            key_owner_id=caller.api_key.created_by_id if caller is not None and caller.api_key is not None else None)
 
 
 def _output(approval: Approval, decision: str, *, expired: bool = False,

@@ -1,16 +1,17 @@
 import django_filters
 
-from executions.models import Execution, Log, LogLevel
+from config.filters import ChoiceInFilter, UtcIsoDateTimeFilter
+from executions.models import Execution, ExecutionStatus, Log, LogLevel
 from workflows.api.filters import TagFilter
 
 
 class ExecutionFilter(django_filters.FilterSet):
-    status = django_filters.BaseInFilter(field_name="status", help_text="One or more statuses, comma-separated.")
+    status = ChoiceInFilter(field_name="status", choices=ExecutionStatus.choices)
     workflow = django_filters.UUIDFilter(field_name="workflow_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    ended_after = django_filters.IsoDateTimeFilter(field_name="ended_at", lookup_expr="gte")
-    ended_before = django_filters.IsoDateTimeFilter(field_name="ended_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    ended_after = UtcIsoDateTimeFilter(field_name="ended_at", lookup_expr="gte")
+    ended_before = UtcIsoDateTimeFilter(field_name="ended_at", lookup_expr="lt")
     tag = TagFilter(help_text="key:value, like team:ops.")
     started_by = django_filters.CharFilter(field_name="started_by_label")
     linked_account_id = django_filters.CharFilter()

@@ -31,7 +31,7 @@ from rest_framework.views import APIView
 from accounts.authentication import BearerKeyAuthentication, TenantBasicAuthentication
 from accounts.models import OPERATOR_ROLES
 from accounts.permissions import HasTenantRole
-from config.errors import body_lines, native_exception_handler
+from config.errors import body_lines, native_exception_handler, register_surface_paths
 from config.fields import JSONObjectField
 from config.parsers import JSONParser
 from config.values import parse_number
@@ -342,6 +342,11 @@ class FlowSynxView(APIView):
         if task_run is None:
             raise exceptions.NotFound(message)
         return task_run
+
+
+
+# An unknown path under FlowSynx's root prefix, or a request refused before its view runs, answers the envelope.
+register_surface_paths(r"^/workflows/", FlowSynxView)
 
 
 class ExecutionsView(FlowSynxView):

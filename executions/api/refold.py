@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from accounts.authentication import BearerKeyAuthentication, HeaderKeyAuthentication
 from accounts.models import OPERATOR_ROLES
 from accounts.permissions import ALL_ROLES, HasTenantRole
-from config.errors import body_lines, native_exception_handler
+from config.errors import body_lines, native_exception_handler, register_surface_paths
 from config.parsers import JSONParser
 from config.values import parse_truth
 from executions import services
@@ -105,6 +105,10 @@ class RefoldView(APIView):
 
     def get_authenticate_header(self, request) -> str:
         return 'ApiKey realm="flowgate", header="x-api-key"'
+
+
+# An unknown path under Refold's prefixes, or a request refused before its view runs, answers Refold's body.
+register_surface_paths(r"^/api/v1/(?:workflow|execution)/", RefoldView)
 
 
 def parse_sync(raw: str | None) -> bool:

@@ -18,7 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.models import OPERATOR_ROLES
 from accounts.permissions import ALL_ROLES
 from accounts.scoping import TenantScopedMixin
-from config.errors import QueryParameterInvalid, native_exception_handler
+from config.errors import QueryParameterInvalid, native_exception_handler, register_surface_paths
 from config.pagination import KeysetCursorPagination
 from config.parsers import JSONParser
 from flowruns.api.serializers import (
@@ -153,6 +153,10 @@ class PortView(TenantScopedMixin, generics.GenericAPIView):
 
     def get_exception_handler(self):
         return port_exception_handler
+
+
+# An unknown path under Port's prefix, or a request refused before its view runs, answers Port's body.
+register_surface_paths(r"^/api/v1/flow-runs(?:/|$)", PortView)
 
 
 class FlowRunListView(PortView):

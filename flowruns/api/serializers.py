@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +21,7 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.settings import api_settings
 
 from config.formats import iso
+from config.values import utc_datetime
 from flowruns.models import FlowType
 from flowruns.services import ID_MAX_LENGTH, ID_PATTERN, MAX_ACTIONS, MAX_LOGS, Phase, actor_value
 
@@ -135,6 +137,15 @@ class PortDateTime(PydanticMessages, serializers.DateTimeField):
         if not isinstance(value, str):
             self.fail("value_error.datetime")
         try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None  # DRF's own parsing says it is invalid
+        if parsed is not None:
+            try:
+                utc_datetime(parsed)
+            except ValueError as exc:
+                raise ValidationError(ErrorDetail(str(exc), code="value_error.datetime")) from None
+        try:
             return super().to_internal_value(value)
         except ValidationError:
             self.fail("value_error.datetime")
@@ -171,6 +182,13 @@ class PortListSerializer(PydanticMessages, serializers.ListSerializer):
         "not_a_list": "value is not a valid list",
         "max_length": "ensure this value has at most {max_length} items",
     }
+
+    def run_child_validation(self, data):
+        # ``allow_null`` lets the whole list be null; an item of it never is (``"tags": [null]``).
+        if data is None:
+            raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
+                ErrorDetail(PYDANTIC_MESSAGES["null"], code="null")]})
+        return super().run_child_validation(data)
 
 
 class PortSerializer(PydanticMessages, serializers.Serializer):
@@ -291,7 +309,9 @@ class PortFlowRunUpsertSerializer(PortSerializer):
 ACTOR_SCHEMA = {
     "oneOf": [{"type": "integer"}, {"type": "string"}],
     "nullable": True,
-    "description": "Who did it: a user's id (number), an API key's name (string), or null for Flowgate itself.",
+    "description": "Who did it: a user's id, or for an API key the id of the user who created it (numbers); "
+                   "null for Flowgate itself or a key nobody created. reviewedBy is the name of an approver who "
+                   "decided through an emailed link, without an account.",
 }
 
 

@@ -20,7 +20,7 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 
 from accounts.permissions import ALL_ROLES
-from config.errors import body_lines, native_exception_handler
+from config.errors import body_lines, native_exception_handler, register_surface_paths
 from executions.models import Execution
 from executions.services import get_execution_for, start_execution
 from executions.status_words import status_word, surface_words
@@ -115,6 +115,10 @@ class FlowdashView(generics.GenericAPIView):
 
     def get_exception_handler(self):
         return flowdash_exception_handler
+
+
+# An unknown path under Flowdash's prefixes, or a request refused before its view runs, answers Flowdash's body.
+register_surface_paths(r"^/api/v1/workflows/[^/]+/(?:executions|tasks/[^/]+/actions)(?:/|$)", FlowdashView)
 
 
 class FlowdashTaskActionsView(FlowdashView):

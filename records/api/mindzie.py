@@ -42,7 +42,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from accounts.authentication import BearerKeyAuthentication, HeaderKeyAuthentication
 from accounts.models import Project, Tenant
 from accounts.permissions import ALL_ROLES
-from config.errors import native_exception_handler
+from config.errors import native_exception_handler, register_surface_paths
 from config.formats import iso
 from config.openapi import COMMON_ANSWERS
 from executions.api.flowsynx import word_field
@@ -341,6 +341,13 @@ class MindzieView(generics.GenericAPIView):
 
 
 # -- actions ----------------------------------------------------------------------------------------------
+
+# Paths under mindzie's prefixes that no view takes, or requests refused before their view runs, answer
+# mindzie's body ("v1" and the like belong to the native API, not a tenant).
+for _prefix in (r"^/api/(?!v\d+/)[^/]+/[^/]+/(?:action|actionexecution)(?:/|$)", r"^/api/(?!v\d+/)[^/]+/project(?:/|$)",
+                r"^/api/ping(?:/|$)"):
+    register_surface_paths(_prefix, MindzieView)
+
 class MindzieExecuteActionView(MindzieView):
     """Queue the action's steps for execution; every call makes a new execution."""
 

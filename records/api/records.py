@@ -245,6 +245,10 @@ class ActionDefinitionWriteSerializer(serializers.Serializer):
 def filter_records(queryset, workflow, params):
     """Apply the list filters: stage, assignee, assigned, field=Name:value (repeatable)."""
     if params.get("stage"):
+        stages = list(workflow.stages.values_list("name", flat=True))
+        if params["stage"] not in stages:
+            raise ValidationError({"stage": [f"Unknown stage {params['stage']!r}; this workflow's stages are: "
+                                             f"{', '.join(stages) or 'none'}."]})
         queryset = queryset.filter(stage__name=params["stage"])
     if params.get("assignee"):
         value = params["assignee"]

@@ -31,7 +31,7 @@ def mindzie_id(name: str) -> str:
     return rf"(?P<{name}>(?!(?:{'|'.join(MINDZIE_WORDS)})/?$)[^/]+)"
 
 
-@csrf_exempt  # answers its JSON 404 to any method, never the CSRF page
+@csrf_exempt  # any method: a POST to an unknown path is a 404, not a CSRF failure
 def mindzie_not_found(request, **kwargs):
     """A path under mindzie's prefixes that names no endpoint (a fixed word without its id, say)."""
     return JsonResponse({"error": f"No mindzie endpoint at {request.path}; see /api/docs/ (tag mindzie) for "

@@ -20,7 +20,8 @@ ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404
 
 
 class ScheduleFilter(django_filters.FilterSet):
-    enabled = TruthFilter()  # a word it cannot read answers 400, not an unfiltered list
+    # django-filter's own boolean filter reads an unknown word as "no filter"; this one answers 400.
+    enabled = TruthFilter()
 
     class Meta:
         model = Schedule

@@ -61,3 +61,15 @@ def test_refold_answers_its_id_when_the_database_goes_away_mid_wait(tenant_a, pr
                                HTTP_SYNC_EXECUTION="true")
     assert response.status_code == 202
     assert Execution.objects.filter(pk=response.json()["execution_id"]).exists()
+
+
+def test_refold_answers_its_id_at_once_past_the_wait_slots(tenant_a, project_a, settings):
+    create_workflow(project=project_a, name="Refold slots", alias="refold-slots", definition=SLOW)
+    settings.FLOWGATE_SYNC_WAIT_SLOTS = 0  # every slot taken
+    client = key_client(tenant_a, "workflow", header="x-api-key")
+    with mock.patch.object(waiters, "_wait") as waited:
+        response = client.post("/api/v1/workflow/refold-slots/execute", {}, format="json",
+                               HTTP_SYNC_EXECUTION="true")
+    assert response.status_code == 202
+    assert not waited.called
+    assert Execution.objects.filter(pk=response.json()["execution_id"]).exists()

@@ -31,8 +31,9 @@ BROKEN = {"tasks": [
 
 
 @pytest.fixture
-def caller(tenant_a, project_a):
-    return key_caller(tenant_a, Role.WORKFLOW, name="deployer")
+def caller(tenant_a, project_a, alice):
+    """A key alice created: runs it writes show alice's id."""
+    return key_caller(tenant_a, Role.WORKFLOW, name="deployer", created_by=alice)
 
 
 def run_to_the_end(caller, definition, run_id="deploy-42", name="Deploy Service") -> tuple[Execution, FlowRun]:
@@ -65,7 +66,7 @@ def test_it_shows_the_mirror_through_the_port_api(caller, admin_api):
 
     body = admin_api.get("/api/v1/flow-runs/deploy-42").json()
 
-    assert body["phase"] == "success" and body["createdBy"] == "deployer"
+    assert body["phase"] == "success" and body["createdBy"] == caller.api_key.created_by_id
     assert [a["id"] for a in body["actions"]] == [tr.name for tr in execution.task_runs.all()]
     assert body["outputs"] == {"answer": 42}
     assert admin_api.get("/api/v1/flow-runs", {"phase": "success"}).json()["total"] == 1
@@ -155,7 +156,7 @@ def test_it_creates_a_queued_automation_run_once(caller):
     assert again.pk == first.pk
     assert (first.flow_type, first.phase, first.flow_id, first.args) == ("automation", "queued", "nightly-report",
                                                                           {"a": 1})
-    assert services.actor_value(first.created_by) == "deployer"
+    assert services.actor_value(first.created_by) == caller.api_key.created_by_id
 
 
 def test_it_keeps_flow_run_ids_per_tenant(caller, tenant_b):

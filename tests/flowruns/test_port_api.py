@@ -8,9 +8,10 @@ import pytest
 
 from accounts.models import Role
 from flowruns.models import FlowRun
-from tests.accounts.factories import key_caller
+from tests.accounts.factories import ApiKeyFactory, key_caller
 from tests.conftest import key_client
 from tests.flowruns.factories import T0, FlowRunFactory, at
+from tests.support.clients import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +160,8 @@ def test_it_upserts_creating_then_replacing(tenant_a, project_a):
     assert replaced["createdAt"] == created["createdAt"] == "2025-01-20T18:00:00Z"
     assert replaced["createdBy"] == created["createdBy"]
     assert replaced["updatedAt"] == "2025-01-20T18:05:00Z" != created["updatedAt"]
-    assert replaced["updatedBy"] != created["updatedBy"]
+    run = FlowRun.objects.get()
+    assert run.updated_by != run.created_by  # the other key (neither has an owner: both show null)
     # A PUT replaces the whole run: fields left out are reset.
     assert replaced["flowType"] == "reference" and replaced["phase"] == "success"
     assert replaced["args"] is None and replaced["outputs"] is None and replaced["startTime"] is None
@@ -208,9 +210,9 @@ def test_it_ignores_server_set_fields_in_a_create(tenant_a, project_a):
         run = client.post("/api/v1/flow-runs", {"flowId": "d", "phase": "success", **SERVER_FIELDS},
                           format="json").json()
 
-    key_name = FlowRun.objects.get().created_by.removeprefix("key:")
+    assert FlowRun.objects.get().created_by.startswith("apikey::")  # a key nobody created: shown as null
     assert run["createdAt"] == run["updatedAt"] == "2025-01-20T18:00:00Z"
-    assert run["createdBy"] == run["updatedBy"] == key_name
+    assert run["createdBy"] is None and run["updatedBy"] is None
     assert run["reviewedBy"] is None and run["reviewedAt"] is None
     assert run["phase"] is None  # not a field of the create body
 
@@ -224,18 +226,23 @@ def test_it_ignores_server_set_fields_in_an_upsert(admin_api):
 
     for body in (run, again):
         assert body["createdAt"] == "2025-01-20T18:00:00Z"
-        assert isinstance(body["createdBy"], str)
+        assert body["createdBy"] != 99
         assert body["reviewedBy"] is None and body["reviewedAt"] is None
 
 
-def test_it_shows_a_user_as_their_id_and_a_key_as_its_name(tenant_a, alice, user_api):
+def test_it_shows_a_user_and_a_key_as_numbers_as_the_document_does(tenant_a, alice, walter, user_api):
     by_user = user_api(alice).post("/api/v1/flow-runs", {"flowId": "d"}, format="json").json()
-    FlowRunFactory(caller=key_caller(tenant_a, name="ci-bot"), run_id="by-key")
+    key = ApiKeyFactory(tenant=tenant_a, role=Role.ADMIN, name="ci-bot", created_by=walter)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.secret}")
+    by_key = client.post("/api/v1/flow-runs", {"flowId": "d"}, format="json").json()
+    FlowRunFactory(caller=key_caller(tenant_a, name="nobodys"), run_id="by-unowned-key")
 
-    by_key = user_api(alice).get("/api/v1/flow-runs/by-key").json()
+    unowned = user_api(alice).get("/api/v1/flow-runs/by-unowned-key").json()
 
     assert by_user["createdBy"] == by_user["updatedBy"] == alice.pk
-    assert by_key["createdBy"] == by_key["updatedBy"] == "ci-bot"
+    assert by_key["createdBy"] == by_key["updatedBy"] == walter.pk  # the key's owner
+    assert unowned["createdBy"] is None  # a key nobody created
 
 
 # -- credentials, roles, tenants ---------------------------------------------------------------------------------
@@ -328,3 +335,16 @@ def test_it_answers_an_unexpected_failure_in_ports_shape(admin_api, monkeypatch,
     assert response.status_code == 500
     assert set(response.json()) == {"detail"}
     assert "disk on fire" not in response.json()["detail"]
+
+
+def test_runs_written_by_a_key_before_owners_were_stored_show_the_owner(tenant_a, walter):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    ApiKeyFactory(tenant=tenant_a, role=Role.ADMIN, name="ci-bot", created_by=walter)
+    FlowRunFactory(caller=key_caller(tenant_a, name="old"), run_id="old")
+    FlowRun.objects.update(created_by="key:ci-bot", updated_by="key:gone")
+    import_module("flowruns.migrations.0007_api_key_actors").key_owners(apps, None)
+    run = FlowRun.objects.get()
+    assert (run.created_by, run.updated_by) == (f"apikey:{walter.pk}:ci-bot", "apikey::gone")

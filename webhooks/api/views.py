@@ -33,7 +33,8 @@ ROLES = OPERATOR_ROLES
 
 
 class SubscriptionFilter(django_filters.FilterSet):
-    enabled = TruthFilter()  # a word it cannot read answers 400, not an unfiltered list
+    # django-filter's own boolean filter reads an unknown word as "no filter"; this one answers 400.
+    enabled = TruthFilter()
 
     class Meta:
         model = Subscription

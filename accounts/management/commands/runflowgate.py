@@ -3,8 +3,10 @@
 Both run as child processes in their own process groups, so a Ctrl-C reaches this command only,
 and it stops both in order: SIGTERM to each (uvicorn finishes its requests and
 closes live streams, which their clients resume, Celery its tasks),
-then SIGKILL to whatever is left in their process groups after the grace period. When either child dies, the
-other is stopped too and the command exits with an error.
+then SIGKILL to whatever is left in their process groups after the grace period. A worker that dies
+(killed, out of memory, an unrecoverable error) is started again after a pause that doubles with each
+death in quick succession, as ``Restart=on-failure`` does under systemd; when the web process dies,
+the worker is stopped too and the command exits with an error.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from django.core.management.base import BaseCommand, CommandError
 # Seconds the children get to finish what they are doing before they are killed.
 STOP_GRACE_SECONDS = 30
 POLL_SECONDS = 0.2
+# A worker that died is started again after this pause, doubled after each death that follows
+# within RESTART_RESET_SECONDS of the previous start, up to the maximum.
+RESTART_PAUSE_SECONDS, RESTART_MAX_PAUSE_SECONDS, RESTART_RESET_SECONDS = 1.0, 30.0, 60.0
 
 
 class Command(BaseCommand):
@@ -42,9 +47,12 @@ class Command(BaseCommand):
             "--workers", str(web_workers), "--timeout-graceful-shutdown", str(STOP_GRACE_SECONDS - 5),
             "--forwarded-allow-ips", "127.0.0.1", "--no-server-header",
         ]
+        # Without gossip and mingle, which Flowgate does not use: fewer broker queues and
+        # consumers to tear down and rebuild when the broker connection drops.
         worker_cmd = [
             sys.executable, "-m", "celery", "-A", "config", "worker", "-B", f"--concurrency={concurrency}",
             f"--loglevel={loglevel}", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            "--without-gossip", "--without-mingle",
         ]
         children: dict[str, subprocess.Popen] = {}
         stopping = {"signal": None, "again": False}
@@ -64,7 +72,7 @@ class Command(BaseCommand):
                 f"{settings.CELERY_BROKER_URL.split('@')[-1]}. Press Ctrl-C to stop both (twice: at once)."
             ))
             self.stdout.flush()
-            failed = self._watch(children, stopping)
+            failed = self._watch(children, stopping, {"worker": (worker_cmd, env)})
         finally:
             self._stop(children, stopping)
             for sig, handler in previous.items():
@@ -74,13 +82,39 @@ class Command(BaseCommand):
             raise CommandError(f"The {name} process exited with status {code}; stopped the other one too.")
         self.stdout.write("Flowgate stopped.")
 
-    def _watch(self, children, stopping) -> tuple[str, int] | None:
-        """Wait until a stop is requested (None) or a child dies (its name and status)."""
+    def _watch(self, children, stopping, restartable) -> tuple[str, int] | None:
+        """Wait until a stop is requested (None) or the web process dies (its name and status).
+
+        A child named in ``restartable`` (the worker) that dies is started again, after a pause.
+        """
+        started = {name: time.monotonic() for name in children}
+        pauses = {name: RESTART_PAUSE_SECONDS for name in restartable}
+        restart_at: dict[str, float] = {}
         while stopping["signal"] is None:
-            for name, child in children.items():
+            now = time.monotonic()
+            for name, child in list(children.items()):
+                if name in restart_at:
+                    if now >= restart_at[name]:
+                        del restart_at[name]
+                        cmd, env = restartable[name]
+                        children[name] = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env, start_new_session=True)
+                        started[name] = now
+                        self.stdout.write(f"Started the {name} again (pid {children[name].pid}).")
+                        self.stdout.flush()
+                    continue
                 code = child.poll()
-                if code is not None:
+                if code is None:
+                    continue
+                if name not in restartable:
                     return name, code
+                _signal_group(child, signal.SIGKILL)  # what it left behind (pool processes)
+                if now - started[name] > RESTART_RESET_SECONDS:
+                    pauses[name] = RESTART_PAUSE_SECONDS
+                restart_at[name] = now + pauses[name]
+                self.stderr.write(f"The {name} process exited with status {code}; starting it again in "
+                                  f"{pauses[name]:.0f} s.")
+                self.stderr.flush()
+                pauses[name] = min(pauses[name] * 2, RESTART_MAX_PAUSE_SECONDS)
             time.sleep(POLL_SECONDS)
         self.stdout.write(f"Stopping web and worker ({signal.Signals(stopping['signal']).name}); "
                           "Ctrl-C again to kill them at once...")

@@ -1,0 +1,790 @@
+"""Flowgate's reliability battery: real processes, real outages, one table of what was lost.
+
+It starts everything it needs on loopback and stops it at the end: a PostgreSQL cluster of its own
+(``initdb`` and ``pg_ctl`` into a temporary directory, so it can be restarted), a Redis server of its
+own on a spare port (so it can be stopped), the web process (uvicorn through ``config.serve``, two
+processes, connections from the pool, as deployed), a Celery worker and Celery beat. Then it:
+
+* SIGKILLs a worker's pool processes and, separately, its main process (restarted as a supervisor
+  would: ``Restart=on-failure``, ``runflowgate``), each while an execution runs, and counts the
+  executions lost, stuck, the tasks run again and the time until each execution ended;
+* stops Redis for 30 s under 10 POST/s and counts 5xx answers and accepted executions that never end;
+* restarts PostgreSQL under the same load and counts 5xx other than 503, slow answers and lost rows;
+* races approve against reject, cancel against completion, and requests with one Idempotency-Key;
+* times ``/healthz`` while 50 synchronous waits are parked, sends a handful of hostile requests,
+  and reads the worker's memory before and after.
+
+    make reliability                 # the full battery (about 15 minutes on 2 cores)
+    make reliability ARGS=--quick    # a few of each (what the test suite runs)
+
+It exits with status 1 when any lost, stuck, 5xx, double-decision or duplicate count is not zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import http.client
+import json
+import os
+import platform
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_engine import Process, free_port, percentile, wait_http, web_command  # noqa: E402
+
+
+@dataclass
+class Sizes:
+    kills: int  # SIGKILLs of pool processes, and as many of the main process
+    redis_outage: float  # seconds Redis stays down
+    pg_outage: float  # seconds PostgreSQL stays down
+    races: int  # approve/reject, cancel/complete and Idempotency-Key races, each
+    parked: int  # synchronous waits parked while /healthz is timed
+    park_wait: int  # their ?wait=
+    healthz: int  # /healthz requests timed
+
+
+FULL = Sizes(kills=20, redis_outage=30, pg_outage=15, races=20, parked=50, park_wait=20, healthz=200)
+QUICK = Sizes(kills=3, redis_outage=6, pg_outage=5, races=3, parked=20, park_wait=5, healthz=40)
+
+POST_RATE = 10  # POSTs per second during the outages
+ROUND_DEADLINE = 90.0  # seconds an execution may take to end after a kill before it counts as stuck
+DRAIN_DEADLINE = 180.0  # seconds accepted executions may take to end after an outage
+LEASE_SECONDS = 6  # short leases, so that a killed worker's task is taken back within seconds
+SWEEP_SECONDS = 2
+REDISPATCH_SECONDS = 5
+TEST_KEY_ENV = "FLOWGATE_RELIABILITY_KEEP"
+
+
+# -- servers of the battery's own ----------------------------------------------------------------------
+def postgres_bin() -> Path:
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True) + [
+            str(Path(p).parent) for p in [shutil.which("pg_ctl") or ""] if p]:
+        if (Path(candidate) / "pg_ctl").exists() and (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    raise SystemExit("The battery needs PostgreSQL's initdb and pg_ctl (e.g. /usr/lib/postgresql/15/bin).")
+
+
+class Postgres:
+    """A throw-away cluster on a spare loopback port; as the ``postgres`` user when run as root."""
+
+    def __init__(self, root: Path) -> None:
+        self.bin = postgres_bin()
+        self.dir = root / "pg"
+        self.dir.mkdir()
+        self.port = free_port()
+        self.log = self.dir / "server.log"
+        self.user = None
+        if os.geteuid() == 0:  # initdb refuses root: run the server as the postgres user
+            self.user = pwd.getpwnam("postgres")
+            os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
+        self._run(self.bin / "initdb", "-D", self.dir / "data", "-U", "postgres", "--auth=trust", "--no-sync",
+                  "-E", "UTF8")
+        self.start()
+        self._psql_create()
+
+    def _run(self, *cmd, check: bool = True) -> subprocess.CompletedProcess:
+        args = [str(c) for c in cmd]
+        if self.user is not None:
+            args = ["runuser", "-u", "postgres", "--", *args]
+        result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        if check and result.returncode != 0:
+            raise SystemExit(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run(self.bin / "pg_ctl", "-D", self.dir / "data", "-l", self.log, "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        self._run(self.bin / "pg_ctl", "-D", self.dir / "data", "-m", "fast", "-w", "stop", check=False)
+
+    def _psql_create(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute('CREATE DATABASE "flowgate_reliability"')
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/flowgate_reliability"
+
+
+class Redis:
+    def __init__(self, root: Path) -> None:
+        self.port = free_port()
+        self.root = root
+        self.starts = 0
+        self.process: Process | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.starts += 1
+        self.process = Process(f"redis-{self.starts}", [
+            shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--daemonize", "no"], dict(os.environ), self.root,
+            ready="Ready to accept connections")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+# -- processes ---------------------------------------------------------------------------------------------
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def rss_mib(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+class Worker:
+    """The Celery worker, started again whenever it is found dead (as a supervisor would)."""
+
+    def __init__(self, env: dict, log_dir: Path) -> None:
+        self.env, self.log_dir = env, log_dir
+        self.starts = 0
+        self.exits_by_itself = 0
+        self.process: Process | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.starts += 1
+        self.process = Process(f"worker-{self.starts}", [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2",
+            "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"reliability-{self.starts}@%h"],
+            self.env, self.log_dir)
+        self.started_at = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.process.process.pid
+
+    def pool(self) -> list[int]:
+        return children_of(self.pid)
+
+    def ensure_alive(self) -> None:
+        """Start it again if it exited by itself (counted)."""
+        if self.process.process.poll() is not None:
+            self.exits_by_itself += 1
+            _kill_group(self.process)
+            self.start()
+
+    def kill_main(self) -> None:
+        os.kill(self.pid, signal.SIGKILL)
+        self.process.process.wait(timeout=10)
+        _kill_group(self.process)  # what a supervisor's restart clears away (systemd: its control group)
+        self.start()
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def _kill_group(process: Process) -> None:
+    try:
+        os.killpg(process.process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.log.close()
+    except OSError:
+        pass
+
+
+# -- HTTP -------------------------------------------------------------------------------------------------
+class Api:
+    def __init__(self, port: int, key: str) -> None:
+        self.port, self.key = port, key
+
+    def call(self, method: str, path: str, body=None, key: str | None = None, headers: dict | None = None,
+             raw: bytes | None = None, timeout: float = 60) -> tuple[int, dict, float]:
+        """(status, JSON body or {}, seconds); status 0 when no answer came."""
+        all_headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key or self.key}",
+                       **(headers or {})}
+        began = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+            conn.request(method, path, body=data, headers=all_headers)
+            response = conn.getresponse()
+            payload = response.read()
+            try:
+                parsed = json.loads(payload) if payload else {}
+            except ValueError:
+                parsed = {}
+            return response.status, parsed if isinstance(parsed, dict) else {}, time.monotonic() - began
+        except OSError:
+            return 0, {}, time.monotonic() - began
+        finally:
+            conn.close()
+
+    def start(self, workflow: str, **extra) -> tuple[int, dict, float]:
+        return self.call("POST", "/api/v1/executions/", {"workflow": workflow, **extra})
+
+
+class Load:
+    """``POST_RATE`` starts per second, each on a thread of its own, until stopped; keeps every answer."""
+
+    def __init__(self, api: Api, workflow: str) -> None:
+        self.api, self.workflow = api, workflow
+        self.answers: list[tuple[float, int, dict, float]] = []
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=64)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _one(self) -> None:
+        sent = time.monotonic()
+        status, body, seconds = self.api.start(self.workflow)
+        self.answers.append((sent, status, body, seconds))
+
+    def _run(self) -> None:
+        began, index = time.monotonic(), 0
+        while not self._stop.is_set():
+            self._pool.submit(self._one)
+            index += 1
+            self._stop.wait(max(began + index / POST_RATE - time.monotonic(), 0))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._pool.shutdown(wait=True)
+
+    def accepted(self) -> list[str]:
+        return [body["id"] for _, status, body, _ in self.answers if status in (200, 201, 202) and "id" in body]
+
+
+# -- the database, read by the battery itself -----------------------------------------------------------
+def orm():
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+def ended(ids: list[str]) -> set[str]:
+    from executions.models import TERMINAL_STATUSES, Execution
+
+    found = set()
+    for start in range(0, len(ids), 500):
+        found |= {str(pk) for pk in Execution.objects.filter(pk__in=ids[start:start + 500],
+                                                            status__in=TERMINAL_STATUSES).values_list("pk", flat=True)}
+    return found
+
+
+def wait_ended(ids: list[str], deadline: float, worker: Worker | None = None) -> tuple[set[str], dict[str, float]]:
+    """Wait until every execution has ended or the deadline passed: (ended ids, when each was seen ending)."""
+    from django.db import DatabaseError, connections
+
+    seen: dict[str, float] = {}
+    until = time.monotonic() + deadline
+    while time.monotonic() < until and len(seen) < len(ids):
+        try:
+            for pk in ended([i for i in ids if i not in seen]):
+                seen[pk] = time.monotonic()
+        except DatabaseError:
+            connections.close_all()
+        if worker is not None:
+            worker.ensure_alive()
+        time.sleep(0.1)
+    return set(seen), seen
+
+
+def reruns(ids: list[str]) -> int:
+    from django.db.models import Sum
+
+    from executions.models import TaskRun
+
+    extra = TaskRun.objects.filter(execution_id__in=ids, attempts__gt=1).aggregate(n=Sum("attempts"))["n"] or 0
+    runs = TaskRun.objects.filter(execution_id__in=ids, attempts__gt=1).count()
+    return extra - runs
+
+
+def statuses(ids: list[str]) -> dict[str, int]:
+    from django.db.models import Count
+
+    from executions.models import Execution
+
+    return dict(Execution.objects.filter(pk__in=ids).values_list("status").annotate(n=Count("pk")))
+
+
+def running_task(execution_id: str, timeout: float = 30) -> bool:
+    from executions.models import TaskRun, TaskRunStatus
+
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        if TaskRun.objects.filter(execution_id=execution_id, status=TaskRunStatus.RUNNING).exists():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# -- the rows of the table ----------------------------------------------------------------------------------
+@dataclass
+class Row:
+    check: str
+    runs: int
+    fivexx: int | None = None
+    lost: int | None = None
+    stuck: int | None = None
+    reruns: int | None = None
+    p95: float | None = None
+    notes: str = ""
+    gate: bool = True  # its 5xx, lost and stuck must be zero for the battery to pass
+
+    def failed(self) -> bool:
+        return self.gate and any(v for v in (self.fivexx, self.lost, self.stuck) if v)
+
+
+def fmt(value, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def print_table(rows: list[Row], title: str) -> None:
+    print(title)
+    header = f"{'check':<52} {'runs':>5} {'5xx':>5} {'lost':>5} {'stuck':>6} {'re-runs':>8} {'p95 s':>7}  notes"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r.check:<52} {r.runs:>5} {fmt(r.fivexx):>5} {fmt(r.lost):>5} {fmt(r.stuck):>6} {fmt(r.reruns):>8} "
+              f"{fmt(r.p95):>7}  {r.notes}")
+    sys.stdout.flush()
+
+
+# -- scenarios --------------------------------------------------------------------------------------------
+def at_once(calls: list) -> list:
+    """Run each call on a thread of its own, all released together by a barrier; their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def kill_rounds(api: Api, worker: Worker, count: int, target: str) -> Row:
+    """``count`` executions, each with its worker's pool processes (or main process) SIGKILLed mid-task."""
+    ids, recoveries, lost, stuck, early_kills = [], [], 0, 0, 0
+    exits_before = worker.exits_by_itself
+    for _ in range(count):
+        worker.ensure_alive()
+        status, body, _ = api.start("kill")
+        if status not in (201, 202):
+            lost += 1
+            continue
+        execution_id = body["id"]
+        ids.append(execution_id)
+        if not running_task(execution_id):
+            worker.ensure_alive()
+        killed_at = time.monotonic()
+        if target == "child":
+            for pid in worker.pool():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        else:
+            worker.kill_main()
+            # A pool process killed as soon as it exists, before the worker has started consuming
+            # (Celery's "Could not start worker processes"): the worker must ride it out.
+            until = time.monotonic() + 30
+            while not worker.pool() and time.monotonic() < until and worker.process.process.poll() is None:
+                time.sleep(0.02)
+            for pid in worker.pool()[:1]:
+                early_kills += 1
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        done, seen = wait_ended([execution_id], ROUND_DEADLINE, worker)
+        if execution_id in done:
+            recoveries.append(seen[execution_id] - killed_at)
+        else:
+            stuck += 1
+    orm()
+    final = statuses(ids)
+    lost += sum(n for s, n in final.items() if s != "succeeded" and s in ("failed", "cancelled")) + (
+        len(ids) - sum(final.values()))
+    exits = worker.exits_by_itself - exits_before
+    what = "pool processes" if target == "child" else "main process"
+    notes = f"worker exits by itself: {exits} (restarted)"
+    if target == "main":
+        notes += f"; and {early_kills} pool processes killed as the new worker started"
+    return Row(f"worker SIGKILL ({what})", count, None, lost, stuck, reruns(ids),
+               percentile(recoveries, 0.95) if recoveries else None, notes)
+
+
+def redis_outage(api: Api, redis: Redis, worker: Worker, beat: Process, seconds: float) -> Row:
+    load = Load(api, "quick")
+    time.sleep(3)
+    redis.stop()
+    time.sleep(seconds)
+    redis.start()
+    time.sleep(3)
+    load.stop()
+    accepted = load.accepted()
+    fivexx = sum(1 for _, s, _, _ in load.answers if s >= 500 or s == 0)
+    done, _ = wait_ended(accepted, DRAIN_DEADLINE, worker)
+    orm()
+    never = len(accepted) - len(done)
+    slowest = max((sec for _, _, _, sec in load.answers), default=0)
+    beat_alive = beat.process.poll() is None
+    return Row(f"Redis down {seconds:.0f} s under {POST_RATE} POST/s", len(load.answers), fivexx, None, never, None,
+               None, f"accepted {len(accepted)}/{len(load.answers)}, never finished {never}; slowest answer "
+                     f"{slowest:.1f} s; worker exits {worker.exits_by_itself}; beat {'up' if beat_alive else 'DIED'}")
+
+
+def postgres_restart(api: Api, pg: Postgres, worker: Worker, beat: Process, seconds: float) -> tuple[Row, Row]:
+    from django.db import connections
+
+    from executions.models import Log
+
+    probe: list[tuple[float, int, float]] = []
+    ready: list[dict] = []
+    stop = threading.Event()
+
+    def healthz() -> None:
+        while not stop.is_set():
+            status, _, sec = api.call("GET", "/healthz", timeout=30)
+            probe.append((time.monotonic(), status, sec))
+            stop.wait(0.2)
+
+    orm()
+    before = Log.objects.filter(message__contains="lost its worker").count()
+    prober = threading.Thread(target=healthz, daemon=True)
+    prober.start()
+    load = Load(api, "quick")
+    time.sleep(3)
+    connections.close_all()
+    pg.stop()
+    down_at = time.monotonic()
+    time.sleep(seconds / 2)
+    status, body, _ = api.call("GET", "/readyz", timeout=30)
+    ready.append({"status": status, **body})
+    time.sleep(seconds / 2)
+    pg.start()
+    up_at = time.monotonic()
+    time.sleep(5)
+    load.stop()
+    stop.set()
+    prober.join()
+    accepted = load.accepted()
+    other_5xx = sum(1 for _, s, _, _ in load.answers if (s >= 500 and s != 503) or s == 0)
+    unavailable = sum(1 for _, s, _, _ in load.answers if s == 503)
+    slowest = max((sec for sent, _, _, sec in load.answers if down_at <= sent <= up_at), default=0)
+    done, _ = wait_ended(accepted, DRAIN_DEADLINE, worker)
+    orm()
+    from executions.models import Execution
+
+    rows = {str(pk) for pk in Execution.objects.filter(pk__in=accepted).values_list("pk", flat=True)}
+    lost = len(set(accepted) - rows)
+    never = len(rows) - len(done & rows)
+    false_lost = Log.objects.filter(message__contains="lost its worker").count() - before
+    health_5xx = sum(1 for _, s, _ in probe if s != 200)
+    health_max = max((sec for _, _, sec in probe), default=0)
+    readyz = ready[0] if ready else {}
+    load_row = Row(f"PostgreSQL down {seconds:.0f} s and restarted, {POST_RATE} POST/s", len(load.answers), other_5xx,
+                   lost, never, None, None,
+                   f"5xx other than 503; 503 answered {unavailable}, slowest answer while down {slowest:.1f} s; "
+                   f"'lost its worker' logged {false_lost}; /readyz while down: {readyz.get('status')} "
+                   f"{readyz.get('checks')}; worker exits {worker.exits_by_itself}; beat "
+                   f"{'up' if beat.process.poll() is None else 'DIED'}")
+    health_row = Row("/healthz during the PostgreSQL restart", len(probe), health_5xx, None, None, None,
+                     percentile([sec for _, _, sec in probe], 0.95) if probe else None,
+                     f"slowest {health_max * 1000:.0f} ms (5xx column: any answer but 200)")
+    return load_row, health_row
+
+
+def approval_races(api: Api, approvers: list[str], count: int) -> Row:
+    from approvals.models import Approval
+
+    ids, approvals = [], []
+    for _ in range(count):
+        status, body, _ = api.start("approve")
+        ids.append(body.get("id"))
+    until = time.monotonic() + 60
+    while time.monotonic() < until:
+        orm()
+        approvals = list(Approval.objects.filter(execution_id__in=ids, status="pending").values_list("pk", "execution_id"))
+        if len(approvals) == count:
+            break
+        time.sleep(0.2)
+    fivexx, doubles, answers = 0, 0, []
+    for approval_id, _ in approvals:
+        calls = {verb: (lambda verb=verb, key=key, approval_id=approval_id: api.call(
+            "POST", f"/api/v1/approvals/{approval_id}/{verb}/", {"comment": "race"}, key=key)[0])
+            for verb, key in (("approve", approvers[0]), ("reject", approvers[1]))}
+        results = dict(zip(calls, at_once(list(calls.values())), strict=True))
+        answers.append(results)
+        fivexx += sum(1 for s in results.values() if s >= 500 or s == 0)
+        doubles += sum(1 for s in results.values() if s == 200) > 1
+    done, _ = wait_ended([str(i) for i in ids], 60)
+    orm()
+    decided = Approval.objects.filter(execution_id__in=ids).exclude(status="pending").count()
+    codes = sorted({f"{a.get('approve')}/{a.get('reject')}" for a in answers})
+    return Row("approve vs reject, at once (two approvers)", len(approvals), fivexx, doubles, count - len(done), None,
+               None, f"lost column: both decisions accepted; decided {decided}/{count}; answers approve/reject: "
+                     f"{', '.join(codes)}")
+
+
+def cancel_races(api: Api, count: int) -> Row:
+    ids, fivexx, codes = [], 0, set()
+    for index in range(count):
+        status, body, _ = api.start("short")
+        execution_id = body["id"]
+        ids.append(execution_id)
+        running_task(execution_id, timeout=30)
+        time.sleep(0.06 * (index % 8))  # from at once to about when its 0.3 s task completes
+        status, _, _ = api.call("POST", f"/api/v1/executions/{execution_id}/cancel/", {})
+        codes.add(status)
+        fivexx += status >= 500 or status == 0
+    done, _ = wait_ended(ids, 60)
+    orm()
+    final = statuses(ids)
+    return Row("cancel vs completion", count, fivexx, None, count - len(done), None, None,
+               f"ended: {', '.join(f'{s} {n}' for s, n in sorted(final.items()))}; cancel answered "
+               f"{', '.join(map(str, sorted(codes)))}")
+
+
+def idempotency_races(api: Api, count: int, clients: int = 8) -> Row:
+    fivexx, duplicates, codes = 0, 0, set()
+    for _ in range(count):
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        answers = at_once([lambda headers=headers: api.call("POST", "/api/v1/executions/", {"workflow": "quick"},
+                                                            headers=headers)] * clients)
+        codes |= {s for s, _, _ in answers}
+        fivexx += sum(1 for s, _, _ in answers if s >= 500 or s == 0)
+        duplicates += len({b.get("id") for s, b, _ in answers if s in (200, 201, 202)}) > 1
+    return Row(f"Idempotency-Key, {clients} requests at once", count, fivexx, duplicates, None, None, None,
+               f"lost column: keys that started more than one execution; answers {', '.join(map(str, sorted(codes)))}")
+
+
+def parked_healthz(api: Api, parked: int, wait: int, probes: int) -> Row:
+    answers: list[tuple[int, float]] = []
+
+    def park() -> None:
+        status, _, sec = api.call("POST", f"/api/v1/executions/?wait={wait}", {"workflow": "park"}, timeout=wait + 30)
+        answers.append((status, sec))
+
+    threads = [threading.Thread(target=park) for _ in range(parked)]
+    for t in threads:
+        t.start()
+    # Time /healthz once the burst has been taken in: the waits past the slots have had their 202
+    # (no answer for a second), and the rest are parked.
+    time.sleep(1.5)
+    settle_until, seen, quiet_since = time.monotonic() + min(8, wait / 2), -1, time.monotonic()
+    while time.monotonic() < settle_until and time.monotonic() - quiet_since < 1.0:
+        if len(answers) != seen:
+            seen, quiet_since = len(answers), time.monotonic()
+        time.sleep(0.05)
+    latencies, fivexx = [], 0
+    for _ in range(probes):
+        status, _, sec = api.call("GET", "/healthz", timeout=30)
+        latencies.append(sec)
+        fivexx += status != 200
+    for t in threads:
+        t.join()
+    early = sorted(sec for s, sec in answers if s == 202 and sec < wait - 1)
+    waited = sum(1 for s, sec in answers if s == 202 and sec >= wait - 1)
+    bad = sum(1 for s, _ in answers if s >= 500 or s == 0)
+    return Row(f"/healthz with {parked} sync waits parked (p99 s)", probes, fivexx + bad, None, None, None,
+               percentile(latencies, 0.99),
+               f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; waits: "
+               f"{len(early)} answered 202 without waiting (slots full; slowest in {max(early, default=0):.1f} s "
+               f"under the load of {parked} at once), {waited} waited their {wait} s")
+
+
+def hostile(api: Api) -> Row:
+    requests = [
+        ("POST", "/api/v1/executions/", b'{"workflow": "quick",'),
+        ("POST", "/api/v1/executions/", b"[" * 5000 + b"]" * 5000),
+        ("POST", "/api/v1/executions/", b'{"workflow": "quick", "input": {"n": 1e999999}}'),
+        ("POST", "/api/v1/executions/", b"\xff\xfe\x00garbage"),
+        ("GET", "/api/v1/executions/?status=%00", None),
+        ("GET", "/api/v1/executions/not-a-uuid/", None),
+        ("POST", "/api/v1/workflow/%00/execute", b"{}"),
+    ]
+    codes = [api.call(method, path, raw=raw if raw is not None else None)[0] for method, path, raw in requests]
+    return Row("hostile requests (bad JSON, nesting, NUL, UTF-8)", len(codes),
+               sum(1 for c in codes if c >= 500 or c == 0), None, None, None, None,
+               f"answers {', '.join(map(str, codes))}")
+
+
+# -- the run ------------------------------------------------------------------------------------------------
+def fixtures() -> tuple[str, list[str]]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from accounts.models import Role
+    from accounts.services import create_api_key, create_project, create_tenant
+    from workflows.services import create_workflow
+
+    tenant = create_tenant("Reliability", "reliability")
+    project = create_project(tenant, "Reliability", "reliability")
+
+    def chain(name: str, steps: int, seconds: float) -> None:
+        tasks = [{"name": f"s{i}", "type": "bench_sleep", "config": {"seconds": seconds},
+                  **({"depends_on": [f"s{i - 1}"]} if i else {})} for i in range(steps)]
+        create_workflow(project=project, name=name, alias=name, definition={"tasks": tasks})
+
+    chain("kill", 3, 0.7)
+    chain("short", 1, 0.3)
+    create_workflow(project=project, name="quick", alias="quick",
+                    definition={"tasks": [{"name": "only", "type": "bench_noop", "config": {}}]})
+    create_workflow(project=project, name="park", alias="park",
+                    definition={"tasks": [{"name": "later", "type": "delay", "config": {"seconds": 3600}}]})
+    create_workflow(project=project, name="approve", alias="approve", definition={"tasks": [
+        {"name": "ask", "type": "approval", "config": {"title": "race", "approvers": {"roles": ["approver"]}}},
+        {"name": "answer", "type": "response", "config": {"value": "decided"}, "depends_on": ["ask"]}]})
+    _, key = create_api_key(tenant, "battery", Role.WORKFLOW)
+    approvers = [create_api_key(tenant, f"approver {i}", Role.APPROVER)[1] for i in range(2)]
+    return key, approvers
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a few of each (the test suite's run)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, the cluster)")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    began = datetime.now(UTC)
+    root = Path(tempfile.mkdtemp(prefix="flowgate-reliability-"))
+    os.chmod(root, 0o755)
+    pg = redis = worker = beat = web = None
+    rows: list[Row] = []
+    try:
+        pg = Postgres(root)
+        redis = Redis(root)
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_TASK_ALWAYS_EAGER")}
+        env.update({
+            "DATABASE_URL": pg.url, "CELERY_BROKER_URL": redis.url, "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "SECRET_KEY": "reliability-secret-key-0123456789abcdefghij", "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "FLOWGATE_HOME": str(root / "home"), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+            "FLOWGATE_THROTTLE_CALLER": "1000000/min", "FLOWGATE_THROTTLE_ANON": "1000000/min",
+            "FLOWGATE_TASK_LEASE_SECONDS": str(LEASE_SECONDS), "FLOWGATE_SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
+            "FLOWGATE_REDISPATCH_AFTER_SECONDS": str(REDISPATCH_SECONDS), "CELERY_TASK_DEFAULT_QUEUE": "reliability",
+            "DATABASE_POOL_MAX": "20",
+        })
+        os.environ.update(env)
+        key, approvers = fixtures()
+        port = free_port()
+        web = Process("web", web_command("uvicorn", port), env, root)
+        wait_http(web, port)
+        worker = Worker(env, root)
+        beat = Process("beat", [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO",
+                                "--schedule", str(root / "celerybeat-schedule")], env, root)
+        api = Api(port, key)
+        status, body, _ = api.call("POST", "/api/v1/executions/?wait=60", {"workflow": "quick"})
+        if status != 200:
+            raise SystemExit(f"the warm-up execution did not run ({status} {body}); see the logs in {root}")
+
+        def add(row: Row) -> None:
+            rows.append(row)
+            print(f"  {row.check}: 5xx {fmt(row.fivexx)}, lost {fmt(row.lost)}, stuck {fmt(row.stuck)}; {row.notes}")
+            sys.stdout.flush()
+
+        print(f"Reliability battery ({'quick' if args.quick else 'full'}); logs in {root}")
+        add(kill_rounds(api, worker, sizes.kills, "child"))
+        add(kill_rounds(api, worker, sizes.kills, "main"))
+        worker.ensure_alive()
+        time.sleep(2)
+        memory_start = rss_mib([worker.pid, *worker.pool()])
+        memory_pid = worker.pid
+        add(redis_outage(api, redis, worker, beat, sizes.redis_outage))
+        for row in postgres_restart(api, pg, worker, beat, sizes.pg_outage):
+            add(row)
+        add(approval_races(api, approvers, sizes.races))
+        add(cancel_races(api, sizes.races))
+        add(idempotency_races(api, sizes.races))
+        add(parked_healthz(api, sizes.parked, sizes.park_wait, sizes.healthz))
+        add(hostile(api))
+        worker.ensure_alive()
+        memory_end = rss_mib([worker.pid, *worker.pool()])
+        same = worker.pid == memory_pid
+        rows.append(Row("worker memory (main + pool, RSS MiB)", 1, None, None, None, None, None,
+                        f"{memory_start:.0f} -> {memory_end:.0f} MiB ({memory_end - memory_start:+.0f}) from the "
+                        f"outages to the end" + ("" if same else " (the worker was restarted in between)"),
+                        gate=False))
+    finally:
+        for process in (beat, worker, web):
+            if process is not None:
+                try:
+                    process.stop()
+                except Exception:  # noqa: BLE001 (stop what can be stopped)
+                    pass
+        if redis is not None:
+            redis.stop()
+        if pg is not None:
+            from django.db import connections
+
+            try:
+                connections.close_all()
+            except Exception:  # noqa: BLE001
+                pass
+            pg.stop()
+        if not args.keep and not os.environ.get(TEST_KEY_ENV):
+            shutil.rmtree(root, ignore_errors=True)
+    cores = os.cpu_count()
+    title = (f"Flowgate reliability battery ({'quick' if args.quick else 'full'}), {began:%Y-%m-%d %H:%M} UTC, "
+             f"{cores} cores, {platform.system()} {platform.release()}, {int(time.time() - began.timestamp())} s")
+    print()
+    print_table(rows, title)
+    failed = [r.check for r in rows if r.failed()]
+    if failed:
+        print(f"\nNOT ZERO: {'; '.join(failed)}")
+        return 1
+    print("\nEvery 5xx, lost and stuck count is zero.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
