@@ -71,7 +71,7 @@ class KeysetCursorPagination(BasePagination):
 
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
+        if raw is None or raw == "":
             return self.page_size
         try:
             size = parse_number(raw, integer=True)
@@ -277,7 +277,7 @@ class KeysetCursorPagination(BasePagination):
              "description": "A cursor from a previous page.", "schema": {"type": "string"}},
             {"name": self.page_size_query_param, "in": "query", "required": False,
              "description": f"Items per page (1-{MAX_PAGE_SIZE}, default {self.page_size}).",
-             "schema": {"type": "integer"}},
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
         ]
 
 

@@ -15,7 +15,13 @@ from django.test import RequestFactory
 from rest_framework.response import Response
 
 from accounts.api.views import MeView, ProjectViewSet
-from tests.support.openapi import SchemaMismatch, documented_path, openapi_document, response_problems
+from tests.support.openapi import (
+    SchemaMismatch,
+    documented_path,
+    openapi_document,
+    response_problems,
+    value_problems,
+)
 from tests.workflows.factories import WorkflowFactory
 
 TESTS = Path(__file__).resolve().parent
@@ -51,15 +57,19 @@ def test_every_operation_documents_throttling_and_server_errors_in_its_error_sha
     operations = [operation for methods in openapi_document()["paths"].values() for operation in methods.values()]
     # A surface (tag) answers in one error shape: the one its operations' 401 documents.
     surface_shapes: dict[tuple, dict] = {}
+
+    def shape(response: dict) -> dict:  # the schema of each media type (the examples differ by code)
+        return {media_type: media["schema"] for media_type, media in response["content"].items()}
+
     for operation in operations:
         if "401" in operation["responses"]:
-            surface_shapes.setdefault(tuple(operation["tags"]), operation["responses"]["401"]["content"])
+            surface_shapes.setdefault(tuple(operation["tags"]), shape(operation["responses"]["401"]))
     for operation in operations:
         responses = operation["responses"]
         # An operation that needs no credentials (mindzie's unauthorized pings) documents no 401.
-        shape = responses["401"]["content"] if "401" in responses else surface_shapes[tuple(operation["tags"])]
+        expected = shape(responses["401"]) if "401" in responses else surface_shapes[tuple(operation["tags"])]
         for code in ("429", "500"):
-            assert responses[code]["content"] == shape, (operation["operationId"], code)
+            assert shape(responses[code]) == expected, (operation["operationId"], code)
 
 
 # -- the check itself ----------------------------------------------------------------------------------
@@ -187,3 +197,125 @@ def test_the_main_native_calls_answer_as_documented(admin_api, project_a, django
     ]
     # Each was checked against the document when it arrived; these are the answers the calls should get.
     assert [r.status_code for r in responses] == [201, 200, 200, 200, 200, 200, 200, 200, 200, 404, 400, 409]
+
+
+# -- written for callers -----------------------------------------------------------------------------------
+AREAS = {"executions", "workflows", "approvals", "accounts", "schedules", "webhooks", "records", "actions"}
+SURFACES = {"Flowdash", "Port", "Refold", "mindzie", "FlowSynx"}
+# Words of Flowgate's code that have no place in what callers read.
+DEVELOPER_PHRASES = re.compile(r"get_queryset|get_object|queryset|DRF|TenantQuerySet|docstring|Common ground|"
+                               r"async view|``|\bself\b|serializer", re.IGNORECASE)
+
+
+def operations() -> list[tuple[str, str, dict]]:
+    return [(path, method, operation) for path, methods in openapi_document()["paths"].items()
+            for method, operation in methods.items() if isinstance(operation, dict) and "responses" in operation]
+
+
+def examples_of(media: dict) -> list:
+    return [example["value"] for example in media.get("examples", {}).values()] + \
+        ([media["example"]] if "example" in media else [])
+
+
+def test_every_operation_has_the_tag_of_its_area_or_product_and_a_summary():
+    for path, method, operation in operations():
+        assert len(operation["tags"]) == 1 and operation["tags"][0] in AREAS | SURFACES, (path, method, operation["tags"])
+        assert operation.get("summary"), (path, method)
+    assert {tag for _, _, operation in operations() for tag in operation["tags"]} == AREAS | SURFACES
+
+
+def test_every_tag_is_described():
+    tags = {tag["name"]: tag.get("description", "") for tag in openapi_document()["tags"]}
+    assert set(tags) == AREAS | SURFACES
+    assert all(len(description) > 30 for description in tags.values()), tags
+
+
+def test_no_description_holds_notes_meant_for_developers():
+    leaks = [(operation["operationId"], operation["description"]) for _, _, operation in operations()
+             if DEVELOPER_PHRASES.search(operation.get("description", ""))]
+    assert leaks == []
+
+
+def test_every_operation_has_a_request_example_for_its_body_and_an_example_of_each_answer_with_a_body():
+    for path, method, operation in operations():
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+            assert examples_of(media), (operation["operationId"], "request", media_type)
+        answers = [(code, media_type, media) for code, response in operation["responses"].items()
+                   for media_type, media in (response.get("content") or {}).items()]
+        assert answers, (path, method)
+        for code, media_type, media in answers:
+            assert examples_of(media), (operation["operationId"], code, media_type)
+
+
+def test_every_json_example_fits_its_schema():
+    problems = []
+    for _, _, operation in operations():
+        bodies = [("request", media) for media in operation.get("requestBody", {}).get("content", {}).values()]
+        bodies += [(code, (response.get("content") or {}).get("application/json"))
+                   for code, response in operation["responses"].items()]
+        for where, media in bodies:
+            if media and "schema" in media:
+                for value in examples_of(media):
+                    problems += [f"{operation['operationId']} {where}: {problem}"
+                                 for problem in value_problems(media["schema"], value)]
+    assert problems == []
+
+
+def test_every_operation_with_a_body_or_query_parameters_documents_its_refusals():
+    for _, _, operation in operations():
+        responses = operation["responses"]
+        if "401" not in responses:
+            continue  # mindzie's credential-less pings
+        if "requestBody" in operation:
+            assert "415" in responses, operation["operationId"]
+        if any(parameter["in"] == "query" for parameter in operation.get("parameters", [])):
+            assert "400" in responses, operation["operationId"]
+
+
+def test_native_bodies_are_documented_as_json_only():
+    for path, _, operation in operations():
+        content = operation.get("requestBody", {}).get("content", {})
+        if path.startswith("/api/v1/") and content:
+            assert list(content) == ["application/json"], (operation["operationId"], list(content))
+
+
+def test_the_input_of_an_execution_is_a_json_object_with_an_example():
+    start = openapi_document()["paths"]["/api/v1/executions/"]["post"]
+    [request] = examples_of(start["requestBody"]["content"]["application/json"])
+    assert request["input"] == {"amount": 120, "reason": "train"}
+    schema = openapi_document()["components"]["schemas"]["StartExecutionRequest"]["properties"]["input"]
+    assert schema["type"] == "object" and schema["example"]
+    assert value_problems(start["requestBody"]["content"]["application/json"]["schema"],
+                          {"workflow": "w", "input": "string"}) == ["input: 'string' is not of type 'object'"]
+
+
+def test_the_surfaces_show_the_examples_their_documents_publish():
+    paths = openapi_document()["paths"]
+    refold = paths["/api/v1/execution/{execution_id}/response"]["get"]["responses"]["200"]["content"]
+    assert examples_of(refold["application/json"]) == [{
+        "response": {"success": "true", "new_note": "This is the updated note content"}, "status": "COMPLETED"}]
+    flowsynx = paths["/workflows/{workflowId}/executions"]["post"]
+    assert examples_of(flowsynx["requestBody"]["content"]["application/json"]) == [
+        {"workflowId": "bed17b37-6ec8-4c33-94c1-9774ce2b92fa"}]
+    assert examples_of(flowsynx["responses"]["200"]["content"]["application/json"])[0]["messages"] == [
+        "Workflow execution started."]
+
+
+# -- the docs pages load nothing from outside ------------------------------------------------------------------
+URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|(https?:)?//[a-z0-9.-]+\.[a-z]{2,}""", re.IGNORECASE)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_the_docs_pages_reference_no_outside_host(client, page):
+    from django.contrib.staticfiles import finders
+
+    html = client.get(page).content.decode()
+    references = [match.group(1) or match.group(0) for match in URL.finditer(html)]
+    outside = [reference for reference in references if re.match(r"^(https?:)?//", reference)]
+    assert outside == []
+    assets = [reference for reference in references if reference.startswith("/static/")]
+    assert assets, html  # the UI's scripts come from this server's static files
+    for asset in assets:
+        assert finders.find(asset.removeprefix("/static/").split("?")[0]), asset
+    assert "fonts.googleapis" not in html and "validator.swagger.io" not in html

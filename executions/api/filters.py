@@ -2,7 +2,7 @@ import django_filters
 
 from config.filters import ChoiceInFilter, UtcIsoDateTimeFilter
 from executions.models import Execution, ExecutionStatus, Log, LogLevel
-from workflows.api.filters import filter_tag
+from workflows.api.filters import TagFilter
 
 
 class ExecutionFilter(django_filters.FilterSet):
@@ -12,8 +12,7 @@ class ExecutionFilter(django_filters.FilterSet):
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ended_after = UtcIsoDateTimeFilter(field_name="ended_at", lookup_expr="gte")
     ended_before = UtcIsoDateTimeFilter(field_name="ended_at", lookup_expr="lt")
-    tag = django_filters.CharFilter(method=lambda qs, name, value: filter_tag(qs, name, value),
-                                    help_text="key:value")
+    tag = TagFilter(help_text="key:value, like team:ops.")
     started_by = django_filters.CharFilter(field_name="started_by_label")
     linked_account_id = django_filters.CharFilter()
     schedule = django_filters.UUIDFilter(field_name="schedule_link__schedule_id",

@@ -32,6 +32,7 @@ from accounts.authentication import BearerKeyAuthentication, TenantBasicAuthenti
 from accounts.models import OPERATOR_ROLES
 from accounts.permissions import HasTenantRole
 from config.errors import body_lines, native_exception_handler, register_surface_paths
+from config.fields import JSONObjectField
 from config.parsers import JSONParser
 from config.values import parse_number
 from executions import services
@@ -233,8 +234,8 @@ WORKFLOW_ID = path_parameter("workflowId", "The workflow's id.")
 EXECUTION_ID = path_parameter("executionId", "The workflow execution's id.")
 TASK_ID = path_parameter("taskExecutionId", "The task execution's id.")
 PAGING = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1 (default 1)."),
-    OpenApiParameter("pageSize", OpenApiTypes.INT,
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number, from 1 (default 1)."),
+    OpenApiParameter("pageSize", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
                      description=f"Items per page, 1-{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."),
 ]
 
@@ -247,7 +248,7 @@ def flowsynx_schema(summary: str, operation_id: str, responses: dict, parameters
 # -- requests ------------------------------------------------------------------------------------------
 class FlowSynxExecute(serializers.Serializer):
     workflowId = serializers.UUIDField(help_text="Must be the workflow in the path.")  # noqa: N815
-    input = serializers.JSONField(required=False, default=dict, help_text="The execution's input (an object).")
+    input = JSONObjectField(required=False, default=dict, help_text="The execution's input (an object).")
 
     def validate_input(self, value):
         if not isinstance(value, dict):

@@ -8,6 +8,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
 from accounts.caller import Caller
+from config.fields import JSONObjectField
 from config.formats import iso
 from config.queries import CompiledRead
 from executions.models import Execution, Log, TaskRun
@@ -169,7 +170,8 @@ def _detail_answer(row: dict) -> dict:
 
 class StartExecutionSerializer(serializers.Serializer):
     workflow = serializers.CharField(help_text="Workflow id or alias.")
-    input = serializers.JSONField(required=False, default=dict)
+    input = JSONObjectField(required=False, default=dict, help_text=(
+        "The execution's input: a JSON object that the tasks read as {{ input.<name> }}."))
     tags = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
     linked_account_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     flow_run = serializers.RegexField(r"^([a-z0-9_.-]+)$", required=False, max_length=200,

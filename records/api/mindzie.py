@@ -418,6 +418,10 @@ def ping_schema(operation_id: str, summary: str, *, parameters: list, authentica
     if authenticated and parameters:
         responses[404] = OpenApiResponse(MindzieErrorSerializer, description="A tenant or project the token does "
                                          "not reach (`Tenant not found`, `Project not found`).")
+    if not authenticated:
+        # Without credentials nothing is looked up: any text in the path's ids answers the ping.
+        parameters = [OpenApiParameter(parameter.name, OpenApiTypes.STR, parameter.location,
+                                       description=parameter.description) for parameter in parameters]
     return extend_schema(operation_id=operation_id, tags=["mindzie"], summary=summary, parameters=parameters,
                          responses=responses, auth=None if authenticated else [],
                          examples=[OpenApiExample("Ping", response_only=True, value={"data": PING_ANSWER})])

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -50,6 +50,21 @@ RECORD_FILTERS = [
                                  "Repeat to combine (all must match)."),
 ]
 
+
+CHECKLIST_SCHEMA = {
+    "type": "array", "description": 'Item names, or {"name": "...", "done": false} objects; replaces the checklist.',
+    "items": {"oneOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "object", "properties": {"name": {"type": "string", "minLength": 1}, "done": {"type": "boolean"}},
+         "required": ["name"]},
+    ]},
+    "example": ["Receipt attached", {"name": "Manager informed", "done": True}],
+}
+
+
+@extend_schema_field(CHECKLIST_SCHEMA)
+class ChecklistField(serializers.ListField):
+    """A checklist as a request sends it (``records.services`` cleans and checks the items)."""
 
 class DefinitionRolesMixin:
     """Reading: every role. Writing: admin and workflow. Deleting a definition: admin only."""
@@ -110,9 +125,7 @@ class TaskWriteSerializer(serializers.Serializer):
                                   help_text="A stage name; new tasks start in the first stage.")
     fields = serializers.DictField(required=False, help_text="Values by field name, checked against the "
                                                              "workflow's fields; null clears a value.")
-    checklist = serializers.ListField(child=serializers.JSONField(), required=False,
-                                      help_text='Item names, or {"name": "...", "done": false} objects; '
-                                                "replaces the checklist.")
+    checklist = ChecklistField(child=serializers.JSONField(), required=False)
     assignee = serializers.CharField(required=False, allow_null=True, allow_blank=True,
                                      help_text="A member's username or email; null unassigns.")
 

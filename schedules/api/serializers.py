@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
+from config.fields import JSONObjectField
 from schedules.models import CatchupPolicy, OverlapPolicy, Schedule
 from workflows.services import get_workflow_for
 
@@ -30,7 +31,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
                                      help_text="IANA time zone the expression is read in, such as Europe/Berlin.")
     cron = serializers.CharField(max_length=200, help_text="Five fields (minute hour day month weekday), "
                                  "for example '*/5 * * * *', or @hourly, @daily, @weekly, @monthly, @yearly.")
-    input = serializers.JSONField(required=False, default=dict, help_text="The input each run starts with.")
+    input = JSONObjectField(required=False, default=dict, help_text="The input each run starts with.")
     overlap_policy = serializers.ChoiceField(choices=OverlapPolicy.choices, required=False, default=OverlapPolicy.SKIP)
     catchup_policy = serializers.ChoiceField(choices=CatchupPolicy.choices, required=False, default=CatchupPolicy.NONE)
     created_by = serializers.CharField(source="created_by_label", read_only=True)

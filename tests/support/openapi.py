@@ -195,3 +195,8 @@ def check_response(response) -> None:
     problems = response_problems(response)
     if problems:
         raise SchemaMismatch("The response does not match the OpenAPI document:\n  " + "\n  ".join(problems))
+
+
+def value_problems(schema: dict, value) -> list[str]:
+    """What keeps ``value`` from fitting ``schema`` (a schema of the document, its ``$ref``s resolved)."""
+    return _validate(schema, value)

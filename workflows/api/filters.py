@@ -1,5 +1,6 @@
 import django_filters
 from django.db.models.fields.json import KeyTransform
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from config.filters import TruthFilter
@@ -15,11 +16,19 @@ def filter_tag(queryset, name, value):
     return queryset.alias(tag_value=KeyTransform(key, "tags")).filter(tag_value=tag_value)
 
 
+@extend_schema_field({"type": "string", "pattern": "^[^:]+:", "example": "team:ops"})
+class TagFilter(django_filters.CharFilter):
+    """``tag=key:value`` (the document's pattern says so; a value without a key and a colon answers 400)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(method=lambda qs, name, value: filter_tag(qs, name, value), **kwargs)
+
+
 class WorkflowFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     alias = django_filters.CharFilter()
     enabled = TruthFilter()
-    tag = django_filters.CharFilter(method=lambda qs, name, value: filter_tag(qs, name, value))
+    tag = TagFilter(help_text="key:value, like team:ops.")
     project = django_filters.UUIDFilter(field_name="project_id")
 
     class Meta:
