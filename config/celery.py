@@ -12,11 +12,22 @@ from config import broker
 from config.cli import load_settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-load_settings()  # a configuration error: one line naming the variable, exit status 2
 
 broker.install()  # filesystem:// (the embedded default) writes each message atomically
 
 app = Celery("flowgate")
+
+
+@app.on_configure.connect
+def _read_settings_first(**kwargs) -> None:
+    """A configuration error stops ``celery -A config worker|beat`` with one line naming the variable.
+
+    Not at import: every entry point imports this module (``config/__init__.py``), and the ASGI
+    application sets its own defaults (pooled connections) before the settings are read.
+    """
+    load_settings()
+
+
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

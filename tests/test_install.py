@@ -42,8 +42,13 @@ def test_a_configuration_error_is_one_line_naming_the_variable(tmp_path, command
     assert "Traceback" not in result.stdout + result.stderr
 
 
+# What every entry point (manage.py, flowgate, WSGI, ASGI, Celery) does before anything else.
+ENTRY_POINT_START = "from config.cli import load_settings; load_settings()"
+
+
 def test_a_metrics_network_that_is_not_one_is_refused_at_start(tmp_path):
-    result = settings_process(tmp_path, **PRODUCTION, FLOWGATE_METRICS_ALLOWED_NETWORKS="10.0.0.0/8, intranet")
+    result = settings_process(tmp_path, probe=ENTRY_POINT_START, **PRODUCTION,
+                              FLOWGATE_METRICS_ALLOWED_NETWORKS="10.0.0.0/8, intranet")
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: FLOWGATE_METRICS_ALLOWED_NETWORKS: 'intranet' is not a network; write an "
                                      "address or a network, for example 10.0.0.0/8 or 192.0.2.7.")
@@ -63,7 +68,7 @@ def test_the_log_format_is_plain_or_json(tmp_path):
     probe = "import json, django; django.setup(); from django.conf import settings; print(json.dumps(settings.LOGGING['handlers']['console']['formatter']))"
     assert loaded(settings_process(tmp_path, probe=probe, FLOWGATE_LOG_FORMAT="json")) == "json"
     assert loaded(settings_process(tmp_path, probe=probe)) == "plain"
-    wrong = settings_process(tmp_path, probe=probe, FLOWGATE_LOG_FORMAT="xml")
+    wrong = settings_process(tmp_path, probe=ENTRY_POINT_START, FLOWGATE_LOG_FORMAT="xml")
     assert wrong.returncode == 2
     assert wrong.stderr.strip() == "error: FLOWGATE_LOG_FORMAT must be plain or json, not 'xml'."
 

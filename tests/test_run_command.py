@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -104,8 +105,13 @@ def served(prepared_home, tmp_path):
             yield {"base": f"http://127.0.0.1:{port}", "key": key, "demo": demo, "process": process,
                    "home": home, "log": log_path}
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
+            # runflowgate starts the web process and the worker in sessions of their own: stop those
+            # groups too, or a SIGKILLed runflowgate leaves them serving after the test.
+            groups = [process.pid, *children_of(process.pid)] if process.poll() is None else []
+            for group in groups:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(group, signal.SIGKILL)
+            if groups:
                 process.wait(timeout=10)
 
 

@@ -83,6 +83,15 @@ def test_it_uses_a_connection_pool_when_asked(tmp_path):
     assert "'max_size': 20" in settings["options"]["pool"]
 
 
+def test_the_asgi_application_takes_pooled_connections(tmp_path):
+    # Under ASGI every request runs in a thread of its own: persistent connections would each stay
+    # open after their request (one per request, until PostgreSQL refuses more clients).
+    probe = "import config.asgi; " + PROBE.replace("import json, django; django.setup(); ", "import json; ")
+    settings = loaded(settings_process(tmp_path, probe=probe, **PRODUCTION))
+    assert settings["conn_max_age"] == 0
+    assert "'max_size': 10" in settings["options"]["pool"]
+
+
 def test_it_refuses_a_database_url_that_is_not_postgresql(tmp_path):
     result = settings_process(tmp_path, **{**PRODUCTION, "DATABASE_URL": "mysql://u:p@db/flowgate"})
     assert result.returncode != 0
