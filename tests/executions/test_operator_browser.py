@@ -153,3 +153,18 @@ def test_an_operator_copies_a_new_api_key(browser, live_server, admin_user, tena
     assert page.evaluate("navigator.clipboard.readText()") == secret
     page.screenshot(path=str(output_dir / "api-key-copied.png"))
     page.close()
+
+
+def test_the_operator_pages_have_no_serious_accessibility_violations(browser, live_server, admin_user,  # noqa: F811
+                                                                       project_a, tmp_path):
+    from tests.support.accessibility import axe_violations, describe
+
+    workflow = nightly_report(project_a, tmp_path / "count")
+    execution = ExecutionFactory(workflow=workflow, input={"day": "2026-11-29"})
+    page = operator_page(browser, live_server, admin_user)
+    for path in ("/admin/executions/execution/", f"/admin/executions/execution/{execution.id}/change/",
+                 f"/admin/workflows/workflow/{workflow.id}/change/", "/admin/executions/log/"):
+        page.goto(f"{live_server.url}{path}")
+        violations = axe_violations(page)
+        assert violations == [], f"{path}:\n{describe(violations)}"
+    page.close()
