@@ -10,6 +10,7 @@ Personas (tenant A unless stated):
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import socket
@@ -429,12 +430,18 @@ def web(live_worker):
     port = free_port()
     log_path = Path(os.environ.get("FLOWGATE_TEST_OUTPUT", ROOT / "test-output")) / f"uvicorn-{uuid.uuid4().hex[:8]}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "config.serve", "config.asgi:application", "--port", str(port), "--workers", "1",
+               "--timeout-graceful-shutdown", "1"]
+    with serving(command, port, log_path, FLOWGATE_STREAM_POLL_MS="100"):
+        yield port
+
+
+@contextlib.contextmanager
+def serving(command: list[str], port: int, log_path: Path, **variables: str):
+    """Run a web server ``command`` on the test database until ``/healthz`` on ``port`` answers; stop it after."""
     with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "config.serve", "config.asgi:application", "--port", str(port), "--workers", "1",
-             "--timeout-graceful-shutdown", "1"],
-            cwd=ROOT, env=worker_env(ALLOWED_HOSTS="127.0.0.1,localhost", FLOWGATE_STREAM_POLL_MS="100"),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(command, cwd=ROOT, env=worker_env(ALLOWED_HOSTS="127.0.0.1,localhost", **variables),
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def up() -> bool:
         try:
@@ -445,7 +452,7 @@ def web(live_worker):
     try:
         wait_until(up, timeout=60, interval=0.2)
         assert process.poll() is None, log_path.read_text()[-3000:]
-        yield port
+        yield process
     finally:
         process.terminate()
         try:

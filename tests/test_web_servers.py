@@ -7,10 +7,8 @@ an HTML 414; uvicorn (``python -m config.serve``) hands both to Flowgate.
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
-import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -20,7 +18,7 @@ import pytest
 from accounts import services as account_services
 from accounts.models import Role
 from executions.models import Execution
-from tests.conftest import ROOT, free_port, wait_until, worker_env
+from tests.conftest import free_port, serving
 from tests.workflows.factories import WorkflowFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -39,26 +37,8 @@ def server(request, tmp_path):
     command = [*SERVERS[request.param], "--bind" if request.param == "gunicorn" else "--port",
                f"127.0.0.1:{port}" if request.param == "gunicorn" else str(port)]
     log_path = Path(tmp_path) / f"{request.param}-{uuid.uuid4().hex[:8]}.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=worker_env(ALLOWED_HOSTS="127.0.0.1,localhost"),
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def up() -> bool:
-        try:
-            return http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/healthz") or True
-        except OSError:
-            return process.poll() is not None
-
-    try:
-        wait_until(up, timeout=60, interval=0.2)
-        assert process.poll() is None, log_path.read_text()[-3000:]
+    with serving(command, port, log_path):
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def raw_request(port: int, head: bytes) -> tuple[int, str, dict]:
