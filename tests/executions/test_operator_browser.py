@@ -155,12 +155,15 @@ def test_an_operator_copies_a_new_api_key(browser, live_server, admin_user, tena
     page.close()
 
 
-def test_the_operator_pages_have_no_serious_accessibility_violations(browser, live_server, admin_user,  # noqa: F811
-                                                                       project_a, tmp_path):
+def test_the_operator_pages_have_no_serious_accessibility_violations(
+        browser, live_server, live_worker, admin_user, project_a, tmp_path):  # noqa: F811
     from tests.support.accessibility import axe_violations, describe
 
     workflow = nightly_report(project_a, tmp_path / "count")
     execution = ExecutionFactory(workflow=workflow, input={"day": "2026-11-29"})
+    # Checked once the run has failed: the page then shows every kind of badge and control at once
+    # (succeeded, failed and skipped tasks, Retry and Retry-from buttons).
+    wait_until(lambda: Execution.objects.filter(pk=execution.pk, status="failed").exists(), timeout=60)
     page = operator_page(browser, live_server, admin_user)
     for path in ("/admin/executions/execution/", f"/admin/executions/execution/{execution.id}/change/",
                  f"/admin/workflows/workflow/{workflow.id}/change/", "/admin/executions/log/"):
