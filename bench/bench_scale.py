@@ -1,8 +1,8 @@
 """Every list of every surface at ten thousand executions and at a million, side by side in one run.
 
 Seeds a throw-away PostgreSQL database by bulk SQL (``generate_series``) with executions and their
-task runs, logs, Port flow runs and approvals, serves it with gunicorn as ``docs/deployment.md``
-runs it, and times every list endpoint (native, Port, FlowSynx, Flowdash; mindzie has no list),
+task runs, logs, Port flow runs, approvals and mindzie action executions, serves it with gunicorn as ``docs/deployment.md``
+runs it, and times every list endpoint (native, Port, FlowSynx, Flowdash, mindzie),
 the approvers' pages, the admin changelists and one sweeper pass: first at the small size, then
 again after the tables have grown to the large one. Each figure is the median of several
 requests after a warm-up. Each list's SQL is also read back through ``EXPLAIN ANALYZE`` at the
@@ -49,7 +49,8 @@ SEED_CHUNK = 250_000
 # Seeded tables with more rows than this count as large in the plan check.
 LARGE_TABLE_ROWS = 50_000
 SEEDED_TABLES = ("executions_execution", "executions_taskrun", "executions_log", "flowruns_flowrun",
-                 "flowruns_flowrunexecution", "approvals_approval", "approvals_approvaldecision")
+                 "flowruns_flowrunexecution", "approvals_approval", "approvals_approvaldecision",
+                 "records_actionexecution")
 TARGET_RATIO = 2.0
 TARGET_MS = 60.0
 
@@ -83,6 +84,7 @@ class Seed:
     workflows: list[str]
     versions: list[str]
     key: str
+    action: str  # the mindzie action a tenth of the executions ran for
     alice: int
     april: int
     t0: datetime
@@ -207,6 +209,9 @@ class Seed:
             SELECT r.execution_id, f.id FROM ({rows}) AS r
             JOIN flowruns_flowrun AS f ON f.tenant_id = '{self.tenant}' AND f.run_id = 'run-' || r.i
             WHERE r.i % 10 = 3"""))
+        statements.append(("action links", f"""
+            INSERT INTO records_actionexecution (execution_id, action_id, record_id, created_at)
+            SELECT r.execution_id, '{self.action}'::uuid, NULL, r.created FROM ({rows}) AS r WHERE r.i % 10 = 4"""))
         return statements
 
 
@@ -309,7 +314,7 @@ def create_fixtures(large: int) -> Fixtures:
     board = workflows[0]
     record_services.create_stage(workflow=board, name="New")
     record_services.create_stage(workflow=board, name="Done")
-    record_actions.create_action(project=project, workflow=board, name="Finish", short_id="finish",
+    action = record_actions.create_action(project=project, workflow=board, name="Finish", short_id="finish",
                                  stages=["New"], target_stage="Done", steps={"tasks": [
                                      {"name": "note", "type": "log", "config": {"message": "done"}}]})
     first = None
@@ -325,7 +330,7 @@ def create_fixtures(large: int) -> Fixtures:
         store.save()
         sessions[user.username] = store.session_key
     seed = Seed(tenant=str(tenant.id), project=str(project.id), workflows=[str(w.id) for w in workflows],
-                versions=[str(w.versions.get().id) for w in workflows], key=str(key.id), alice=alice.pk,
+                versions=[str(w.versions.get().id) for w in workflows], key=str(key.id), action=str(action.id), alice=alice.pk,
                 april=april.pk, t0=timezone.now(), large=large)
     return Fixtures(seed=seed, key=secret, sessions=sessions, records_workflow=str(board.id), record_unique_id=first)
 
@@ -390,6 +395,16 @@ def endpoints(fx: Fixtures, cursors: dict[str, str | None], small: int) -> list[
         Endpoint("flowsynx", "GET .../executions/{id}/tasks", f"/workflows/{w0}/executions/{one}/tasks", "key"),
         Endpoint("flowdash", "GET /api/v1/workflows/{id}/tasks/{task}/actions",
                  f"/api/v1/workflows/{fx.records_workflow}/tasks/{fx.record_unique_id}/actions", "key"),
+        Endpoint("flowdash", "GET /api/v1/actions", "/api/v1/actions", "key"),
+        Endpoint("mindzie", "GET /api/{t}/{p}/actionexecution/action/{id}",
+                 f"/api/{s.tenant}/{s.project}/actionexecution/action/{s.action}", "key"),
+        Endpoint("mindzie", "GET /api/{t}/{p}/actionexecution/action/{id}?page=50",
+                 f"/api/{s.tenant}/{s.project}/actionexecution/action/{s.action}?page=50&pageSize=20", "key",
+                 compared=small >= 10_000),
+        Endpoint("mindzie", "GET /api/{t}/{p}/actionexecution/lastaction/{id}",
+                 f"/api/{s.tenant}/{s.project}/actionexecution/lastaction/{s.action}", "key"),
+        Endpoint("mindzie", "GET /api/{t}/project", f"/api/{s.tenant}/project", "key"),
+        Endpoint("mindzie", "GET /api/{t}/project/{p}/summary", f"/api/{s.tenant}/project/{s.project}/summary", "key"),
         Endpoint("pages", "approvals inbox (approver)", "/approvals/", "april"),
         Endpoint("pages", "approvals inbox ?show=decided (approver)", "/approvals/?show=decided", "april"),
         Endpoint("pages", "approvals inbox (admin)", "/approvals/", "alice"),

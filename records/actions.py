@@ -299,7 +299,8 @@ def _check_runnable(action: Action, record: Record | None) -> tuple[Workflow | N
 
 def _note_start(action: Action, record: Record | None, execution: Execution, *, actor: str) -> None:
     """Link the new execution to the action (and record), and write the start in the record's history."""
-    ActionExecution.objects.create(execution=execution, action=action, record=record)
+    ActionExecution.objects.create(execution=execution, action=action, record=record,
+                                   created_at=execution.created_at)
     if record is not None:
         RecordEvent.objects.create(
             record=record, kind=RecordEventKind.ACTION, action=action, execution=execution, actor=actor,

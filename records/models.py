@@ -161,9 +161,15 @@ class ActionExecution(models.Model):
     # SET_NULL: a deleted action or record leaves its past executions in place, unlinked.
     action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="execution_links")
     record = models.ForeignKey(Record, on_delete=models.SET_NULL, null=True, blank=True, related_name="execution_links")
+    # The execution's created_at, copied: an action's executions are listed newest first from this
+    # table's own index, without sorting every execution the action ever had.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["action", "execution"])]
+        indexes = [
+            models.Index(fields=["action", "execution"]),
+            models.Index(fields=["action", "-created_at", "-execution"], name="action_execution_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.execution_id} for {self.action_id or 'a deleted action'}"

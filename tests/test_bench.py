@@ -28,7 +28,7 @@ SCALE_ROWS = [
     "GET /workflows/{id}/executions?page=1000&pageSize=20", "GET /api/v1/workflows/{id}/tasks/{task}/actions",
     "approvals inbox ?show=decided (approver)", "executions", "task runs ?task_type=approval", "logs",
     "one sweeper pass", "executions removed per second", "queued, running and waiting executions left alone",
-    "executions_taskrun",
+    "executions_taskrun", "GET /api/{t}/{p}/actionexecution/action/{id}", "GET /api/{t}/project/{p}/summary",
 ]
 
 

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
@@ -65,7 +66,8 @@ def fill_as_the_last_release(apps) -> dict:
     action.stages.add(new)
     run = FlowRun.objects.create(tenant=tenant, run_id="admit-1", flow_id="edhr10")
     linked = Execution.objects.create(id=uuid.uuid4(), tenant=tenant, project=project, workflow=workflow,
-                                      action=action, record=record, flow_run=run, sync=True, status="succeeded")
+                                      action=action, record=record, flow_run=run, sync=True, status="succeeded",
+                                      created_at=datetime(2026, 1, 5, 9, 30, tzinfo=UTC))
     plain = Execution.objects.create(id=uuid.uuid4(), tenant=tenant, project=project, workflow=workflow,
                                      status="queued")
     Event.objects.create(record=record, kind="action", action=action, execution=linked, outcome="succeeded")
@@ -97,6 +99,8 @@ def test_migrate_from_the_last_release_keeps_records_actions_and_links(latest_sc
     assert (action.short_id, list(action.stages.values_list("pk", flat=True))) == ("edHR10", [old["new"]])
     link = ActionExecution.objects.get(execution_id=old["linked"])
     assert (link.action_id, link.record_id) == (old["action"], old["record"])
+    # The link carries its execution's creation time (what an action's executions are listed by).
+    assert link.created_at == datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
     assert FlowRunExecution.objects.get(execution_id=old["linked"]).flow_run_id == old["run"]
     assert not ActionExecution.objects.filter(execution_id=old["plain"]).exists()
     assert dict(Execution.objects.values_list("pk", "retry_policy")) == {
@@ -108,7 +112,7 @@ def test_migrate_from_the_last_release_keeps_records_actions_and_links(latest_sc
 
 
 LIST_INDEX_MIGRATIONS = [("executions", "0007_list_indexes", 7), ("approvals", "0004_list_indexes", 2),
-                         ("flowruns", "0005_list_indexes", 4)]
+                         ("flowruns", "0005_list_indexes", 4), ("records", "0005_action_execution_newest", 1)]
 
 
 def test_the_list_indexes_are_built_without_locking_the_tables():

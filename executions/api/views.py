@@ -24,6 +24,8 @@ from executions.api.serializers import (
     TaskRunSerializer,
     execution_detail,
     execution_detail_in_hand,
+    for_listing,
+    with_related,
 )
 from executions.models import TERMINAL_STATUSES, Execution, Log, TaskRun
 from executions.waiters import wait_until_ended
@@ -73,9 +75,7 @@ def parse_wait(request) -> float | None:
     retrieve=extend_schema(summary="Get an execution", responses={200: ExecutionDetailSerializer, **ERRORS}),
 )
 class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    # The links of the features (records' actions, Port flow runs) are read with the row.
-    queryset = Execution.objects.select_related("workflow", "workflow_version", "performed_by", "action_link",
-                                                "flow_run_link__flow_run", "schedule_link")
+    queryset = Execution.objects.all()
     serializer_class = ExecutionSerializer
     filterset_class = ExecutionFilter
 
@@ -84,13 +84,10 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if self.action == "list":
-            # The list shows no definitions: they stay in the database.
-            return queryset.defer("definition", "workflow_version__definition")
         if self.action in ("logs", "tasks", "task", "task_logs"):
             # The execution is only looked up (for the caller's access): its id is all these use.
-            return queryset.select_related(None).only("id")
-        return queryset
+            return queryset.only("id")
+        return for_listing(queryset) if self.action == "list" else with_related(queryset)
 
     def retrieve(self, request, pk=None):
         # One compiled read, scoped to the caller (see serializers.execution_detail); a malformed or

@@ -56,7 +56,7 @@ from records.actions import (
     get_action_for,
     perform_action,
 )
-from records.models import Action
+from records.models import Action, ActionExecution
 
 logger = logging.getLogger("flowgate.mindzie")
 
@@ -255,12 +255,15 @@ def _page_number(request, name: str, default: int, maximum: int | None = None) -
     return value
 
 
-def page_of(request, queryset) -> tuple[list, int, int, int]:
-    """``(rows, totalCount, page, pageSize)`` for the ``page`` (from 1) and ``pageSize`` the client sends."""
+def page_of(request, queryset, counted=None) -> tuple[list, int, int, int]:
+    """``(rows, totalCount, page, pageSize)`` for the ``page`` (from 1) and ``pageSize`` the client sends.
+
+    ``counted``: a cheaper queryset with the same rows to count (totalCount is exact).
+    """
     page = _page_number(request, "page", 1)
     size = _page_number(request, "pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     start = (page - 1) * size
-    total = queryset.count()
+    total = (queryset if counted is None else counted).count()
     rows = list(queryset[start:start + size]) if start < total and start + size <= MAX_OFFSET else []
     return rows, total, page, size
 
@@ -335,9 +338,9 @@ class MindzieView(generics.GenericAPIView):
             raise MindzieError(404, {"error": EXECUTION_NOT_FOUND, "actionExecutionId": raw}) from None
 
     def executions_of(self, action: Action):
-        """The action's executions the caller may see, newest first."""
+        """The action's executions the caller may see, newest first (from the links' own index)."""
         return (Execution.objects.for_caller(self.request.auth).filter(action_link__action=action)
-                .select_related("action_link").order_by("-created_at", "-id"))
+                .select_related("action_link").order_by("-action_link__created_at", "-action_link__execution_id"))
 
 
 # -- actions ----------------------------------------------------------------------------------------------
@@ -525,7 +528,10 @@ class MindzieActionExecutionsView(MindzieView):
     )
     def get(self, request, tenantId, projectId, actionId):
         action = self.get_action(self.get_project())
-        rows, total, page, size = page_of(request, self.executions_of(action))
+        # Counted from the links alone (an index-only scan): an action stays in its project, so its
+        # executions are all in the project the caller was just checked to reach.
+        rows, total, page, size = page_of(request, self.executions_of(action),
+                                          counted=ActionExecution.objects.filter(action=action))
         return Response({"actionId": str(action.id), "executions": execution_bodies(rows), "totalCount": total,
                          "page": page, "pageSize": size})
 

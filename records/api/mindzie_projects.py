@@ -19,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.models import Membership, Project
+from config.counting import COUNT_CAP, capped_count
 from config.formats import iso
 from executions.models import Execution
 from records.api.mindzie import (
@@ -71,7 +72,11 @@ class MindzieProjectStatisticsSerializer(serializers.Serializer):
     TotalUsers = serializers.IntegerField()
     TotalWorkflows = serializers.IntegerField(help_text="Flowgate's own count.")
     TotalActions = serializers.IntegerField(help_text="Flowgate's own count.")
-    TotalExecutions = serializers.IntegerField(help_text="Flowgate's own count: every execution in the project.")
+    TotalExecutions = serializers.IntegerField(
+        help_text=f"Flowgate's own count of the executions in the project, up to {COUNT_CAP:,}: with more, "
+                  f"{COUNT_CAP} and TotalExecutionsCapped true.")
+    TotalExecutionsCapped = serializers.BooleanField(
+        help_text=f"True when the project holds more than {COUNT_CAP:,} executions (counting stops there).")
 
 
 class MindzieProjectSummarySerializer(serializers.Serializer):
@@ -155,6 +160,7 @@ class MindzieProjectSummaryView(MindzieProjectView):
     )
     def get(self, request, tenantId, projectId):
         project = self.get_project()
+        executions, capped = capped_count(Execution.objects.filter(project=project))
         return Response({
             "ProjectId": str(project.id), "ProjectName": project.name, "ProjectDescription": None,
             "DateCreated": iso(project.created_at), "DateModified": None,
@@ -163,7 +169,7 @@ class MindzieProjectSummaryView(MindzieProjectView):
                 "TotalUsers": self.member_count(),
                 "TotalWorkflows": Workflow.objects.filter(project=project).count(),
                 "TotalActions": Action.objects.filter(project=project).count(),
-                "TotalExecutions": Execution.objects.filter(project=project).count(),
+                "TotalExecutions": executions, "TotalExecutionsCapped": capped,
             },
         })
 

@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from accounts.scoping import TenantScopedMixin
 from config.errors import ErrorSerializer
 from config.filters import TruthFilter
-from executions.api.serializers import ExecutionSerializer
+from executions.api.serializers import ExecutionSerializer, for_listing
 from executions.models import Execution
 from schedules import services
 from schedules.api.serializers import ScheduleSerializer
@@ -66,10 +66,7 @@ class ScheduleViewSet(TenantScopedMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["get"], filterset_class=None)
     def executions(self, request, pk=None):
         schedule = self.get_object()
-        queryset = (Execution.objects.filter(schedule_link__schedule=schedule)
-                    .select_related("workflow", "workflow_version", "performed_by", "action_link",
-                                    "flow_run_link__flow_run", "schedule_link")
-                    .defer("definition", "workflow_version__definition"))
+        queryset = for_listing(Execution.objects.filter(schedule_link__schedule=schedule))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ExecutionSerializer(page, many=True).data)
 

@@ -108,9 +108,26 @@ def test_get_summary_counts_what_the_project_holds(tenant_a, project_a, alice, v
     assert response.status_code == 200
     statistics = response.json()["Statistics"]
     assert statistics == {"TotalDatasets": 0, "TotalInvestigations": 0, "TotalDashboards": 0, "TotalNotebooks": 0,
-                          "TotalUsers": 1, "TotalWorkflows": 1, "TotalActions": 1, "TotalExecutions": 2}
+                          "TotalUsers": 1, "TotalWorkflows": 1, "TotalActions": 1, "TotalExecutions": 2,
+                          "TotalExecutionsCapped": False}
     summary = ProjectSummary(**response.json())
     assert (summary.project_name, summary.statistics.total_users) == ("Main", 1)
+
+
+def test_the_summary_counts_executions_up_to_the_cap_and_says_when_there_are_more(
+        tenant_a, project_a, viewer_api, monkeypatch):
+    from config import counting
+
+    workflow = WorkflowFactory(project=project_a, tasks=[{"name": "n", "type": "log", "config": {"message": "x"}}])
+    for _ in range(3):
+        ExecutionFactory(workflow=workflow)
+    url = f"/api/{tenant_a.id}/project/{project_a.id}/summary"
+    monkeypatch.setattr(counting, "COUNT_CAP", 3)
+    statistics = viewer_api.get(url).json()["Statistics"]
+    assert (statistics["TotalExecutions"], statistics["TotalExecutionsCapped"]) == (3, False)
+    monkeypatch.setattr(counting, "COUNT_CAP", 2)
+    statistics = viewer_api.get(url).json()["Statistics"]
+    assert (statistics["TotalExecutions"], statistics["TotalExecutionsCapped"]) == (2, True)
 
 
 # -- pings ------------------------------------------------------------------------------------------------------
