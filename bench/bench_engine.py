@@ -345,8 +345,8 @@ class Results:
         return statistics.median(found) if found else None
 
 
-def setup_database():
-    import django
+def recreate_database() -> None:
+    """Drop and create the database DATABASE_URL names (only a throw-away ``flowgate_bench...`` one)."""
     import psycopg
 
     url = os.environ["DATABASE_URL"]
@@ -356,6 +356,20 @@ def setup_database():
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database() -> None:
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def setup_database():
+    import django
+
+    recreate_database()
     django.setup()
     from django.core.management import call_command
 

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from bench.bench_engine import Process, free_port  # noqa: E402
+from bench.bench_engine import Process, drop_database, free_port, recreate_database  # noqa: E402
 
 # The large set's executions are spread over this many days, newest first; the small set is its
 # newest part, so both sizes show the same first pages.
@@ -257,26 +257,6 @@ def table_bytes() -> dict[str, int]:
 
 
 # -- fixtures through the services --------------------------------------------------------------------
-def recreate_database() -> None:
-    import psycopg
-
-    url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1]
-    if not name.startswith("flowgate_bench"):
-        raise SystemExit("Refusing to drop a database whose name does not start with flowgate_bench.")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database() -> None:
-    import psycopg
-
-    url = os.environ["DATABASE_URL"]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-
-
 @dataclass
 class Fixtures:
     seed: Seed

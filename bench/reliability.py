@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_engine import Process, free_port, percentile, wait_http, web_command  # noqa: E402
+from bench.procs import children_of  # noqa: E402
 
 
 @dataclass
@@ -151,19 +152,6 @@ class Redis:
 
 
 # -- processes ---------------------------------------------------------------------------------------------
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def rss_mib(pids: list[int]) -> float:
     total = 0
     for pid in pids:

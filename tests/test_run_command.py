@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.procs import children_of
 from tests.conftest import ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -59,19 +60,6 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(scope="module")
