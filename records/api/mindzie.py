@@ -42,6 +42,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from accounts.authentication import BearerKeyAuthentication, HeaderKeyAuthentication
 from accounts.models import Project, Tenant
 from accounts.permissions import ALL_ROLES
+from config.counting import COUNT_CAP, capped_count
 from config.errors import native_exception_handler, register_surface_paths
 from config.formats import iso
 from config.openapi import COMMON_ANSWERS
@@ -110,7 +111,12 @@ class MindzieExecutionSerializer(serializers.Serializer):
 class MindzieExecutionPageSerializer(serializers.Serializer):
     actionId = serializers.UUIDField()
     executions = MindzieExecutionSerializer(many=True, help_text="Newest first.")
-    totalCount = serializers.IntegerField(help_text="Executions of the action in all pages.")
+    totalCount = serializers.IntegerField(
+        help_text=f"Executions of the action in all pages, counted up to {COUNT_CAP:,}: with more, {COUNT_CAP} "
+                  "and totalCountCapped true.")
+    totalCountCapped = serializers.BooleanField(
+        help_text=f"True when the action has more than {COUNT_CAP:,} executions; the pages past them are "
+                  "still answered.")
     page = serializers.IntegerField(help_text="This page's number, from 1.")
     pageSize = serializers.IntegerField(help_text="Executions per page.")
 
@@ -255,17 +261,30 @@ def _page_number(request, name: str, default: int, maximum: int | None = None) -
     return value
 
 
-def page_of(request, queryset, counted=None) -> tuple[list, int, int, int]:
+def page_of(request, queryset, total: tuple[int, bool] | None = None) -> tuple[list, int, int, int]:
     """``(rows, totalCount, page, pageSize)`` for the ``page`` (from 1) and ``pageSize`` the client sends.
 
-    ``counted``: a cheaper queryset with the same rows to count (totalCount is exact).
+    ``total``: ``(count, capped)`` counted by the caller; without it the queryset is counted exactly.
+    A capped count does not hide the pages past it.
     """
     page = _page_number(request, "page", 1)
     size = _page_number(request, "pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     start = (page - 1) * size
-    total = (queryset if counted is None else counted).count()
-    rows = list(queryset[start:start + size]) if start < total and start + size <= MAX_OFFSET else []
-    return rows, total, page, size
+    count, capped = (queryset.count(), False) if total is None else total
+    reachable = (start < count or capped) and start + size <= MAX_OFFSET
+    rows = list(queryset[start:start + size]) if reachable else []
+    return rows, count, page, size
+
+
+def count_executions_of(action: Action) -> tuple[int, bool]:
+    """``(count, capped)``: the action's executions, up to ``COUNT_CAP``.
+
+    Counted from the links alone, through the index the page itself is read by (newest first): at
+    most ``COUNT_CAP + 1`` index entries however many executions the action has had. An action
+    stays in its project, so its executions are all in the project the caller reaches.
+    """
+    newest = ActionExecution.objects.filter(action=action).order_by("-created_at", "-execution_id")
+    return capped_count(newest, by_order=True)
 
 
 TENANT_PARAM = OpenApiParameter("tenantId", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Your tenant id.")
@@ -524,15 +543,14 @@ class MindzieActionExecutionsView(MindzieView):
             MindzieErrorSerializer, description="`Action not found`, " + NOT_REACHED + "."), **UNAUTHORIZED},
         examples=[OpenApiExample("Page", response_only=True, value={
             "actionId": EXECUTION_EXAMPLE["actionId"], "executions": [EXECUTION_EXAMPLE], "totalCount": 1,
-            "page": 1, "pageSize": DEFAULT_PAGE_SIZE})],
+            "totalCountCapped": False, "page": 1, "pageSize": DEFAULT_PAGE_SIZE})],
     )
     def get(self, request, tenantId, projectId, actionId):
         action = self.get_action(self.get_project())
-        # Counted from the links alone (an index-only scan): an action stays in its project, so its
-        # executions are all in the project the caller was just checked to reach.
-        rows, total, page, size = page_of(request, self.executions_of(action),
-                                          counted=ActionExecution.objects.filter(action=action))
+        total, capped = count_executions_of(action)
+        rows, total, page, size = page_of(request, self.executions_of(action), total=(total, capped))
         return Response({"actionId": str(action.id), "executions": execution_bodies(rows), "totalCount": total,
+                         "totalCountCapped": capped,
                          "page": page, "pageSize": size})
 
 

@@ -16,6 +16,7 @@ from accounts.models import Role
 from executions.models import Execution, ExecutionStatus
 from records.api import mindzie
 from records.api import urls as records_urls
+from records.models import ActionExecution
 from tests.accounts.factories import ProjectFactory
 from tests.conftest import key_client
 from tests.records.factories import ActionFactory
@@ -67,10 +68,12 @@ def queue(base, client, action) -> str:
 
 
 def age(execution_ids: list[str]) -> None:
-    """Make the executions' creation times strictly ordered, oldest first, whatever the clock did."""
+    """Make the executions' creation times strictly ordered, oldest first, whatever the clock did
+    (on the execution and on its link to the action, which carries a copy)."""
     start = timezone.now() - timedelta(hours=1)
     for minutes, execution_id in enumerate(execution_ids):
         Execution.objects.filter(pk=execution_id).update(created_at=start + timedelta(minutes=minutes))
+        ActionExecution.objects.filter(pk=execution_id).update(created_at=start + timedelta(minutes=minutes))
 
 
 # -- by id ------------------------------------------------------------------------------------------------
@@ -129,7 +132,24 @@ def test_get_by_action_pages_with_page_and_page_size(base, report, workflow_api)
     last = workflow_api.get(f"{base}/actionexecution/action/{report.id}?page=3&pageSize=2").json()
     assert [e["actionExecutionId"] for e in last["executions"]] == newest_first[4:]
     beyond = workflow_api.get(f"{base}/actionexecution/action/{report.id}?page=999999999999&pageSize=1000").json()
-    assert (beyond["executions"], beyond["totalCount"]) == ([], 5)
+    assert (beyond["executions"], beyond["totalCount"], beyond["totalCountCapped"]) == ([], 5, False)
+
+
+def test_get_by_action_counts_up_to_the_cap_and_still_answers_the_pages_past_it(base, report, workflow_api,
+                                                                                 monkeypatch):
+    from config import counting
+
+    ids = [queue(base, workflow_api, report) for _ in range(5)]
+    age(ids)
+    monkeypatch.setattr(counting, "COUNT_CAP", 3)
+    page = workflow_api.get(f"{base}/actionexecution/action/{report.id}?page=2&pageSize=2").json()
+    assert (page["totalCount"], page["totalCountCapped"]) == (3, True)
+    assert [e["actionExecutionId"] for e in page["executions"]] == ids[::-1][2:4]
+    last = workflow_api.get(f"{base}/actionexecution/action/{report.id}?page=3&pageSize=2").json()
+    assert [e["actionExecutionId"] for e in last["executions"]] == ids[:1]
+    monkeypatch.setattr(counting, "COUNT_CAP", 5)
+    exact = workflow_api.get(f"{base}/actionexecution/action/{report.id}").json()
+    assert (exact["totalCount"], exact["totalCountCapped"], len(exact["executions"])) == (5, False, 5)
 
 
 @pytest.mark.parametrize("query", ["page=0", "pageSize=0", "pageSize=1001", "page=x", "pageSize=-3"])
