@@ -325,6 +325,20 @@ def reruns(ids: list[str]) -> int:
     return extra - runs
 
 
+def duplicate_outputs(ids: list[str]) -> int:
+    """Outcomes recorded more than once among the executions ``ids``: a task's success, or an
+    execution's end, logged twice (each is written in the transaction that stores the output or
+    the return value, so a second one means the output was written again)."""
+    from django.db.models import Count, Q
+
+    from executions.models import Log
+
+    ends = Q(event__in=("execution.succeeded", "execution.failed", "execution.cancelled"))
+    twice = (Log.objects.filter(Q(event="task.succeeded") | ends, execution_id__in=ids)
+             .values("execution_id", "message").annotate(n=Count("pk")).filter(n__gt=1))
+    return twice.count()
+
+
 def statuses(ids: list[str]) -> dict[str, int]:
     from django.db.models import Count
 
@@ -355,10 +369,11 @@ class Row:
     reruns: int | None = None
     p95: float | None = None
     notes: str = ""
-    gate: bool = True  # its 5xx, lost and stuck must be zero for the battery to pass
+    dup: int | None = None  # outputs written more than once (duplicate_outputs)
+    gate: bool = True  # its 5xx, lost, stuck and dup must be zero for the battery to pass
 
     def failed(self) -> bool:
-        return self.gate and any(v for v in (self.fivexx, self.lost, self.stuck) if v)
+        return self.gate and any(v for v in (self.fivexx, self.lost, self.stuck, self.dup) if v)
 
 
 def fmt(value, digits: int = 1) -> str:
@@ -369,12 +384,13 @@ def fmt(value, digits: int = 1) -> str:
 
 def print_table(rows: list[Row], title: str) -> None:
     print(title)
-    header = f"{'check':<52} {'runs':>5} {'5xx':>5} {'lost':>5} {'stuck':>6} {'re-runs':>8} {'p95 s':>7}  notes"
+    header = (f"{'check':<52} {'runs':>5} {'5xx':>5} {'lost':>5} {'stuck':>6} {'dup':>4} {'re-runs':>8} {'p95 s':>7}"
+              "  notes")
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r.check:<52} {r.runs:>5} {fmt(r.fivexx):>5} {fmt(r.lost):>5} {fmt(r.stuck):>6} {fmt(r.reruns):>8} "
-              f"{fmt(r.p95):>7}  {r.notes}")
+        print(f"{r.check:<52} {r.runs:>5} {fmt(r.fivexx):>5} {fmt(r.lost):>5} {fmt(r.stuck):>6} {fmt(r.dup):>4} "
+              f"{fmt(r.reruns):>8} {fmt(r.p95):>7}  {r.notes}")
     sys.stdout.flush()
 
 
@@ -445,7 +461,7 @@ def kill_rounds(api: Api, worker: Worker, count: int, target: str) -> Row:
     if target == "main":
         notes += f"; and {early_kills} pool processes killed as the new worker started"
     return Row(f"worker SIGKILL ({what})", count, None, lost, stuck, reruns(ids),
-               percentile(recoveries, 0.95) if recoveries else None, notes)
+               percentile(recoveries, 0.95) if recoveries else None, notes, dup=duplicate_outputs(ids))
 
 
 def redis_outage(api: Api, redis: Redis, worker: Worker, beat: Process, seconds: float) -> Row:
@@ -465,7 +481,8 @@ def redis_outage(api: Api, redis: Redis, worker: Worker, beat: Process, seconds:
     beat_alive = beat.process.poll() is None
     return Row(f"Redis down {seconds:.0f} s under {POST_RATE} POST/s", len(load.answers), fivexx, None, never, None,
                None, f"accepted {len(accepted)}/{len(load.answers)}, never finished {never}; slowest answer "
-                     f"{slowest:.1f} s; worker exits {worker.exits_by_itself}; beat {'up' if beat_alive else 'DIED'}")
+                     f"{slowest:.1f} s; worker exits {worker.exits_by_itself}; beat {'up' if beat_alive else 'DIED'}",
+               dup=duplicate_outputs(accepted))
 
 
 def postgres_restart(api: Api, pg: Postgres, worker: Worker, beat: Process, seconds: float) -> tuple[Row, Row]:
@@ -522,7 +539,7 @@ def postgres_restart(api: Api, pg: Postgres, worker: Worker, beat: Process, seco
                    f"5xx other than 503; 503 answered {unavailable}, slowest answer while down {slowest:.1f} s; "
                    f"'lost its worker' logged {false_lost}; /readyz while down: {readyz.get('status')} "
                    f"{readyz.get('checks')}; worker exits {worker.exits_by_itself}; beat "
-                   f"{'up' if beat.process.poll() is None else 'DIED'}")
+                   f"{'up' if beat.process.poll() is None else 'DIED'}", dup=duplicate_outputs(accepted))
     health_row = Row("/healthz during the PostgreSQL restart", len(probe), health_5xx, None, None, None,
                      percentile([sec for _, _, sec in probe], 0.95) if probe else None,
                      f"slowest {health_max * 1000:.0f} ms (5xx column: any answer but 200)")
@@ -717,7 +734,8 @@ def main() -> int:
 
         def add(row: Row) -> None:
             rows.append(row)
-            print(f"  {row.check}: 5xx {fmt(row.fivexx)}, lost {fmt(row.lost)}, stuck {fmt(row.stuck)}; {row.notes}")
+            print(f"  {row.check}: 5xx {fmt(row.fivexx)}, lost {fmt(row.lost)}, stuck {fmt(row.stuck)}, "
+                  f"dup {fmt(row.dup)}; {row.notes}")
             sys.stdout.flush()
 
         print(f"Reliability battery ({'quick' if args.quick else 'full'}); logs in {root}")
@@ -770,7 +788,7 @@ def main() -> int:
     if failed:
         print(f"\nNOT ZERO: {'; '.join(failed)}")
         return 1
-    print("\nEvery 5xx, lost and stuck count is zero.")
+    print("\nEvery 5xx, lost, stuck and dup count is zero.")
     return 0
 
 

@@ -26,8 +26,8 @@ ROWS = [
 
 
 def cells(line: str) -> list[str]:
-    """The columns runs, 5xx, lost, stuck of a table line (after the check's name)."""
-    return re.split(r"\s+", line[52:].strip())[:4]
+    """The columns runs, 5xx, lost, stuck, dup of a table line (after the check's name)."""
+    return re.split(r"\s+", line[52:].strip())[:5]
 
 
 def servers_installed() -> bool:
@@ -49,8 +49,36 @@ def test_make_reliability_quick_loses_nothing():
         assert any(line.startswith(row) for line in lines), f"no row {row!r} in:\n{table}"
     for line in lines:
         if line.startswith(tuple(ROWS[:-1])):
-            runs, fivexx, lost, stuck = cells(line)
+            runs, fivexx, lost, stuck, dup = cells(line)
             assert int(runs) > 0, line
-            assert {fivexx, lost, stuck} <= {"0", "-"}, line
+            assert {fivexx, lost, stuck, dup} <= {"0", "-"}, line
     assert result.returncode == 0, table
-    assert "Every 5xx, lost and stuck count is zero." in table
+    assert "Every 5xx, lost, stuck and dup count is zero." in table
+    for line in lines:
+        if line.startswith(("worker SIGKILL", "Redis down", "PostgreSQL down")):
+            assert cells(line)[4] == "0", line  # outputs written once: counted, not left out
+
+
+@pytest.mark.django_db
+def test_the_dup_column_counts_an_outcome_recorded_twice(project_a):
+    from bench.reliability import duplicate_outputs
+    from executions.models import Log
+    from tests.executions.factories import ExecutionFactory
+    from tests.workflows.factories import WorkflowFactory
+
+    workflow = WorkflowFactory(project=project_a)
+    once, twice = ExecutionFactory(workflow=workflow), ExecutionFactory(workflow=workflow)
+    for execution in (once, twice):
+        Log.objects.create(execution=execution, message="Task a succeeded.", event="task.succeeded")
+        Log.objects.create(execution=execution, message="Task b succeeded.", event="task.succeeded")
+        Log.objects.create(execution=execution, message="Execution succeeded.", event="execution.succeeded")
+    ids = [str(once.id), str(twice.id)]
+    assert duplicate_outputs(ids) == 0
+    Log.objects.create(execution=twice, message="Task b succeeded.", event="task.succeeded")
+    assert duplicate_outputs(ids) == 1
+    Log.objects.create(execution=twice, message="Execution succeeded.", event="execution.succeeded")
+    assert duplicate_outputs(ids) == 2
+    # Other events repeat as a matter of course (a task pending again after its worker was lost).
+    Log.objects.create(execution=once, message="Task a will run again.", event="task.pending")
+    Log.objects.create(execution=once, message="Task a will run again.", event="task.pending")
+    assert duplicate_outputs(ids) == 2
