@@ -184,6 +184,13 @@ def _detail_answer(row: dict) -> dict:
     }
 
 
+class RetryExecutionSerializer(serializers.Serializer):
+    task = serializers.CharField(
+        required=False, max_length=200,
+        help_text="Run this task and every task downstream of it again too, even where they succeeded; "
+                  "without it, only the failed, skipped and cancelled tasks run again.")
+
+
 class StartExecutionSerializer(serializers.Serializer):
     workflow = serializers.CharField(help_text="Workflow id or alias.")
     input = JSONObjectField(required=False, default=dict, help_text=(

@@ -20,6 +20,7 @@ from executions.api.serializers import (
     ExecutionDetailSerializer,
     ExecutionSerializer,
     LogSerializer,
+    RetryExecutionSerializer,
     StartExecutionSerializer,
     TaskRunSerializer,
     execution_detail,
@@ -141,11 +142,18 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         execution = services.cancel_execution(self.get_object(), request.auth)
         return Response(ExecutionDetailSerializer(execution).data)
 
-    @extend_schema(summary="Retry a failed execution from its failed and skipped tasks", request=None,
+    @extend_schema(summary="Retry a failed execution, optionally from one of its tasks",
+                   request=RetryExecutionSerializer,
                    responses={200: ExecutionDetailSerializer, 409: ErrorSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
-        execution = services.retry_execution(self.get_object(), request.auth)
+        serializer = RetryExecutionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        execution, task = self.get_object(), serializer.validated_data.get("task")
+        if task is None:
+            execution = services.retry_execution(execution, request.auth)
+        else:
+            execution = services.retry_execution_from(execution, task, request.auth)
         return Response(ExecutionDetailSerializer(execution).data)
 
     @extend_schema(summary="An execution's logs, oldest first", filters=False,

@@ -146,3 +146,56 @@ def test_a_retry_from_a_task_survives_a_worker_killed_mid_task(start_worker, pro
     after = runs(execution)
     assert after["long"].attempts == 2  # the killed run, then the one that finished
     assert (after["fetch"].attempts, after["process"].attempts) == (1, 1)
+
+
+@pytest.mark.django_db
+class TestRetryFromOverTheApi:
+    def url(self, execution) -> str:
+        return f"/api/v1/executions/{execution.id}/retry/"
+
+    def test_a_task_in_the_body_reruns_it_and_what_follows(self, admin_api, project_a, tmp_path):
+        execution = ExecutionFactory(workflow=pipeline(project_a, tmp_path / "count"), run=True)
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = admin_api.post(self.url(execution), {"task": "fetch"}, format="json")
+        assert response.status_code == 200, response.content
+        assert (response.json()["status"], response.json()["attempt"]) == ("queued", 2)
+        execution.refresh_from_db()
+        assert execution.status == ExecutionStatus.SUCCEEDED
+        after = runs(execution)
+        # fetch succeeded the first time; asked for, it ran again (its attempt count starts over).
+        assert after["fetch"].attempts == 1 and after["fetch"].started_at > execution.created_at
+        assert execution.logs.filter(message__startswith="Retry from task fetch (attempt 2)").exists()
+
+    def test_without_a_body_it_is_the_plain_retry(self, admin_api, project_a, tmp_path):
+        execution = ExecutionFactory(workflow=pipeline(project_a, tmp_path / "count"), run=True)
+        fetched = runs(execution)["fetch"].started_at
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = admin_api.post(self.url(execution))
+        assert response.status_code == 200, response.content
+        execution.refresh_from_db()
+        assert execution.status == ExecutionStatus.SUCCEEDED
+        assert runs(execution)["fetch"].started_at == fetched  # not run again
+        assert not execution.logs.filter(message__startswith="Retry from task").exists()
+
+    @pytest.mark.parametrize("body, field", [({"task": "nope"}, "task"), ({"task": ""}, "task"),
+                                             ({"task": ["process"]}, "task"), ({"task": "x" * 201}, "task")])
+    def test_a_bad_task_is_a_400_that_says_what_is_wrong(self, admin_api, project_a, tmp_path, body, field):
+        execution = ExecutionFactory(workflow=pipeline(project_a, tmp_path / "count"), run=True)
+        response = admin_api.post(self.url(execution), body, format="json")
+        assert response.status_code == 400, response.content
+        assert [error["field"] for error in response.json()["errors"]] == [field]
+        execution.refresh_from_db()
+        assert (execution.status, execution.attempt) == (ExecutionStatus.FAILED, 1)  # untouched
+
+    def test_an_unknown_task_names_the_ones_there_are(self, admin_api, project_a, tmp_path):
+        execution = ExecutionFactory(workflow=pipeline(project_a, tmp_path / "count"), run=True)
+        body = admin_api.post(self.url(execution), {"task": "nope"}, format="json").content.decode()
+        assert "audit, fetch, process, report" in body
+
+    def test_only_a_failed_execution_is_retried(self, admin_api, project_a):
+        execution = ExecutionFactory(workflow=WorkflowFactory(project=project_a, tasks=[
+            {"name": "a", "type": "set", "config": {"values": {"x": 1}}}]), run=True)
+        assert execution.status == ExecutionStatus.SUCCEEDED
+        response = admin_api.post(self.url(execution), {"task": "a"}, format="json")
+        assert response.status_code == 409
+        assert "only failed executions can be retried" in response.content.decode()
