@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from config.around import AroundRequestMiddleware
 
 # Fields a record may carry from the context; a line without one leaves it out.
 CONTEXT_FIELDS = ("execution_id", "task_run_id", "request_id", "route")
@@ -96,38 +96,16 @@ def route_label(match) -> str:
     return "/" + route
 
 
-class RequestContextMiddleware:
+class RequestContextMiddleware(AroundRequestMiddleware):
     """Every line logged while answering a request carries its ``request_id``, ``route`` and execution id."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def _fields(self, request) -> dict[str, str]:
+    def before(self, request):
         given = request.headers.get("X-Request-ID", "")
-        return {"request_id": given if REQUEST_ID.match(given) else uuid.uuid4().hex}
+        fields = {"request_id": given if REQUEST_ID.match(given) else uuid.uuid4().hex}
+        return _context.set({**_context.get(_NO_CONTEXT), **fields})
 
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self._acall(request)
-        fields = self._fields(request)
-        token = _context.set({**_context.get(_NO_CONTEXT), **fields})
-        try:
-            return self.get_response(request)
-        finally:
-            _context.reset(token)
-
-    async def _acall(self, request):
-        fields = self._fields(request)
-        token = _context.set({**_context.get(_NO_CONTEXT), **fields})
-        try:
-            return await self.get_response(request)
-        finally:
-            _context.reset(token)
+    def cleanup(self, token) -> None:
+        _context.reset(token)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         # The context's dict was made by __call__ for this request alone: adding to it is seen by the view.

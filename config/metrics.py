@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Iterable
 
 import redis
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
@@ -41,6 +40,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from config.around import AroundRequestMiddleware
 from config.logs import route_label
 
 logger = logging.getLogger("flowgate.metrics")
@@ -187,32 +187,12 @@ def _route(request) -> str:
     return route_label(getattr(request, "resolver_match", None))
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(AroundRequestMiddleware):
     """Time each request by its URL route (``/api/v1/executions/<uuid:pk>``, never the raw path)."""
 
-    sync_capable = True
-    async_capable = True
+    def before(self, request) -> float:
+        return time.perf_counter()
 
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self._acall(request)
-        started = time.perf_counter()
-        response = self.get_response(request)
-        self._observe(request, response, started)
-        return response
-
-    async def _acall(self, request):
-        started = time.perf_counter()
-        response = await self.get_response(request)
-        self._observe(request, response, started)
-        return response
-
-    @staticmethod
-    def _observe(request, response, started: float) -> None:
+    def after(self, request, response, started: float) -> None:
         HTTP_DURATION.labels(request.method, _route(request), str(response.status_code)).observe(
             time.perf_counter() - started)
