@@ -69,25 +69,34 @@ def status_badge(status: str) -> str:
                        fill, stroke, ink, status)
 
 
-class WorkflowFilter(admin.SimpleListFilter):
+class ByIdFilter(admin.SimpleListFilter):
+    """A filter whose value is the id of a row ``field`` points at; a value that is no id answers
+    the admin's "invalid lookup" page instead of a database error."""
+
+    field = ""
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            return queryset.filter(**{self.field: uuid.UUID(self.value())})
+        except ValueError:
+            raise IncorrectLookupParameters(f"{self.parameter_name}={self.value()!r} is not the id of "
+                                            f"any {self.title}.") from None
+
+
+class WorkflowFilter(ByIdFilter):
     """The workflows, read from the workflows table (never a SELECT DISTINCT over executions)."""
 
     title = "workflow"
     parameter_name = "workflow"
+    field = "workflow_id"
     # More workflows than fit in the sidebar are reached through the search ("workflow name").
     LIMIT = 50
 
     def lookups(self, request, model_admin):
         return [(str(pk), name) for pk, name in
                 Workflow.objects.order_by("name").values_list("pk", "name")[: self.LIMIT]]
-
-    def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
-        try:
-            return queryset.filter(workflow_id=uuid.UUID(self.value()))
-        except ValueError:
-            raise IncorrectLookupParameters(f"workflow={self.value()!r} is not a workflow id.") from None
 
 
 @admin.register(Execution)
@@ -208,23 +217,16 @@ class TaskRunAdmin(SearchByIdMixin, LargeTableAdmin):
     ordering = ["position", "name", "-id"]
 
 
-class ExecutionLogFilter(admin.SimpleListFilter):
+class ExecutionLogFilter(ByIdFilter):
     """``?execution=<id>``: one execution's lines (the execution page links here)."""
 
     title = "execution"
     parameter_name = "execution"
+    field = "execution_id"
 
     def lookups(self, request, model_admin):
         value = self.value()
         return [(value, f"{value[:8]} (clear it below)")] if value else []
-
-    def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
-        try:
-            return queryset.filter(execution_id=uuid.UUID(self.value()))
-        except ValueError:
-            raise IncorrectLookupParameters(f"execution={self.value()!r} is not an execution id.") from None
 
 
 @admin.register(Log)
