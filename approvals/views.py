@@ -27,6 +27,7 @@ from approvals.forms import DecisionForm, InboxFilterForm
 from approvals.models import Approval, ApprovalDecision, ApprovalStatus
 from config.counting import CappedPaginator, capped_count
 from config.errors import Conflict
+from config.formats import pretty_json
 from executions.models import Execution, Log, TaskRunStatus
 from executions.services import get_execution_for
 from workflows.models import Workflow
@@ -57,10 +58,6 @@ def _approval_or_404(caller, approval_id) -> Approval:
         return services.get_approval_for(caller, approval_id)
     except NotFound:
         raise Http404(services.APPROVAL_NOT_FOUND) from None
-
-
-def _pretty(value) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _search(rows, text: str):
@@ -154,7 +151,7 @@ def _value_rows(value) -> list[dict] | None:
     # By name, as the pretty-printed JSON is (the database keeps no key order of its own).
     for key, item in sorted(value.items()):
         if isinstance(item, (dict, list)):
-            rows.append({"key": key, "pretty": _pretty(item)})
+            rows.append({"key": key, "pretty": pretty_json(item)})
         elif item is None or isinstance(item, bool):
             rows.append({"key": key, "text": json.dumps(item), "literal": True})
         else:
@@ -163,7 +160,7 @@ def _value_rows(value) -> list[dict] | None:
 
 
 def _value_context(prefix: str, value) -> dict:
-    return {f"{prefix}_rows": _value_rows(value), f"{prefix}_json": _pretty(value)}
+    return {f"{prefix}_rows": _value_rows(value), f"{prefix}_json": pretty_json(value)}
 
 
 def _detail_context(approval: Approval, caller, form: DecisionForm | None = None) -> dict:
@@ -178,7 +175,7 @@ def _detail_context(approval: Approval, caller, form: DecisionForm | None = None
         "execution": execution,
         "workflow": execution.workflow,
         **_value_context("input", execution.input),
-        "outputs": [(tr, _pretty(tr.output)) for tr in task_runs
+        "outputs": [(tr, pretty_json(tr.output)) for tr in task_runs
                     if tr.status == TaskRunStatus.SUCCEEDED and tr.pk != approval.task_run_id],
         "decisions": decisions,
         "form": form,
@@ -267,7 +264,7 @@ def execution_status(request, execution_id):
         "task_runs": list(execution.task_runs.all()),
         "logs": logs,
         "approvals": list(Approval.objects.filter(execution=execution).order_by("requested_at", "id")),
-        "return_value_json": _pretty(execution.return_value) if execution.return_value is not None else "",
+        "return_value_json": pretty_json(execution.return_value) if execution.return_value is not None else "",
         "execution_api_url": f"/api/v1/executions/{execution.pk}/",
         # An unfinished execution's page follows its live stream from the last line shown.
         "live": not execution.is_terminal,

@@ -5,6 +5,7 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseNotAllowed
 from django.urls import path, reverse
@@ -144,11 +145,19 @@ class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
             return human_duration(timezone.now() - execution.started_at) + " so far"
         return human_duration(execution.ended_at - execution.started_at)
 
+    def has_operate_permission(self, request) -> bool:
+        """Cancelling and retrying executions (the page's buttons and the list's actions): the
+        model's change permission, which the read-only rows otherwise never use."""
+        return request.user.has_perm("executions.change_execution")
+
     def get_urls(self):
         def wrap(view, post_only=False):
             def run(request, object_id):
                 if post_only and request.method != "POST":
                     return HttpResponseNotAllowed(["POST"])
+                allowed = self.has_operate_permission(request) if post_only else self.has_view_permission(request)
+                if not allowed:
+                    raise PermissionDenied
                 return view(self, request, object_id)
             return self.admin_site.admin_view(run)
 
@@ -171,11 +180,11 @@ class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
             return super().change_view(request, object_id, form_url, extra_context)
         return views.execution_page(self, request, object_id)
 
-    @admin.action(description="Cancel the selected executions")
+    @admin.action(description="Cancel the selected executions", permissions=["operate"])
     def cancel_executions(self, request, queryset):
         self._apply(request, queryset, services.cancel_execution, "cancelled or marked for cancel")
 
-    @admin.action(description="Retry the selected failed executions")
+    @admin.action(description="Retry the selected failed executions", permissions=["operate"])
     def retry_executions(self, request, queryset):
         self._apply(request, queryset, services.retry_execution, "queued again")
 

@@ -234,33 +234,6 @@ def cancel_execution(execution: Execution, caller: Caller | None = None) -> Exec
     return locked
 
 
-def retry_execution(execution: Execution, caller: Caller | None = None) -> Execution:
-    """Run a failed execution again on the same row, from its failed, skipped and cancelled tasks.
-
-    Succeeded tasks keep their outputs; ``attempt`` counts the execution's runs. Returns
-    ``execution``, brought up to date.
-    """
-    with transaction.atomic():
-        locked = lock_execution(execution)
-        if locked.status != ExecutionStatus.FAILED:
-            raise Conflict(f"Execution {locked.id} is {locked.status}; only failed executions can be retried.")
-        transition_execution(locked, ExecutionStatus.QUEUED, errors=[], ended_at=None, attempt=locked.attempt + 1,
-                             enqueued_at=timezone.now(), cancel_requested=False)
-        again = TaskRun.objects.filter(execution=locked, status__in=[TaskRunStatus.FAILED, TaskRunStatus.SKIPPED,
-                                                                     TaskRunStatus.CANCELLED])
-        reset = list(again.values_list("id", "name"))
-        again.update(status=TaskRunStatus.PENDING, attempts=0, output=None, message="", started_at=None, ended_at=None,
-                     dispatched_at=None, not_before=None, lease_expires_at=None, wake_at=None)
-        logs = LogBuffer(locked.id)
-        logs.add(LogLevel.INFO, f"Retry (attempt {locked.attempt}) requested by {caller.label if caller else 'system'}.",
-                 event="execution.queued")
-        for task_run_id, name in reset:
-            logs.add(LogLevel.INFO, f"Task {name} will run again.", task_run_id=task_run_id, event="task.pending")
-        logs.flush()
-        send_advance(locked.id)
-    return locked
-
-
 def downstream_of(tasks: dict[str, dict], name: str) -> set[str]:
     """``name`` and every task that depends on it, directly or through others."""
     found, frontier = {name}, [name]
@@ -273,39 +246,46 @@ def downstream_of(tasks: dict[str, dict], name: str) -> set[str]:
     return found
 
 
-def retry_execution_from(execution: Execution, task_name: str, caller: Caller | None = None) -> Execution:
-    """Run a failed execution again on the same row from ``task_name``: it and every task downstream of it.
+def retry_execution(execution: Execution, caller: Caller | None = None, *, from_task: str | None = None) -> Execution:
+    """Run a failed execution again on the same row, from its failed, skipped and cancelled tasks.
 
-    Those tasks run again even where they succeeded; the execution's other failed, skipped and
-    cancelled tasks run again too (as ``retry_execution`` does), and the succeeded tasks upstream
-    keep their outputs, which the re-run tasks read. Returns ``execution``, brought up to date.
+    With ``from_task``, that task and every task downstream of it run again too, even where they
+    succeeded. The other succeeded tasks keep their outputs (which the re-run tasks read);
+    ``attempt`` counts the execution's runs. Returns ``execution``, brought up to date.
     """
     with transaction.atomic():
         locked = lock_execution(execution)
         if locked.status != ExecutionStatus.FAILED:
             raise Conflict(f"Execution {locked.id} is {locked.status}; only failed executions can be retried.")
-        tasks = task_definitions(locked)
-        if task_name not in tasks:
-            raise ValidationError({"task": [f"Execution {locked.id} has no task {task_name!r}; pick one of "
-                                            f"{', '.join(sorted(tasks))}."]})
-        rerun = downstream_of(tasks, task_name)
+        again = Q(status__in=[TaskRunStatus.FAILED, TaskRunStatus.SKIPPED, TaskRunStatus.CANCELLED])
+        if from_task is not None:
+            tasks = task_definitions(locked)
+            if from_task not in tasks:
+                raise ValidationError({"task": [f"Execution {locked.id} has no task {from_task!r}; pick one of "
+                                                f"{', '.join(sorted(tasks))}."]})
+            # The execution is locked and failed, so no worker holds any of its task runs: the succeeded
+            # ones downstream may go back to pending here (a guarded transition would refuse it).
+            again |= Q(name__in=downstream_of(tasks, from_task))
         transition_execution(locked, ExecutionStatus.QUEUED, errors=[], ended_at=None, attempt=locked.attempt + 1,
                              enqueued_at=timezone.now(), cancel_requested=False)
-        # The execution is locked and failed, so no worker holds any of its task runs: the succeeded
-        # ones downstream may go back to pending here (a guarded transition would refuse it).
-        again = TaskRun.objects.filter(execution=locked).filter(
-            Q(name__in=rerun) | Q(status__in=[TaskRunStatus.FAILED, TaskRunStatus.SKIPPED, TaskRunStatus.CANCELLED]))
-        reset = list(again.values_list("id", "name"))
-        again.update(status=TaskRunStatus.PENDING, attempts=0, output=None, message="", started_at=None, ended_at=None,
+        rerun = TaskRun.objects.filter(execution=locked).filter(again)
+        reset = list(rerun.values_list("id", "name"))
+        rerun.update(status=TaskRunStatus.PENDING, attempts=0, output=None, message="", started_at=None, ended_at=None,
                      dispatched_at=None, not_before=None, lease_expires_at=None, wake_at=None)
         logs = LogBuffer(locked.id)
-        logs.add(LogLevel.INFO, f"Retry from task {task_name} (attempt {locked.attempt}) requested by "
+        what = "Retry" if from_task is None else f"Retry from task {from_task}"
+        logs.add(LogLevel.INFO, f"{what} (attempt {locked.attempt}) requested by "
                                 f"{caller.label if caller else 'system'}.", event="execution.queued")
         for task_run_id, name in reset:
             logs.add(LogLevel.INFO, f"Task {name} will run again.", task_run_id=task_run_id, event="task.pending")
         logs.flush()
         send_advance(locked.id)
     return locked
+
+
+def retry_execution_from(execution: Execution, task_name: str, caller: Caller | None = None) -> Execution:
+    """``retry_execution`` from ``task_name``: it and every task downstream of it run again."""
+    return retry_execution(execution, caller, from_task=task_name)
 
 
 def wait_for_execution(execution_id, timeout: float, queryset=None) -> Execution:

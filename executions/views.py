@@ -7,7 +7,6 @@ fragment of the parts that change) every two seconds (``static/flowgate-console.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from accounts.caller import Caller
 from accounts.models import Role
 from approvals.models import Approval
 from config.admin_views import error_messages
+from config.formats import pretty_json
 from executions import services
 from executions.models import Execution, Log, LogLevel, RetryPolicy, TaskRun, TaskRunStatus
 from workflows.graph import STATUS_COLOURS, render_svg
@@ -56,10 +56,6 @@ def human_duration(delta: timedelta | None) -> str:
     return f"{hours} h {minutes} min"
 
 
-def pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-
-
 def _timeline(execution: Execution, runs: list[TaskRun], now) -> list[dict]:
     """Each task run with its bar's offset and width (percent of the execution's span so far)."""
     starts = [tr.started_at for tr in runs if tr.started_at]
@@ -76,7 +72,7 @@ def _timeline(execution: Execution, runs: list[TaskRun], now) -> list[dict]:
             row["offset"] = min(max((tr.started_at - begin).total_seconds() / span * 100, 0.0), 100.0)
             row["width"] = max(min((finish - tr.started_at).total_seconds() / span * 100, 100.0 - row["offset"]), 0.5)
             row["duration"] = human_duration(finish - tr.started_at)
-        row["output"] = pretty(tr.output) if tr.output is not None else ""
+        row["output"] = pretty_json(tr.output) if tr.output is not None else ""
         rows.append(row)
     return rows
 
@@ -114,8 +110,9 @@ def live_context(request: HttpRequest, execution: Execution) -> dict:
         "filters": filters,
         "task_names": names,
         "levels": LogLevel.values,
-        "return_value": pretty(execution.return_value) if execution.return_value is not None else "",
-        "can_retry": execution.status == "failed",
+        "return_value": pretty_json(execution.return_value) if execution.return_value is not None else "",
+        "can_operate": request.user.has_perm("executions.change_execution"),
+        "can_retry": execution.status == "failed" and request.user.has_perm("executions.change_execution"),
         "legend": LEGEND,
     }
 
@@ -132,8 +129,8 @@ def execution_page(model_admin, request: HttpRequest, object_id: str) -> HttpRes
         "has_view_permission": True,
         "short_id": short_id(execution.id),
         "synchronous": execution.retry_policy == RetryPolicy.REQUIRED_ONLY,
-        "input": pretty(execution.input),
-        "tags": pretty(execution.tags) if execution.tags else "",
+        "input": pretty_json(execution.input),
+        "tags": pretty_json(execution.tags) if execution.tags else "",
         "approvals": list(Approval.objects.filter(execution=execution).only("id", "title", "status", "requested_at")
                           .order_by("requested_at")),
         "live_url": reverse("admin:executions_execution_live", args=[execution.pk]),

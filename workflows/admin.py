@@ -12,6 +12,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -21,14 +22,11 @@ from rest_framework.exceptions import APIException
 from accounts.caller import Caller
 from accounts.models import Role
 from config.admin_views import ReadOnlyAdmin, ReadOnlyInline, adopt, error_messages
+from config.formats import pretty_json
 from executions.services import start_execution
 from workflows import services
 from workflows.graph import render_svg
 from workflows.models import Workflow, WorkflowVersion
-
-
-def pretty_json(value) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 def _pretty(value) -> str:
@@ -150,10 +148,16 @@ class WorkflowAdmin(admin.ModelAdmin):
         def run(request, object_id):
             if request.method != "POST":
                 return HttpResponseNotAllowed(["POST"])
+            if not self.has_run_permission(request):
+                raise PermissionDenied
             return self.run_view(request, object_id)
 
         return [path("<uuid:object_id>/run/", self.admin_site.admin_view(run), name="workflows_workflow_run"),
                 *super().get_urls()]
+
+    def has_run_permission(self, request) -> bool:
+        """Starting an execution from the page: the permission to add executions."""
+        return request.user.has_perm("executions.add_execution")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra = dict(extra_context or {})
@@ -181,7 +185,7 @@ class WorkflowAdmin(admin.ModelAdmin):
                                          title=f"Tasks of workflow {workflow.name}") if current else "",
             "versions": versions,
             "diff": diff, "diff_from": older, "diff_to": newer, "diff_error": diff_error,
-            "run_form": run_form or RunForm(),
+            "run_form": (run_form or RunForm()) if self.has_run_permission(request) else None,
             "run_url": reverse("admin:workflows_workflow_run", args=[workflow.pk]),
         }
 

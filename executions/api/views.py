@@ -149,11 +149,8 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     def retry(self, request, pk=None):
         serializer = RetryExecutionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        execution, task = self.get_object(), serializer.validated_data.get("task")
-        if task is None:
-            execution = services.retry_execution(execution, request.auth)
-        else:
-            execution = services.retry_execution_from(execution, task, request.auth)
+        execution = services.retry_execution(self.get_object(), request.auth,
+                                             from_task=serializer.validated_data.get("task"))
         return Response(ExecutionDetailSerializer(execution).data)
 
     @extend_schema(summary="An execution's logs, oldest first", filters=False,

@@ -220,3 +220,44 @@ def test_a_waiting_execution_links_to_its_approval_and_offers_cancel(admin_clien
     assert 'class="dag-node status-waiting" data-task="approve"' in body
     assert f'action="/admin/executions/execution/{execution.id}/cancel/"' in body
     assert f'action="/admin/executions/execution/{execution.id}/retry/"' not in body
+
+
+@pytest.fixture
+def viewer_client(client, django_user_model):
+    """A staff member who may look at executions and workflows but not act on them."""
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("vera", password="pw-vera-12345", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(
+        codename__in=["view_execution", "view_log", "view_workflow"]))
+    client.force_login(viewer)
+    return client
+
+
+def test_a_staff_member_who_may_only_view_sees_no_controls_and_cannot_act(viewer_client, failed, project_a):
+    body = viewer_client.get(page(failed)).content.decode()
+    assert "Output of fetch" in body  # the page itself is theirs to read
+    assert f"/admin/executions/execution/{failed.id}/retry/" not in body
+    assert ">Retry from process</button>" not in body
+    assert viewer_client.get(f"/admin/executions/execution/{failed.id}/live/").status_code == 200
+    for action in ("retry", "cancel"):
+        assert viewer_client.post(f"/admin/executions/execution/{failed.id}/{action}/").status_code == 403
+    assert viewer_client.post(f"/admin/executions/execution/{failed.id}/retry-from/",
+                              {"task": "process"}).status_code == 403
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempt) == (ExecutionStatus.FAILED, 1)
+    # Nor from the list's actions.
+    response = viewer_client.post(LIST, {"action": "retry_executions", "_selected_action": [str(failed.id)]})
+    failed.refresh_from_db()
+    assert failed.attempt == 1, response.status_code
+
+    workflow = failed.workflow
+    workflow_page = viewer_client.get(f"/admin/workflows/workflow/{workflow.id}/change/").content.decode()
+    assert 'data-testid="run-form"' not in workflow_page
+    assert viewer_client.post(f"/admin/workflows/workflow/{workflow.id}/run/", {"input": "{}"}).status_code == 403
+    assert not Execution.objects.filter(workflow=workflow).exclude(pk=failed.pk).exists()
+
+
+def test_a_staff_member_who_may_not_view_executions_gets_no_live_fragment(client, django_user_model, failed):
+    client.force_login(django_user_model.objects.create_user("olga", password="pw-olga-12345", is_staff=True))
+    assert client.get(f"/admin/executions/execution/{failed.id}/live/").status_code == 403
