@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
+from bench.procs import children_of  # noqa: E402
+
 SLEEP = 0.01  # seconds per step of the chain workload
 
 
@@ -89,15 +91,7 @@ class Process:
 
     def peak_rss_mib(self) -> float:
         """The largest VmHWM among the process and its children."""
-        pids = [self.process.pid]
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    pids.append(int(entry.name))
+        pids = [self.process.pid, *children_of(self.process.pid)]
         peak = 0
         for pid in pids:
             try:
@@ -345,25 +339,22 @@ class Results:
         return statistics.median(found) if found else None
 
 
-def recreate_database() -> None:
-    """Drop and create the database DATABASE_URL names (only a throw-away ``flowgate_bench...`` one)."""
+def drop_database(create_again: bool = False) -> None:
+    """Drop the database DATABASE_URL names (only a throw-away ``flowgate_bench...`` one), and create it again."""
     import psycopg
 
     url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1]
+    server, name = url.rsplit("/", 1)
     if not name.startswith("flowgate_bench"):
         raise SystemExit("Refusing to drop a database whose name does not start with flowgate_bench.")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+    with psycopg.connect(server + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if create_again:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def drop_database() -> None:
-    import psycopg
-
-    url = os.environ["DATABASE_URL"]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+def recreate_database() -> None:
+    drop_database(create_again=True)
 
 
 def setup_database():

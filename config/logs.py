@@ -38,10 +38,6 @@ def log_context(**fields) -> Iterator[None]:
         _context.reset(token)
 
 
-def current_context() -> dict[str, str]:
-    return dict(_context.get(_NO_CONTEXT))
-
-
 class ContextFilter(logging.Filter):
     """Copy the current context's fields onto the record (never overwriting one the call passed)."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404, HttpResponseBadRequest
-from django.urls import Resolver404, resolve
 from rest_framework import exceptions
 
 from config.errors import PayloadTooLarge, QueryParameterInvalid, is_api_path, not_found, refusal_response
@@ -37,8 +36,6 @@ class RefuseHostileRequestsMiddleware:
             return response
         if isinstance(refusal, exceptions.NotFound):
             return not_found(request)
-        if isinstance(refusal, PayloadTooLarge):
-            return None  # Django refuses the body itself when a page reads it
         return HttpResponseBadRequest(NUL_IN_QUERY)
 
     @staticmethod
@@ -73,12 +70,12 @@ class FriendlyNotFoundMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if settings.DEBUG and not is_api_path(request.path):
-            try:
-                resolve(request.path_info, getattr(request, "urlconf", None))
-            except Resolver404:
-                return not_found(request)
-        return self.get_response(request)
+        response = self.get_response(request)
+        # A path no URL pattern matched leaves no resolver_match: Django answered its debug page.
+        if (settings.DEBUG and response.status_code == 404 and getattr(request, "resolver_match", None) is None
+                and not is_api_path(request.path)):
+            return not_found(request)
+        return response
 
     def process_exception(self, request, exception):
         if settings.DEBUG and isinstance(exception, Http404) and not is_api_path(request.path):

@@ -179,7 +179,7 @@ def example_for(schema: dict, components: dict, name: str = "", depth: int = 0):
         return True
     if kind in ("integer", "number"):
         low = schema.get("minimum", 1 if kind == "integer" else 1.5)
-        return max(low, min(schema.get("maximum", low), low))
+        return min(low, schema["maximum"]) if "maximum" in schema else low
     if kind == "string":
         return _string_example(schema, name, hint)
     # Any JSON value (an output, a return value).

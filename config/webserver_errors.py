@@ -43,9 +43,8 @@ def error_answer(status_code: int, reason: str, message: str, path: str | None) 
         request.method = "GET"
         request.path = request.path_info = path
         request.META = {"SERVER_NAME": "localhost", "SERVER_PORT": "80", "HTTP_ACCEPT": "application/json"}
-        response = refusal_response(request, WebServerRefusal(status_code, detail))
-        if response is not None:
-            return response.content, response["Content-Type"]
+        response = refusal_response(request, WebServerRefusal(status_code, detail))  # an API path: never None
+        return response.content, response["Content-Type"]
     return json.dumps(error_body(detail)).encode(), "application/json"
 
 
