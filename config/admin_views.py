@@ -13,14 +13,15 @@ from django.contrib import admin
 from django.contrib.admin import helpers
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException
 
 from config.counting import EstimatedPaginator
 from config.errors import error_lines, flatten_errors
 
 
-def error_messages(exc: ValidationError) -> list[str]:
-    """A service's ValidationError as lines an admin page can show ("name: This workflow already ...")."""
+def error_messages(exc: APIException) -> list[str]:
+    """A service's refusal (a ValidationError, a Conflict...) as lines an admin page can show
+    ("name: This workflow already ...", or its one message)."""
     return error_lines(flatten_errors(exc.detail))
 
 

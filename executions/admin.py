@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from rest_framework.exceptions import APIException
 
-from config.admin_views import LargeTableAdmin, adopt
+from config.admin_views import LargeTableAdmin, adopt, error_messages
 from executions import retention, services, views
 from executions.models import Execution, Log, RetentionRule, TaskRun
 from executions.views import human_duration
@@ -195,7 +195,7 @@ class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
                 service(execution, views.operator_caller(request, execution))
                 done += 1
             except APIException as exc:
-                refused.append(f"{execution.id}: {exc.detail}")
+                refused.append(f"{execution.id}: {'; '.join(error_messages(exc))}")
         if done:
             self.message_user(request, f"{done} execution(s) {verb}.", messages.SUCCESS)
         for line in refused:

@@ -153,8 +153,7 @@ def _act(model_admin, request: HttpRequest, object_id: str, act, done: str) -> H
     try:
         act(execution, operator_caller(request, execution))
     except APIException as exc:
-        lines = error_messages(exc) if isinstance(exc.detail, dict | list) else [str(exc.detail)]
-        for line in lines:
+        for line in error_messages(exc):
             messages.warning(request, line)
     else:
         messages.success(request, done)

@@ -199,7 +199,7 @@ class WorkflowAdmin(admin.ModelAdmin):
             try:
                 execution, _ = start_execution(caller=caller, workflow=workflow, input=form.cleaned_data["input"])
             except APIException as exc:
-                problem = "; ".join(error_messages(exc)) if isinstance(exc.detail, dict | list) else str(exc.detail)
+                problem = "; ".join(error_messages(exc))
             else:
                 messages.success(request, f"Execution {str(execution.id)[:8]} started.")
                 return HttpResponseRedirect(reverse("admin:executions_execution_change", args=[execution.pk]))
