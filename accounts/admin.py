@@ -9,11 +9,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.models import ApiKey, Membership, Project, Tenant
@@ -100,12 +101,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         js = ["flowgate-console.js"]
 
     def get_urls(self):
-        def revoke(request, object_id):
-            if request.method != "POST":
-                return HttpResponseNotAllowed(["POST"])
-            return self.revoke_view(request, object_id)
-
-        return [path("<uuid:object_id>/revoke/", self.admin_site.admin_view(revoke), name="accounts_apikey_revoke"),
+        revoke = self.admin_site.admin_view(require_POST(self.revoke_view))
+        return [path("<uuid:object_id>/revoke/", revoke, name="accounts_apikey_revoke"),
                 *super().get_urls()]
 
     def revoke_view(self, request, object_id):

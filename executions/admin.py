@@ -7,11 +7,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseNotAllowed
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.views.decorators.http import require_POST
 from rest_framework.exceptions import APIException
 
 from config.admin_views import LargeTableAdmin, adopt, error_messages
@@ -153,13 +153,11 @@ class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
     def get_urls(self):
         def wrap(view, post_only=False):
             def run(request, object_id):
-                if post_only and request.method != "POST":
-                    return HttpResponseNotAllowed(["POST"])
                 allowed = self.has_operate_permission(request) if post_only else self.has_view_permission(request)
                 if not allowed:
                     raise PermissionDenied
                 return view(self, request, object_id)
-            return self.admin_site.admin_view(run)
+            return self.admin_site.admin_view(require_POST(run) if post_only else run)
 
         info = "executions_execution"
         return [

@@ -13,10 +13,11 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 from rest_framework.exceptions import APIException
 
 from accounts.caller import Caller
@@ -145,9 +146,8 @@ class WorkflowAdmin(admin.ModelAdmin):
         css = {"all": ["flowgate-console.css"]}
 
     def get_urls(self):
+        @require_POST
         def run(request, object_id):
-            if request.method != "POST":
-                return HttpResponseNotAllowed(["POST"])
             if not self.has_run_permission(request):
                 raise PermissionDenied
             return self.run_view(request, object_id)
