@@ -7,6 +7,7 @@ once per workflow and process, so a start or an end costs no query of its own.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 
@@ -27,20 +28,13 @@ NO_WORKFLOW = "(none)"
 OUTCOMES = {"Done": "succeeded", "Park": "parked", "Fail": "failed"}
 LIVE_STATUSES = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
 
-_workflow_names: dict[object, str] = {}
+@functools.lru_cache(maxsize=WORKFLOW_NAMES_KEPT)
+def _name_of(workflow_id) -> str:
+    return Workflow.objects.filter(pk=workflow_id).values_list("name", flat=True).first() or str(workflow_id)
 
 
 def workflow_name(execution: Execution) -> str:
-    workflow_id = execution.workflow_id
-    if workflow_id is None:
-        return NO_WORKFLOW
-    name = _workflow_names.get(workflow_id)
-    if name is None:
-        name = Workflow.objects.filter(pk=workflow_id).values_list("name", flat=True).first() or str(workflow_id)
-        if len(_workflow_names) >= WORKFLOW_NAMES_KEPT:
-            _workflow_names.clear()
-        _workflow_names[workflow_id] = name
-    return name
+    return NO_WORKFLOW if execution.workflow_id is None else _name_of(execution.workflow_id)
 
 
 def execution_started(execution: Execution) -> None:

@@ -35,7 +35,7 @@ from approvals.models import (
     UsedApprovalLink,
 )
 from approvals.services.requesting import approval_event_data, describe_approvers
-from config.errors import Conflict
+from config.errors import Conflict, flatten_errors
 from config.values import parse_number, parse_truth
 from executions import engine
 from executions.engine import LogBuffer
@@ -322,16 +322,10 @@ def decide_approvals(caller: Caller, approval_ids: list, decision: str) -> list[
         except (PermissionDenied, Conflict) as exc:
             outcomes.append(BulkOutcome(str(approval.pk), title, False, str(exc.detail)))
         except ValidationError as exc:
-            outcomes.append(BulkOutcome(str(approval.pk), title, False, _first_message(exc.detail)))
+            outcomes.append(BulkOutcome(str(approval.pk), title, False, flatten_errors(exc.detail)[0]["message"]))
         else:
             outcomes.append(BulkOutcome(str(approval.pk), title, True))
     return outcomes
-
-
-def _first_message(detail: Any) -> str:
-    while isinstance(detail, (dict, list)) and detail:
-        detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
-    return str(detail)
 
 
 def _sentence(text: str) -> str:
