@@ -162,6 +162,8 @@ class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
         info = "executions_execution"
         return [
             path("<uuid:object_id>/live/", wrap(views.execution_live), name=f"{info}_live"),
+            # An async view, outside admin_view's sync wrapper: it checks the operator itself.
+            path("<uuid:object_id>/events/", views.execution_events, name=f"{info}_events"),
             path("<uuid:object_id>/cancel/", wrap(views.cancel, True), name=f"{info}_cancel"),
             path("<uuid:object_id>/retry/", wrap(views.retry, True), name=f"{info}_retry"),
             path("<uuid:object_id>/retry-from/", wrap(views.retry_from, True), name=f"{info}_retry_from"),

@@ -168,21 +168,28 @@ class WorkflowAdmin(admin.ModelAdmin):
 
     def console_context(self, request, workflow: Workflow, run_form: RunForm | None = None) -> dict:
         """The graph, the versions and their diff, and the Run form under the workflow's form."""
-        versions = list(workflow.versions.order_by("-number").only("id", "number", "definition", "created_at"))
+        versions = list(workflow.versions.order_by("-number").only("id", "number", "created_at"))
         by_number = {v.number: v for v in versions}
-        current = by_number.get(workflow.current_version)
-        diff, diff_error = None, ""
+        diff, diff_error, pair = None, "", ()
         older, newer = request.GET.get("from"), request.GET.get("to")
         if older or newer:
             try:
-                pair = by_number[int(older)], by_number[int(newer)]
-                diff = version_diff(*pair)
+                pair = int(older), int(newer)
+                if not set(pair) <= by_number.keys():
+                    raise KeyError(pair)
             except (KeyError, TypeError, ValueError):
+                pair = ()
                 diff_error = (f"Pick two of this workflow's versions to compare "
                               f"({', '.join(f'v{n}' for n in sorted(by_number)) or 'none yet'}).")
+        # Only the definitions on show are read: the current one for the graph and a compared pair.
+        shown = workflow.versions.filter(number__in={workflow.current_version, *pair}).only("number", "definition")
+        definitions = {v.number: v for v in shown}
+        if pair:
+            diff = version_diff(definitions[pair[0]], definitions[pair[1]])
+        current = definitions.get(workflow.current_version)
         return {
-            "workflow_graph": render_svg(current.definition if current else {},
-                                         title=f"Tasks of workflow {workflow.name}") if current else "",
+            "workflow_graph": render_svg(current.definition, title=f"Tasks of workflow {workflow.name}")
+            if current else "",
             "versions": versions,
             "diff": diff, "diff_from": older, "diff_to": newer, "diff_error": diff_error,
             "run_form": (run_form or RunForm()) if self.has_run_permission(request) else None,

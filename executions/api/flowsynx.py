@@ -248,12 +248,8 @@ def flowsynx_schema(summary: str, operation_id: str, responses: dict, parameters
 # -- requests ------------------------------------------------------------------------------------------
 class FlowSynxExecute(serializers.Serializer):
     workflowId = serializers.UUIDField(help_text="Must be the workflow in the path.")  # noqa: N815
-    input = JSONObjectField(required=False, default=dict, help_text="The execution's input (an object).")
-
-    def validate_input(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return value
+    input = JSONObjectField(required=False, default=dict, help_text="The execution's input (an object).",
+                            error_messages={"not_an_object": "Must be a JSON object."})
 
 
 def parse_id(raw: str, message: str) -> uuid.UUID:
@@ -342,7 +338,6 @@ class FlowSynxView(APIView):
         if task_run is None:
             raise exceptions.NotFound(message)
         return task_run
-
 
 
 # An unknown path under FlowSynx's root prefix, or a request refused before its view runs, answers the envelope.

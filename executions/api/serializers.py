@@ -203,11 +203,6 @@ class StartExecutionSerializer(serializers.Serializer):
         "Deliver this execution's end (execution.succeeded, failed or cancelled) to this URL, signed with the "
         "project's callback secret (see /api/v1/callback-secrets/)."))
 
-    def validate_input(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Input must be a JSON object.")
-        return value
-
 
 class TaskRunSerializer(serializers.ModelSerializer):
     type = serializers.CharField(source="task_type", read_only=True)

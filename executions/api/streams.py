@@ -91,6 +91,11 @@ async def execution_events(request, pk):
         execution_id, status = await sync_to_async(_open)(request, pk)
     except exceptions.APIException as exc:
         return _error(exc)
+    return stream_response(execution_id, status, after)
+
+
+def stream_response(execution_id: str, status: str, after: int) -> StreamingHttpResponse:
+    """The stream of one execution (``status`` as read when it opened) after the row ``after``."""
     response = StreamingHttpResponse(_events(execution_id, status, after), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # proxies (nginx) pass each event on at once

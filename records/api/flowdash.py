@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import ALL_ROLES
 from config.errors import body_lines, native_exception_handler, register_surface_paths
+from config.fields import JSONObjectField
 from executions.models import Execution
 from executions.services import get_execution_for, start_execution
 from executions.status_words import status_word, surface_words
@@ -67,17 +68,12 @@ class FlowdashExecuteSerializer(serializers.Serializer):
     performed_by = serializers.CharField(required=False, allow_null=True, allow_blank=True,
                                          help_text="Email of the user performing the action; they need "
                                                    "permission to perform it.")
-    input = serializers.JSONField(required=False, help_text="Without task_id and action_id: the input of a "
-                                                            "run of the workflow itself.")
+    input = JSONObjectField(required=False, allow_null=True, help_text="Without task_id and action_id: the input of "
+                                                                       "a run of the workflow itself.")
 
     def validate_task_id(self, value):
         if value is not None and not str(value).strip().isdigit():
             raise serializers.ValidationError(f"{value!r} is not a task id; use the task's number, like 678.")
-        return value
-
-    def validate_input(self, value):
-        if value is not None and not isinstance(value, dict):
-            raise serializers.ValidationError("Input must be a JSON object.")
         return value
 
 

@@ -43,11 +43,6 @@ class ScheduleSerializer(serializers.ModelSerializer):
                   "created_at", "updated_at"]
         read_only_fields = ["id", "project", "next_run_at", "last_due_at", "last_outcome", "created_at", "updated_at"]
 
-    def validate_input(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Input must be a JSON object.")
-        return value
-
     def validate_workflow(self, workflow):
         if self.instance is not None and workflow.pk != self.instance.workflow_id:
             raise serializers.ValidationError("A schedule cannot move to another workflow; create a new one.")

@@ -203,8 +203,9 @@ def test_the_page_and_its_refresh_cost_the_same_queries_for_many_tasks_and_logs(
     # runs, its newest logs with their task runs, its approvals
     with django_assert_max_num_queries(6):
         assert admin_client.get(page(execution)).status_code == 200
-    # session, user, the execution, its task runs, its newest logs (polled every 2 s while it runs)
-    with django_assert_max_num_queries(5):
+    # session, user, the execution, its task runs, its newest logs, its approvals (fetched on each
+    # event of its stream while it runs)
+    with django_assert_max_num_queries(6):
         assert admin_client.get(f"/admin/executions/execution/{execution.id}/live/").status_code == 200
 
 

@@ -87,10 +87,13 @@ def test_an_operator_finds_a_failed_execution_reads_its_logs_and_retries_it_from
 
     page.get_by_role("button", name="Retry from process").click()
     expect(page.locator(".messagelist")).to_contain_text("Queued again from task process")
-    # The page follows the execution (its live fragment every 2 s) and reloads once it has ended.
+    # The page follows the execution (its stream, or its live fragment every 2 s where the server
+    # cannot stream, as this test's does not) and brings its status and controls up to date in place.
     expect(page.get_by_test_id("execution-status")).to_have_text("succeeded", timeout=TIMEOUT_MS)
     expect(page.get_by_test_id("return-value")).to_contain_text('"day": "2026-11-29"')
     expect(page.locator("svg.dag g.status-failed")).to_have_count(0)
+    expect(page.get_by_role("button", name="Retry", exact=True)).to_have_count(0)  # succeeded: nothing to retry
+    expect(page.locator(".messagelist")).to_contain_text("Queued again from task process")  # no reload
     page.screenshot(path=str(output_dir / "execution-retried.png"), full_page=True)
 
     execution.refresh_from_db()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
 from executions import waiters
 from executions.models import Execution
@@ -73,3 +73,28 @@ def test_refold_answers_its_id_at_once_past_the_wait_slots(tenant_a, project_a, 
     assert response.status_code == 202
     assert not waited.called
     assert Execution.objects.filter(pk=response.json()["execution_id"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_execution_that_ends_wakes_its_waiters_by_notification_after_its_commit(parked, tenant_a):
+    """The waiting request is told: PostgreSQL's NOTIFY reaches the listener when the ending commits,
+    and an announcement whose transaction rolls back never arrives."""
+    if not waiters.notifications_available():
+        pytest.skip("the embedded SQLite has no notifications; waits read the row instead")
+    client = key_client(tenant_a, "workflow")
+    first, second = (client.post("/api/v1/executions/", {"workflow": "parked"}, format="json").json()["id"]
+                     for _ in range(2))
+    rolled_back, told = waiters.listener.subscribe(first), waiters.listener.subscribe(second)
+    try:
+        assert waiters.listener.connected.wait(10), "the listener never connected"
+        with pytest.raises(RuntimeError), transaction.atomic():
+            waiters.announce_end(first)
+            raise RuntimeError("the ending is rolled back")
+        response = client.post(f"/api/v1/executions/{second}/cancel/")
+        assert response.status_code == 200
+        assert told.wait(10), "the cancelled execution's waiter was never told"
+        # Notifications arrive in commit order: the rolled-back one would have come first.
+        assert not rolled_back.is_set()
+    finally:
+        waiters.listener.unsubscribe(first, rolled_back)
+        waiters.listener.unsubscribe(second, told)

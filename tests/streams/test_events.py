@@ -82,3 +82,32 @@ def test_the_stream_is_in_the_api_document():
     operation = openapi_document()["paths"]["/api/v1/executions/{id}/events"]["get"]
     assert "text/event-stream" in operation["responses"]["200"]["content"]
     assert {"401", "403", "404"} <= set(operation["responses"])
+
+
+def test_the_operators_page_reads_the_same_stream_as_staff_of_any_tenant(admin_client, finished):
+    """The admin's execution page follows /admin/…/events/: the API's events, for a superuser who is
+    no member of the execution's tenant, resumable like the API's."""
+    path = f"/admin/executions/execution/{finished.id}/events/"
+    api_like = read(admin_client, path)
+    lines = list(Log.objects.filter(execution=finished).order_by("id"))
+    assert [e["id"] for e in api_like if e["event"] == "log"] == [line.id for line in lines]
+    assert api_like[-1] == {"id": None, "event": "end", "data": {"status": "failed"}}
+    middle = lines[len(lines) // 2].id
+    resumed = read(admin_client, path, HTTP_LAST_EVENT_ID=str(middle))
+    assert [e["id"] for e in resumed if e["id"] is not None] == [line.id for line in lines if line.id > middle]
+    assert admin_client.get(path, HTTP_LAST_EVENT_ID="abc").status_code == 400
+    page = admin_client.get(f"/admin/executions/execution/{finished.id}/change/").content.decode()
+    assert f'data-events-url="{path}"' in page
+
+
+def test_the_operators_stream_is_for_staff_who_may_view_executions(client, django_user_model, finished):
+    from django.contrib.auth.models import Permission
+
+    path = f"/admin/executions/execution/{finished.id}/events/"
+    assert client.get(path).status_code == 403  # signed out
+    user = django_user_model.objects.create_user("olga", password="pw-olga-12345", is_staff=True)
+    client.force_login(user)
+    assert client.get(path).status_code == 403  # staff, but may not view executions
+    user.user_permissions.set(Permission.objects.filter(codename="view_execution"))
+    assert client.get(path).status_code == 200
+    assert client.get("/admin/executions/execution/00000000-0000-0000-0000-000000000000/events/").status_code == 404
