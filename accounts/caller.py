@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from accounts.models import DECIDER_ROLES, OPERATOR_ROLES, ApiKey, Tenant
 
+# How an API key is named where an actor is stored: "key:<the key's name>".
+KEY_LABEL_PREFIX = "key:"
 
 @dataclass(frozen=True)
 class Caller:
@@ -41,11 +43,22 @@ class Caller:
 
     @property
     def label(self) -> str:
+        """Who is calling, as stored on what they start or change (``actor_words`` reads it back)."""
         if self.user is not None:
             return self.user.get_username()
         if self.api_key is not None:
-            return f"key:{self.api_key.name}"
+            return f"{KEY_LABEL_PREFIX}{self.api_key.name}"
         return "system"
+
+
+def actor_words(label: str | None) -> str:
+    """A stored actor label (a username, ``key:<name>`` or ``system``) as words: API key “demo”."""
+    label = (label or "").strip()
+    if not label or label == "system":
+        return "Flowgate (system)"
+    if label.startswith(KEY_LABEL_PREFIX):
+        return f"API key “{label[len(KEY_LABEL_PREFIX):]}”"
+    return label
 
 
 class KeyUser:
@@ -61,7 +74,7 @@ class KeyUser:
 
     def __init__(self, api_key: ApiKey) -> None:
         self.api_key = api_key
-        self.username = f"key:{api_key.name}"
+        self.username = f"{KEY_LABEL_PREFIX}{api_key.name}"
 
     def get_username(self) -> str:
         return self.username

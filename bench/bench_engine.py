@@ -666,7 +666,9 @@ def main() -> None:
     print()
     print(f"Flowgate against bare Celery, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
           f"PostgreSQL and Redis on 127.0.0.1, {concurrency} prefork worker processes each, web: {args.web}, "
-          f"medians of {sizes.repeats} repeat(s){' (quick)' if args.quick else ''}")
+          f"medians of {sizes.repeats} repeat(s){' (quick)' if args.quick else ''}; the synchronous waits "
+          f"and the embedded default: p50/p95 of {sizes.http_requests} and {sizes.embedded_requests} requests; "
+          f"statements per task: one instrumented run")
     print(text)
     print()
     print("every target met" if all_met else "some targets NOT MET")

@@ -72,34 +72,45 @@ def document_for_callers(result, generator, request, public):
             if operation_id in examples.DESCRIPTIONS:
                 operation["description"] = examples.DESCRIPTIONS[operation_id]
             written = examples.EXAMPLES.get(operation_id, {})
-            body = operation.get("requestBody")
-            if body:
-                content = body.get("content", {})
-                if "application/json" in content:
-                    body["content"] = content = {"application/json": content["application/json"]}
-                for media_type, media in content.items():
-                    if "request" in written and media_type == "application/json":
-                        media["examples"] = {"Request": {"value": written["request"]}}
-                    elif "examples" not in media and "example" not in media:
-                        media["examples"] = {"Request": {"value": example_for(media.get("schema", {}), components)}}
+            _document_request_body(operation, written, components)
             if operation_id in examples.SUMMARIES:
                 operation["summary"] = examples.SUMMARIES[operation_id]
-            for code, response in operation["responses"].items():
-                for media_type, media in response.get("content", {}).items():
-                    if code in written.get("responses", {}) and media_type == "application/json":
-                        media["examples"] = {"Answer": {"value": written["responses"][code]}}
-                    elif "examples" in media or "example" in media:
-                        continue
-                    elif media.get("schema") == {"$ref": "#/components/schemas/Error"}:
-                        detail = examples.ERROR_DETAILS.get(code, response.get("description", ""))
-                        media["examples"] = {"Answer": {"value": {"detail": detail, "errors": []}}}
-                    else:
-                        media["examples"] = {"Answer": {"value": example_for(media.get("schema", {}), components)}}
+            _document_answers(operation, written, components)
     used = {tag for methods in result.get("paths", {}).values() for operation in methods.values()
             if isinstance(operation, dict) for tag in operation.get("tags", [])}
     result["tags"] = [{"name": name, "description": description} for name, description in examples.TAGS
                       if name in used]
     return result
+
+
+def _document_request_body(operation: dict, written: dict, components: dict) -> None:
+    """JSON only where the operation takes JSON, with the written example or one built from the schema."""
+    body = operation.get("requestBody")
+    if not body:
+        return
+    content = body.get("content", {})
+    if "application/json" in content:
+        body["content"] = content = {"application/json": content["application/json"]}
+    for media_type, media in content.items():
+        if "request" in written and media_type == "application/json":
+            media["examples"] = {"Request": {"value": written["request"]}}
+        elif "examples" not in media and "example" not in media:
+            media["examples"] = {"Request": {"value": example_for(media.get("schema", {}), components)}}
+
+
+def _document_answers(operation: dict, written: dict, components: dict) -> None:
+    """An example of each answer with a body: the written one, the error shape's, or one built from the schema."""
+    for code, response in operation["responses"].items():
+        for media_type, media in response.get("content", {}).items():
+            if code in written.get("responses", {}) and media_type == "application/json":
+                media["examples"] = {"Answer": {"value": written["responses"][code]}}
+            elif "examples" in media or "example" in media:
+                continue
+            elif media.get("schema") == {"$ref": "#/components/schemas/Error"}:
+                detail = examples.ERROR_DETAILS.get(code, response.get("description", ""))
+                media["examples"] = {"Answer": {"value": {"detail": detail, "errors": []}}}
+            else:
+                media["examples"] = {"Answer": {"value": example_for(media.get("schema", {}), components)}}
 
 
 def _document_input_answers(path: str, operation: dict) -> None:
@@ -146,35 +157,16 @@ def example_for(schema: dict, components: dict, name: str = "", depth: int = 0):
         return schema["example"]
     if schema.get("enum"):
         return next((word for word in schema["enum"] if word is not None), None)
-    for combinator in ("oneOf", "anyOf"):
-        if schema.get(combinator):
-            return example_for(schema[combinator][0], components, name, depth)
-    if schema.get("allOf"):
-        if len(schema["allOf"]) == 1:
-            return example_for(schema["allOf"][0], components, name, depth)
-        merged: dict = {}
-        for part in schema["allOf"]:
-            value = example_for(part, components, name, depth)
-            if isinstance(value, dict):
-                merged.update(value)
-        return merged
+    if any(schema.get(combinator) for combinator in ("oneOf", "anyOf", "allOf")):
+        return _combined_example(schema, components, name, depth)
     kind = schema.get("type")
     hint = examples.PROPERTY_EXAMPLES.get(name)
     if depth > MAX_DEPTH:
         return None if schema.get("nullable") else {} if kind == "object" else [] if kind == "array" else "…"
     if kind == "object" or "properties" in schema:
-        if "properties" in schema:
-            return {key: example_for(value, components, key, depth + 1) for key, value in schema["properties"].items()}
-        if isinstance(hint, dict):
-            return hint
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict) and extra:
-            return {"key": example_for(extra, components, "", depth + 1)}
-        return {"key": "value"}
+        return _object_example(schema, components, hint, depth)
     if kind == "array":
-        if isinstance(hint, list):
-            return hint
-        return [example_for(schema.get("items", {}), components, name, depth + 1)]
+        return hint if isinstance(hint, list) else [example_for(schema.get("items", {}), components, name, depth + 1)]
     if kind == "boolean":
         return True
     if kind in ("integer", "number"):
@@ -184,6 +176,32 @@ def example_for(schema: dict, components: dict, name: str = "", depth: int = 0):
         return _string_example(schema, name, hint)
     # Any JSON value (an output, a return value).
     return hint if hint is not None else {"key": "value"}
+
+
+def _combined_example(schema: dict, components: dict, name: str, depth: int):
+    """oneOf/anyOf: the first choice's; allOf: the parts' objects merged (or the one part's)."""
+    for combinator in ("oneOf", "anyOf"):
+        if schema.get(combinator):
+            return example_for(schema[combinator][0], components, name, depth)
+    if len(schema["allOf"]) == 1:
+        return example_for(schema["allOf"][0], components, name, depth)
+    merged: dict = {}
+    for part in schema["allOf"]:
+        value = example_for(part, components, name, depth)
+        if isinstance(value, dict):
+            merged.update(value)
+    return merged
+
+
+def _object_example(schema: dict, components: dict, hint, depth: int) -> dict:
+    if "properties" in schema:
+        return {key: example_for(value, components, key, depth + 1) for key, value in schema["properties"].items()}
+    if isinstance(hint, dict):
+        return hint
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict) and extra:
+        return {"key": example_for(extra, components, "", depth + 1)}
+    return {"key": "value"}
 
 
 def _string_example(schema: dict, name: str, hint) -> str:

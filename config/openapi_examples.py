@@ -66,7 +66,10 @@ DESCRIPTIONS = {
     "api_v1_executions_cancel_create": "Cancel a queued, running or waiting execution: it stops before its next "
                                        "task and its pending approvals end. An ended execution answers 409.",
     "api_v1_executions_retry_create": "Run a failed execution again from its failed and skipped tasks; the "
-                                      "tasks that succeeded keep their outputs. Other statuses answer 409.",
+                                      "tasks that succeeded keep their outputs. With a body naming a task "
+                                      "(`{\"task\": \"process\"}`), that task and every task downstream of "
+                                      "it run again too, even where they succeeded. Other statuses answer 409; "
+                                      "a task the definition does not have answers 400.",
     "api_v1_executions_logs_list": "The execution's log lines, oldest first; filter by level or task.",
     "api_v1_executions_tasks_list": "One record per task of the execution: status, attempts, output, message "
                                     "and timings, in definition order.",
@@ -106,6 +109,7 @@ START_REQUEST = {"workflow": "expense-approval", "input": {"amount": 120, "reaso
 # Request and response examples by operation id: {"request": value, "responses": {code: value}}.
 EXAMPLES: dict[str, dict] = {
     "api_v1_executions_create": {"request": START_REQUEST},
+    "api_v1_executions_retry_create": {"request": {"task": "process"}},
     "api_v1_workflows_create": {"request": {
         "name": "Expense approval", "alias": "expense-approval",
         "description": "A manager approves expenses over 100.",

@@ -14,6 +14,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import APIException
 
+from accounts.caller import actor_words
 from config.admin_views import LargeTableAdmin, adopt, error_messages
 from executions import retention, services, views
 from executions.models import Execution, Log, RetentionRule, TaskRun
@@ -135,7 +136,7 @@ class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
 
     @admin.display(description="started by", ordering="started_by_label")
     def started_by(self, execution: Execution) -> str:
-        return execution.started_by_label or "-"
+        return actor_words(execution.started_by_label)
 
     @admin.display(description="duration")
     def duration(self, execution: Execution) -> str:

@@ -323,54 +323,84 @@ def _is_infinity(value: Any) -> bool:
 
 # -- the sweeper ---------------------------------------------------------------------------------------
 def sweep(now=None) -> dict[str, int]:
-    """Recover what lost messages and dead workers left behind. Safe to run anywhere, any time."""
+    """Recover what lost messages and dead workers left behind. Safe to run anywhere, any time.
+
+    Each step takes at most ``SWEEP_BATCH`` rows and guards every change with the state it read, so
+    two sweepers at once, or a worker finishing meanwhile, never act twice; the counts say what it did.
+    """
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.FLOWGATE_REDISPATCH_AFTER_SECONDS)
-    counts = {"requeued": 0, "recovered": 0, "redispatched": 0, "woken": 0, "nudged": 0}
+    counts = {
+        "requeued": _requeue_lost_starts(now, stale),
+        "recovered": _take_back_expired_leases(now),
+        "redispatched": _redispatch_lost_tasks(now, stale),
+        "woken": _wake_due_delays(now),
+        "nudged": _nudge_idle_executions(now, stale),
+    }
+    counts.update(_feature_passes(now))
+    for kind, count in counts.items():
+        if count:
+            SWEEPER_RECOVERIES.labels(kind).inc(count)
+    if any(counts.values()):
+        logger.info("sweep: %s", counts)
+    return counts
 
-    # 1. Queued executions whose start message never arrived.
+
+def _requeue_lost_starts(now, stale) -> int:
+    """Queued executions whose start message never arrived: sent again."""
+    count = 0
     for execution in Execution.objects.filter(status=ExecutionStatus.QUEUED).filter(
             Q(enqueued_at__lt=stale) | Q(enqueued_at__isnull=True)).only("id", "enqueued_at")[:SWEEP_BATCH]:
         with transaction.atomic():
             if Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.QUEUED,
                                         enqueued_at=execution.enqueued_at).update(enqueued_at=now):
                 send_advance(execution.id)
-                counts["requeued"] += 1
+                count += 1
+    return count
 
-    # 2. Running task runs whose worker stopped renewing the lease (killed, lost its node). Not
-    # within a lease period of the database coming back: no worker could renew while it was away.
+
+def _take_back_expired_leases(now) -> int:
+    """Running task runs whose worker stopped renewing the lease (killed, lost its node): run again.
+
+    Not within a lease period of the database coming back: no worker could renew while it was away.
+    """
     evidence, answering = database_reach.leases_are_evidence(now)
     expired = TaskRun.objects.filter(status=TaskRunStatus.RUNNING, lease_expires_at__lt=now)
     if not evidence:
         if expired.exists():
             logger.info("sweep: the database has answered for %.0f s only; expired leases get %s s to be renewed "
                         "before their tasks are taken back", answering, settings.FLOWGATE_TASK_LEASE_SECONDS)
-        expired = expired.none()
+        return 0
     # A lease that ran out within a lease period of the database coming back belonged to an attempt the
     # outage interrupted (its worker could not write), not necessarily to a worker that died.
     outage_ended = None if answering is None else now - timedelta(seconds=answering)
+    count = 0
     for tr in expired.select_related("execution")[:SWEEP_BATCH]:
         with transaction.atomic():
             lease_ended = tr.lease_expires_at
             if transition_task_run(tr, TaskRunStatus.PENDING, attempt=tr.attempts, dispatched_at=now,
                                    not_before=None, lease_expires_at=None):
                 logs = LogBuffer(tr.execution_id, tr.id)
-                if outage_ended is not None and lease_ended < outage_ended + timedelta(
-                        seconds=settings.FLOWGATE_TASK_LEASE_SECONDS):
-                    why = (f"Task {tr.name} was interrupted during attempt {tr.attempts} by a database outage "
-                           f"(the database answers again since {outage_ended:%H:%M:%S} UTC and the attempt did not "
-                           "resume); running it again.")
-                else:
-                    why = (f"Task {tr.name} lost its worker during attempt {tr.attempts} (its lease ran out at "
-                           f"{lease_ended:%H:%M:%S} UTC and was not renewed while the database answered); "
-                           "running it again.")
-                logs.add(LogLevel.WARNING, why, event="task.pending")
+                logs.add(LogLevel.WARNING, _why_taken_back(tr, lease_ended, outage_ended), event="task.pending")
                 logs.flush()
-                task = task_definitions(tr.execution).get(tr.name, {})
-                send_run_task(tr, task)
-                counts["recovered"] += 1
+                send_run_task(tr, task_definitions(tr.execution).get(tr.name, {}))
+                count += 1
+    return count
 
-    # 3. Dispatched task runs whose message was lost before a worker claimed them.
+
+def _why_taken_back(tr: TaskRun, lease_ended, outage_ended) -> str:
+    """The log line of a task taken back: a database outage, or a worker that is gone."""
+    if outage_ended is not None and lease_ended < outage_ended + timedelta(seconds=settings.FLOWGATE_TASK_LEASE_SECONDS):
+        return (f"Task {tr.name} was interrupted during attempt {tr.attempts} by a database outage "
+                f"(the database answers again since {outage_ended:%H:%M:%S} UTC and the attempt did not "
+                "resume); running it again.")
+    return (f"Task {tr.name} lost its worker during attempt {tr.attempts} (its lease ran out at "
+            f"{lease_ended:%H:%M:%S} UTC and was not renewed while the database answered); running it again.")
+
+
+def _redispatch_lost_tasks(now, stale) -> int:
+    """Dispatched task runs whose message was lost before a worker claimed them: sent again."""
+    count = 0
     for tr in TaskRun.objects.filter(status=TaskRunStatus.PENDING, dispatched_at__lt=stale).filter(
             Q(not_before__isnull=True) | Q(not_before__lt=stale)).select_related(
             "execution")[:SWEEP_BATCH]:
@@ -379,21 +409,32 @@ def sweep(now=None) -> dict[str, int]:
                                       dispatched_at=tr.dispatched_at).update(dispatched_at=now):
                 tr.not_before = None
                 send_run_task(tr, task_definitions(tr.execution).get(tr.name, {}))
-                counts["redispatched"] += 1
+                count += 1
+    return count
 
-    # 4. Delays that are due.
+
+def _wake_due_delays(now) -> int:
+    count = 0
     for tr in TaskRun.objects.filter(status=TaskRunStatus.WAITING, wake_at__lte=now).only("id")[:SWEEP_BATCH]:
         if engine.complete_waiting_task(tr.id, output={"woke_at": now.isoformat()}):
-            counts["woken"] += 1
+            count += 1
+    return count
 
-    # 5. Running executions nobody has touched for a while (an advance message was lost).
+
+def _nudge_idle_executions(now, stale) -> int:
+    """Running executions nobody has touched for a while (an advance message was lost): advanced again."""
+    count = 0
     for execution in Execution.objects.filter(status=ExecutionStatus.RUNNING, updated_at__lt=stale).only("id")[:SWEEP_BATCH]:
         with transaction.atomic():
             Execution.objects.filter(pk=execution.pk).update(updated_at=now)
             send_advance(execution.id)
-        counts["nudged"] += 1
+        count += 1
+    return count
 
-    # 6. The features' own passes (approvals past their time-out, say).
+
+def _feature_passes(now) -> dict[str, int]:
+    """The features' own passes (approvals past their time-out, due schedules, say), each on its own."""
+    counts = {}
     for name, sweep_pass in sweep_passes().items():
         try:
             counts[name] = sweep_pass(now)
@@ -401,11 +442,6 @@ def sweep(now=None) -> dict[str, int]:
             # One feature's failure must not stop the others' passes, nor the next sweep.
             logger.exception("sweep pass %s failed; the next sweep tries again", name)
             counts[name] = 0
-    for kind, count in counts.items():
-        if count:
-            SWEEPER_RECOVERIES.labels(kind).inc(count)
-    if any(counts.values()):
-        logger.info("sweep: %s", counts)
     return counts
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import APIException, ValidationError
 
-from accounts.caller import Caller
+from accounts.caller import Caller, actor_words
 from accounts.models import Role
 from approvals.models import Approval
 from config.admin_views import error_messages
@@ -139,6 +139,7 @@ def execution_page(model_admin, request: HttpRequest, object_id: str) -> HttpRes
         "has_view_permission": True,
         "short_id": short_id(execution.id),
         "synchronous": execution.retry_policy == RetryPolicy.REQUIRED_ONLY,
+        "started_by": actor_words(execution.started_by_label),
         "input": pretty_json(execution.input),
         "tags": pretty_json(execution.tags) if execution.tags else "",
         "live_url": reverse("admin:executions_execution_live", args=[execution.pk]),

@@ -6,7 +6,9 @@ then the features ``approvals``, ``records`` and ``flowruns``, which may not imp
 Surfaces (``api/``, ``admin.py``, ``views.py``, ``urls.py``, ``forms.py``, management commands,
 the root URLconf) sit on top of everything and may import any core module; no core module imports
 a surface. An import placed inside a function is allowed only in an ``AppConfig.ready()``, where
-Django wants it; anywhere else it would be hiding a circle.
+Django wants it; anywhere else it would be hiding a circle. A new app gets its place in ``LAYERS``
+before anything may import it; the tooling packages (benchmarks, scripts, tests) may import
+Flowgate, and nothing of Flowgate imports them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = {"config": 0, "accounts": 1, "workflows": 2, "executions": 3, "approvals": 4, "records": 4, "flowruns": 4,
           "schedules": 4, "webhooks": 4}
+TOOLING = {"bench", "scripts", "tests"}
 SURFACE_FILES = {"admin.py", "views.py", "urls.py", "forms.py", "surface_urls.py", "wsgi.py", "asgi.py"}
 SURFACE_DIRS = {"api", "management"}
 
@@ -28,6 +31,14 @@ class Import:
     target: str  # dotted module (or module.name) imported
     line: int
     in_function: str | None  # the enclosing function's name, for imports inside one
+
+
+def first_party_packages() -> set[str]:
+    """Every top-level package of the repository: the apps and the tooling."""
+    return {path.parent.name for pattern in ("*/__init__.py", "*/apps.py") for path in ROOT.glob(pattern)}
+
+
+PACKAGES = first_party_packages()
 
 
 def module_name(path: Path) -> str:
@@ -63,7 +74,7 @@ def imports_of(module: str, path: Path) -> list[Import]:
             elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
                 targets = [child.module]
             for target in targets:
-                if target.split(".")[0] in LAYERS:
+                if target.split(".")[0] in PACKAGES | LAYERS.keys():
                     found.append(Import(module, target, child.lineno, function))
             visit(child, function)
 
@@ -79,6 +90,8 @@ def layer_violation(imp: Import, modules: dict[str, Path]) -> str | None:
     """Why this import breaks the layers, or None."""
     source_app, target_app = imp.source.split(".")[0], imp.target.split(".")[0]
     target_module = imp.target if imp.target in modules else imp.target.rsplit(".", 1)[0]
+    if target_app not in LAYERS:
+        return f"{target_app} has no layer: give an app its place in LAYERS (tooling is never imported)"
     if is_surface(imp.source):
         return None
     if is_surface(target_module):
@@ -90,6 +103,10 @@ def layer_violation(imp: Import, modules: dict[str, Path]) -> str | None:
     if LAYERS[target_app] == LAYERS[source_app]:
         return f"{source_app} imports {target_app}: features do not import each other (use the engine's signals)"
     return None
+
+
+def test_every_package_is_a_layered_app_or_tooling():
+    assert PACKAGES - TOOLING - LAYERS.keys() == set(), "a package without a place in LAYERS"
 
 
 def test_every_import_of_a_core_module_points_down():
@@ -114,9 +131,13 @@ def test_the_contract_catches_an_upward_and_a_sideways_import():
     sideways = Import("flowruns.services", "approvals.models", 1, None)
     into_surface = Import("executions.services", "executions.api.views", 1, None)
     from_surface = Import("executions.api.views", "flowruns.services", 1, None)
+    unlisted = Import("executions.engine", "notify.executors", 1, None)
+    tooling = Import("executions.api.views", "bench.steps", 1, None)
     assert "higher layer" in layer_violation(upward, modules)
     assert "features do not import each other" in layer_violation(sideways, modules)
     assert layer_violation(into_surface, modules) == "a core module imports a surface"
     assert layer_violation(from_surface, modules) is None
+    assert "notify has no layer" in layer_violation(unlisted, modules)
+    assert "bench has no layer" in layer_violation(tooling, modules)
     found = imports_of("executions.engine", ROOT / "executions" / "engine.py")
     assert any(imp.target == "workflows.registry" for imp in found)

@@ -204,7 +204,7 @@ AREAS = {"executions", "workflows", "approvals", "accounts", "schedules", "webho
 SURFACES = {"Flowdash", "Port", "Refold", "mindzie", "FlowSynx"}
 # Words of Flowgate's code that have no place in what callers read.
 DEVELOPER_PHRASES = re.compile(r"get_queryset|get_object|queryset|DRF|TenantQuerySet|docstring|Common ground|"
-                               r"async view|``|\bself\b|serializer", re.IGNORECASE)
+                               r"async view|``|\bself\b|serializer|documentation only|registry's", re.IGNORECASE)
 
 
 def operations() -> list[tuple[str, str, dict]]:
@@ -233,6 +233,24 @@ def test_every_tag_is_described():
 def test_no_description_holds_notes_meant_for_developers():
     leaks = [(operation["operationId"], operation["description"]) for _, _, operation in operations()
              if DEVELOPER_PHRASES.search(operation.get("description", ""))]
+    assert leaks == []
+
+
+def test_no_schema_or_field_description_holds_notes_meant_for_developers():
+    """The components' descriptions (a serializer's docstring, a field's help) are read by callers too."""
+    leaks = []
+
+    def walk(where: str, node) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("description"), str) and DEVELOPER_PHRASES.search(node["description"]):
+                leaks.append((where, node["description"]))
+            for key, value in node.items():
+                walk(f"{where}.{key}", value)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(f"{where}[{index}]", value)
+
+    walk("components", openapi_document()["components"]["schemas"])
     assert leaks == []
 
 

@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 
 from config.filters import truth_param
 from config.values import parse_number, parse_truth
+from tests.workflows.factories import WorkflowFactory
 
 
 # -- numbers ---------------------------------------------------------------------------------------------
@@ -96,3 +97,28 @@ def test_a_query_parameter_takes_the_same_words_and_refuses_others():
     with pytest.raises(ValidationError) as caught:
         truth_param(params, "d")
     assert caught.value.detail == {"d": ["Use true or false."]}
+
+
+# -- API booleans -------------------------------------------------------------------------------------------
+@pytest.mark.django_db
+@pytest.mark.parametrize("word, expected", [("off", False), ("No", False), ("0", False), (False, False),
+                                            ("on", True), ("YES", True), (1, True), (True, True)])
+def test_every_api_boolean_reads_the_same_words(admin_api, project_a, word, expected):
+    """A workflow's, a schedule's and a webhook's ``enabled`` are read by parse_truth like the rest."""
+    workflow = WorkflowFactory(project=project_a, name="words")
+    response = admin_api.patch(f"/api/v1/workflows/{workflow.id}/", {"enabled": word}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["enabled"] is expected
+    schedule = admin_api.post("/api/v1/schedules/", {"workflow": str(workflow.id), "name": "words", "cron": "0 * * * *",
+                                                      "enabled": word}, format="json")
+    assert schedule.status_code == 201, schedule.json()
+    assert schedule.json()["enabled"] is expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("word", ["t", "y", "f", "n", "maybe", 2, 0.0])
+def test_an_api_boolean_refuses_what_parse_truth_does_not_read(admin_api, project_a, word):
+    workflow = WorkflowFactory(project=project_a, name="words")
+    response = admin_api.patch(f"/api/v1/workflows/{workflow.id}/", {"enabled": word}, format="json")
+    assert response.status_code == 400
+    assert "Must be true or false" in str(response.json())

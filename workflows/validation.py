@@ -82,11 +82,16 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
 
 
 def count_tasks(tasks: Any) -> int:
-    """How many tasks a definition's list holds, counting those inside groups (which do not nest)."""
+    """How many tasks a definition's list holds, counting those in sub-DAGs (a type's ``subtasks_field``,
+    such as a group's ``tasks``; they do not nest)."""
     if not isinstance(tasks, list):
         return 0
-    inner = (t.get("config", {}).get("tasks") for t in tasks
-             if isinstance(t, dict) and t.get("type") == "group" and isinstance(t.get("config"), dict))
+    inner = []
+    for task in tasks:
+        task_type = get_task_type(task.get("type")) if isinstance(task, dict) and isinstance(task.get("type"), str) \
+            else None
+        if task_type is not None and task_type.subtasks_field and isinstance(task.get("config"), dict):
+            inner.append(task["config"].get(task_type.subtasks_field))
     return len(tasks) + sum(len(sub) for sub in inner if isinstance(sub, list))
 
 

@@ -9,22 +9,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
+from accounts.caller import actor_words
+
 register = template.Library()
 
-KEY_PREFIX = "key:"
 # Below this, "0 minutes ago" says nothing: the page says "just now" (the exact time is in the title).
 JUST_NOW_SECONDS = 60
 
 
-@register.filter
-def actor(label: str | None) -> str:
-    """A stored actor label (a username, ``key:<name>`` or ``system``) as words: API key “demo”."""
-    label = (label or "").strip()
-    if not label or label == "system":
-        return "Flowgate (system)"
-    if label.startswith(KEY_PREFIX):
-        return f"API key “{label[len(KEY_PREFIX):]}”"
-    return label
+register.filter("actor", actor_words)
 
 
 def _exact(moment: datetime) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from contextlib import aclosing
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -131,19 +132,26 @@ def _ends(row: dict) -> bool:
 async def _events(execution_id: str, status: str, after: int):
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     hub = current_hub()
+    follow = _replay_ended(hub, execution_id, status, after) if status in TERMINAL_STATUSES \
+        else _follow(hub, execution_id, after)
+    async with aclosing(follow):  # a client gone: the inner stream lets go of the hub at once
+        async for chunk in follow:
+            yield chunk
+
+
+async def _replay_ended(hub, execution_id: str, status: str, sent: int):
+    """An ended execution: every row of it has committed; what the client lacks, then the end."""
+    while rows := await hub.call(read_rows, {execution_id: sent}, None):
+        for row in rows:
+            yield row_messages(row)
+            sent = row["id"]
+    yield message("end", {"status": status})
+
+
+async def _follow(hub, execution_id: str, sent: int):
+    """An unfinished execution: its history up to the hub's watermark, then each row as the hub reads
+    it, until the execution's end (or ``FLOWGATE_STREAM_MAX_SECONDS``, when the client resumes)."""
     started = time.monotonic()
-    sent = after
-    if status in TERMINAL_STATUSES:
-        # Ended: every row of it has committed; send what the client lacks, then the end.
-        while True:
-            rows = await hub.call(read_rows, {execution_id: sent}, None)
-            for row in rows:
-                yield row_messages(row)
-                sent = row["id"]
-            if not rows:
-                break
-        yield message("end", {"status": status})
-        return
     upto = await hub.watermark()
     ending = False
     history = await hub.call(read_rows, {execution_id: sent}, upto)

@@ -46,6 +46,7 @@ from config.counting import COUNT_CAP, capped_count
 from config.errors import native_exception_handler, register_surface_paths
 from config.formats import iso
 from config.openapi import COMMON_ANSWERS
+from config.values import parse_number
 from executions.api.flowsynx import word_field
 from executions.models import TERMINAL_STATUSES, Execution, ExecutionStatus, Log, TaskRun, TaskRunStatus
 from executions.services import get_execution_for
@@ -252,13 +253,10 @@ def _page_number(request, name: str, default: int, maximum: int | None = None) -
     if raw in (None, ""):
         return default
     try:
-        value = int(raw)
+        return parse_number(raw, integer=True, minimum=1, maximum=maximum)
     except ValueError:
-        value = 0
-    if value < 1 or (maximum is not None and value > maximum):
         upper = f" to {maximum}" if maximum is not None else " or more"
-        raise MindzieError(400, {"error": f"{name} must be a whole number from 1{upper}; it was {raw!r}."})
-    return value
+        raise MindzieError(400, {"error": f"{name} must be a whole number from 1{upper}; it was {raw!r}."}) from None
 
 
 def page_of(request, queryset, total: tuple[int, bool] | None = None) -> tuple[list, int, int, int]:

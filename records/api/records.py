@@ -6,6 +6,7 @@ body with a serializer and hand the write to ``records.services`` / ``records.ac
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 
 from django.db.models import Q
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 
 from accounts.models import OPERATOR_ROLES, Project, Role
 from config.errors import ErrorSerializer
+from config.fields import TRUTH_FIELD_MAPPING, TruthField
 from config.filters import truth_param
 from config.values import parse_number
 from records import actions as action_services
@@ -88,7 +90,7 @@ class WorkflowScopedMixin:
 # -- serializers ---------------------------------------------------------------------------------------
 class ChecklistItemSerializer(serializers.Serializer):
     name = serializers.CharField()
-    done = serializers.BooleanField()
+    done = TruthField()
 
 
 class RecordSerializer(serializers.ModelSerializer):
@@ -154,6 +156,7 @@ class StageSerializer(serializers.ModelSerializer):
 
 
 class FieldDefinitionSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = TRUTH_FIELD_MAPPING  # enabled, required: true/false words as everywhere
     type = serializers.ChoiceField(choices=FieldType.choices, required=False, default=FieldType.TEXT)
 
     class Meta:
@@ -174,13 +177,14 @@ class ActionRequirementsSerializer(serializers.Serializer):
     """What an action requires of a task before it runs."""
 
     required_fields = serializers.ListField(child=serializers.CharField(), required=False)
-    checklist_complete = serializers.BooleanField(required=False)
-    must_be_assigned = serializers.BooleanField(required=False)
+    checklist_complete = TruthField(required=False)
+    must_be_assigned = TruthField(required=False)
     conditions = ActionConditionSerializer(many=True, required=False)
-    user_confirmation = serializers.BooleanField(required=False, help_text="Asked in a UI only; the API ignores it.")
+    user_confirmation = TruthField(required=False, help_text="Asked in a UI only; the API ignores it.")
 
 
 class ActionDefinitionSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = TRUTH_FIELD_MAPPING  # enabled, required: true/false words as everywhere
     project = serializers.UUIDField(source="project_id", read_only=True)
     workflow = serializers.UUIDField(source="workflow_id", read_only=True, allow_null=True)
     stages = serializers.SerializerMethodField()
@@ -216,7 +220,7 @@ class ActionDefinitionWriteSerializer(serializers.Serializer):
                                      help_text="Id or alias of the workflow whose tasks the action works on.")
     name = serializers.CharField(required=False, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
-    enabled = serializers.BooleanField(required=False)
+    enabled = TruthField(required=False)
     short_id = serializers.CharField(required=False, max_length=16, help_text="Defaults to a random 6 characters.")
     stages = serializers.ListField(child=serializers.CharField(), required=False,
                                    help_text="Stage names it is offered in; empty: every stage.")
@@ -230,7 +234,7 @@ class ActionDefinitionWriteSerializer(serializers.Serializer):
     requirements = ActionRequirementsSerializer(required=False)
     steps = serializers.JSONField(required=False, help_text='A workflow definition, {"tasks": [...]}, run when '
                                                             "the action is performed.")
-    report_to_flow_runs = serializers.BooleanField(required=False)
+    report_to_flow_runs = TruthField(required=False)
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
@@ -552,8 +556,6 @@ class ActionListView(DefinitionRolesMixin, generics.GenericAPIView):
 
 
 def _uuid_param(name: str, value: str):
-    import uuid
-
     try:
         return uuid.UUID(value)
     except ValueError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
-from config.fields import JSONObjectField
+from config.fields import TRUTH_FIELD_MAPPING, JSONObjectField
 from schedules.models import CatchupPolicy, OverlapPolicy, Schedule
 from workflows.services import get_workflow_for
 
@@ -25,6 +25,7 @@ class WorkflowReferenceField(serializers.CharField):
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = TRUTH_FIELD_MAPPING  # enabled, required: true/false words as everywhere
     workflow = WorkflowReferenceField(help_text="Workflow id or alias (read back as its id).")
     workflow_name = serializers.CharField(source="workflow.name", read_only=True)
     timezone = serializers.CharField(required=False, default="UTC", max_length=64,

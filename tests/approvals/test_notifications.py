@@ -30,6 +30,7 @@ def test_it_emails_each_approver_after_commit(settings, project_a, alice, april,
     assert message.subject == "Approval needed: Expense of 120"
     assert f"https://flowgate.example.com/approvals/{approval.id}/" in message.body
     assert "Check that 120 follows the travel policy." in message.body
+    assert "walter started the workflow" in message.body
     assert not LINK.search(message.body)
     assert "no Flowgate account" in next(m for m in mail.outbox if m.to == ["cfo@example.org"]).body
     approval.refresh_from_db()
@@ -145,3 +146,10 @@ def test_it_refuses_a_link_of_someone_no_longer_a_member(signed_links, tenant_a,
     gone.memberships.all().delete()
     with pytest.raises(links.LinkInvalid):
         services.open_signed_link(token)
+
+
+def test_an_email_names_an_api_key_that_started_the_execution_in_words(project_a, april):
+    ApprovalFactory(project=project_a, approval={"approvers": {"roles": ["approver"]}}, started_by_label="key:billing")
+    [message] = mail.outbox
+    assert "API key “billing” started" in message.body
+    assert "key:billing" not in message.body

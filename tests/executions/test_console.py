@@ -262,3 +262,13 @@ def test_a_staff_member_who_may_only_view_sees_no_controls_and_cannot_act(viewer
 def test_a_staff_member_who_may_not_view_executions_gets_no_live_fragment(client, django_user_model, failed):
     client.force_login(django_user_model.objects.create_user("olga", password="pw-olga-12345", is_staff=True))
     assert client.get(f"/admin/executions/execution/{failed.id}/live/").status_code == 403
+
+
+def test_the_list_and_the_page_name_who_started_it_in_words(admin_client, project_a):
+    execution = ExecutionFactory(workflow=WorkflowFactory(project=project_a, tasks=[
+        {"name": "a", "type": "set", "config": {"values": {}}}]), started_by_label="key:nightly cron")
+    by_system = ExecutionFactory(workflow=execution.workflow)
+    assert "API key “nightly cron”" in admin_client.get(LIST).content.decode()
+    body = admin_client.get(page(execution)).content.decode()
+    assert 'data-testid="started-by">API key “nightly cron”</dd>' in body
+    assert 'data-testid="started-by">Flowgate (system)</dd>' in admin_client.get(page(by_system)).content.decode()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import Project
+from config.fields import TRUTH_FIELD_MAPPING
 from webhooks.models import EVENTS, CallbackSecret, Delivery, DeliveryAttempt, Subscription
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = TRUTH_FIELD_MAPPING  # enabled, required: true/false words as everywhere
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all(), required=False,
                                                  help_text="Defaults to the caller's only project.")
     events = serializers.ListField(child=serializers.ChoiceField(choices=EVENTS), required=False, allow_empty=False,

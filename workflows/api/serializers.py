@@ -6,13 +6,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Project
+from config.fields import TRUTH_FIELD_MAPPING, TruthField
 from workflows.models import Workflow, WorkflowVersion
 from workflows.services import DefinitionInvalid, current_definition, default_project
 from workflows.validation import validate_definition
 
 
 class TaskDefinitionSerializer(serializers.Serializer):
-    """One task of a definition (documentation only; validation is the registry's)."""
+    """One task of a definition: its name, type (a registered task type), config and dependencies."""
 
     name = serializers.CharField()
     type = serializers.CharField(help_text="A registered task type: log, set, http, delay, condition, approval, "
@@ -22,7 +23,7 @@ class TaskDefinitionSerializer(serializers.Serializer):
     retries = serializers.IntegerField(required=False, min_value=0)
     retry_backoff = serializers.DictField(required=False, help_text='{"type": "fixed"|"exponential", "delay": s, "max": s}')
     timeout_seconds = serializers.FloatField(required=False)
-    skip_on_error = serializers.BooleanField(required=False)
+    skip_on_error = TruthField(required=False)
     description = serializers.CharField(required=False)
 
 
@@ -36,6 +37,7 @@ class DefinitionField(serializers.JSONField):
 
 
 class WorkflowSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = TRUTH_FIELD_MAPPING  # enabled, required: true/false words as everywhere
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all(), required=False,
                                                  help_text="Defaults to the caller's only project.")
     definition = DefinitionField(write_only=True, required=False,
