@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from unittest import mock
 
 import pytest
 from django.utils import timezone
 
+from approvals.models import Approval
+from approvals.services import decide_approval
+from executions.services import cancel_execution
+from tests.accounts.factories import key_caller
 from tests.executions.factories import ExecutionFactory
 from tests.workflows.factories import WorkflowFactory
 from webhooks import services
@@ -221,3 +228,75 @@ def test_the_lists_cost_the_same_queries_whatever_their_size(admin_api, project_
     # key look-up, COUNT, page with the subscriptions joined
     with django_assert_max_num_queries(3):
         assert admin_api.get("/api/v1/webhook-deliveries/?limit=50").json()["total"] == count
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """A receiver on 127.0.0.1: /moved answers 302 to /elsewhere; every path it is asked is noted."""
+
+    asked: list[str] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        self.asked.append(self.path)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/moved":
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    _Receiver.asked = []
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_failed_attempt(settings, receiver):
+    settings.FLOWGATE_HTTP_ALLOW_PRIVATE = True
+    answer = services.post(f"http://127.0.0.1:{receiver}/moved", b"{}", {"Content-Type": "application/json"}, 5)
+    assert (answer.status_code, answer.error) == (302, "answered 302")
+    assert _Receiver.asked == ["/moved"]  # never /elsewhere
+
+
+def test_a_name_that_resolves_public_then_private_is_not_reached(receiver, monkeypatch):
+    """DNS rebinding: the check saw a public address; the connection must not reach loopback."""
+    real, calls = socket.getaddrinfo, []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "rebind.example":
+            return real(host, *args, **kwargs)
+        calls.append(host)
+        return real("93.184.216.34" if len(calls) == 1 else "127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    answer = services.post(f"http://rebind.example:{receiver}/hook", b"{}", {}, 5)
+    assert answer.status_code is None and "127.0.0.1" in answer.error and not answer.retryable
+    assert _Receiver.asked == []
+
+
+def test_a_cancelled_execution_and_a_decided_approval_are_delivered(project_a, public_dns, sent,
+                                                                     django_capture_on_commit_callbacks):
+    subscription, _ = subscribe(project_a, ["execution.cancelled", "approval.decided"])
+    waiting = run(project_a, django_capture_on_commit_callbacks, tasks=[{"name": "ok", "type": "approval", "config": {}}])
+    approval = Approval.objects.get(execution=waiting)
+    with django_capture_on_commit_callbacks(execute=True):
+        decide_approval(approval, key_caller(project_a.tenant, "approver", name="reviewer"), "approve")
+    parked = run(project_a, django_capture_on_commit_callbacks,
+                 tasks=[{"name": "nap", "type": "delay", "config": {"seconds": 3600}}])
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_execution(parked)
+    events = {d.event: d for d in Delivery.objects.filter(subscription=subscription)}
+    assert set(events) == {"approval.decided", "execution.cancelled"}
+    assert events["approval.decided"].payload["data"]["status"] == "approved"
+    assert events["approval.decided"].payload["data"]["decided_by"] == "key:reviewer"
+    assert events["execution.cancelled"].payload["data"]["execution"]["id"] == str(parked.id)
+    assert all(d.status == "succeeded" for d in events.values())
