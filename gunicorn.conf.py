@@ -15,6 +15,14 @@ header_map = "dangerous"
 limit_request_line = 0
 
 
+def on_starting(server):
+    """A configuration error stops gunicorn here, with its one line and exit status 2: a worker
+    that exited at its import would be started again and again, printing the same error."""
+    from config.cli import load_settings
+
+    load_settings()
+
+
 def post_worker_init(worker):
     """gunicorn's own refusals (a control character in a header, say) answer JSON, not HTML."""
     from config.webserver_errors import answer_gunicorn_errors_in_json

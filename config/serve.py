@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 import socket
+import subprocess
+import sys
 
 import uvicorn
 
@@ -30,5 +32,15 @@ class Config(uvicorn.Config):
 # uvicorn's command line builds its server from this name.
 uvicorn_main.Config = Config
 
+
+def check_configuration() -> None:
+    """Exit as ``config.cli.load_settings`` does (one line, status 2) when the settings are wrong."""
+    checked = subprocess.run([sys.executable, "-c", "from config.cli import load_settings; load_settings()"],
+                             check=False)
+    if checked.returncode:
+        raise SystemExit(checked.returncode)
+
+
 if __name__ == "__main__":
+    check_configuration()
     uvicorn_main.main()
