@@ -154,6 +154,15 @@ else:
     # A database that does not answer (down, restarting, unreachable) fails a new connection after
     # this many seconds, so a request answers 503 in bounded time instead of hanging.
     DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=1)
+    # A connection whose peer vanished without closing it (a dropped network link, a host that died)
+    # is found dead by TCP keepalives after about idle + interval x count seconds, instead of the
+    # kernel's two hours: its request fails (503) and the pool or the next request opens a new one.
+    DATABASES["default"]["OPTIONS"].update({
+        "keepalives": 1,
+        "keepalives_idle": env_int("DATABASE_KEEPALIVE_IDLE", 30, minimum=1),
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    })
     if env_bool("DATABASE_POOL", default=False):
         # psycopg's pool replaces persistent connections; Django refuses both at once.
         DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -77,6 +77,13 @@ def test_it_selects_postgresql_from_database_url(tmp_path):
     assert settings["allowed_hosts"] == ["flowgate.example.com"]
 
 
+def test_database_connections_time_out_and_probe_a_silent_peer(tmp_path):
+    options = loaded(settings_process(tmp_path, **PRODUCTION))["options"]
+    assert (options["connect_timeout"], options["keepalives"], options["keepalives_idle"]) == ("3", "1", "30")
+    options = loaded(settings_process(tmp_path, **PRODUCTION, DATABASE_KEEPALIVE_IDLE="5"))["options"]
+    assert options["keepalives_idle"] == "5"
+
+
 def test_it_uses_a_connection_pool_when_asked(tmp_path):
     settings = loaded(settings_process(tmp_path, **PRODUCTION, DATABASE_POOL="true", DATABASE_POOL_MAX="20"))
     assert settings["conn_max_age"] == 0
