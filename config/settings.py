@@ -358,7 +358,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # The docs pages load nothing from outside the server: no online validator badge, system fonts
-    # (templates/drf_spectacular/redoc.html drops the web fonts), the assets from the sidecar package.
+    # (templates/drf_spectacular/redoc.html drops the web fonts), the assets from the sidecar package;
+    # config/docs.py's Content-Security-Policy refuses whatever else (Redoc's logo from its CDN).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_UI_SETTINGS": {"theme": {"typography": {
         "fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",

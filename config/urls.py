@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import errors, health, metrics
+from config.docs import served_offline
 
 handler404 = "config.errors.not_found"
 handler500 = "config.errors.server_error"
@@ -20,8 +21,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # The documents' pages: everything they load comes from Flowgate itself, and the browser is told so.
+    path("api/docs/", served_offline(SpectacularSwaggerView.as_view(url_name="schema")), name="swagger-ui"),
+    path("api/redoc/", served_offline(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     # The native executions API overlaps no surface's path and is read the most: it is resolved first.
     path("api/v1/", include("executions.api.urls")),
     # Documented surfaces at their exact paths.

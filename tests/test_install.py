@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ROOT, redis_broker
+from bench.procs import children_of
+from tests.conftest import ROOT, free_port, redis_broker, services_required, wait_until
 from tests.test_settings import PRODUCTION, loaded, settings_process
 
 MISSING_KEY = "error: SECRET_KEY must be set in the environment (or SECRET_KEY_FILE must name a file holding it)."
@@ -110,37 +115,6 @@ def _drop_queue(queue: str) -> None:
 
 
 # -- pip install . ---------------------------------------------------------------------------------------
-INSTALLED_PROBE = r"""
-import json, django
-django.setup()
-import config
-from django.conf import settings
-from django import test as django_test  # the installed copy's own test client, outside this suite
-from executions.models import Execution
-
-Client = django_test.Client
-
-key = __import__("sys").argv[1]
-login = Client().get("/accounts/login/")
-started = Client().post("/api/v1/executions/", {"workflow": "parallel-report", "input": {"name": "Ada"}},
-                        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
-execution = Execution.objects.get(pk=started.json()["id"])
-from prometheus_client.parser import text_string_to_metric_families
-scraped = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer probe-token").content.decode()
-samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-           for family in text_string_to_metric_families(scraped) for s in family.samples}
-print(json.dumps({
-    "finished": samples.get(("flowgate_executions_finished_total",
-                             (("status", "succeeded"), ("workflow", "Parallel report")))),
-    "queue_depth": samples.get(("flowgate_queue_depth", (("queue", "flowgate"),))),
-    "metrics_dir": __import__("os").environ["PROMETHEUS_MULTIPROC_DIR"],
-    "config": config.__file__, "login": login.status_code, "login_form": b'name="password"' in login.content,
-    "started": started.status_code, "status": execution.status, "return_value": execution.return_value,
-    "static": Client().get("/static/flowgate.css").status_code,
-}))
-"""
-
-
 def _copy_tree(target: Path) -> Path:
     """The checkout's files (tracked and new, not ignored): what `pip install .` of a clone would read."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
@@ -153,31 +127,79 @@ def _copy_tree(target: Path) -> Path:
     return target
 
 
+def _package_index_reachable() -> bool:
+    """Whether pip's package index answers: `pip install` downloads Flowgate's dependencies from it."""
+    index = (os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple/").rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{index}/django/", timeout=15) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _http(base: str, path: str, *, key: str | None = None, body: dict | None = None,
+          timeout: float = 10) -> tuple[int, bytes]:
+    request = urllib.request.Request(base + path, method="POST" if body is not None else "GET",
+                                     data=json.dumps(body).encode() if body is not None else None)
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _serving(base: str) -> bool:
+    try:
+        return _http(base, "/readyz")[0] == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def _linked_static(page: bytes) -> list[str]:
+    return re.findall(r'(?:href|src)="(/static/[^"]+)"', page.decode())
+
+
 @pytest.mark.e2e
 def test_pip_install_gives_a_working_server_outside_the_source_tree(tmp_path):
-    """A non-editable `pip install .` into a new virtualenv, used from another directory on SQLite.
+    """`pip install -c constraints.txt .` into a new virtualenv, then the README's commands from another folder.
 
-    Flowgate itself is built and installed from a copy of the tree; its dependencies, to keep this
-    test within a minute or two, are those of the running test environment (a path file adds its
-    site-packages after the new environment's own, so the installed Flowgate is the one imported).
+    The dependencies come from the package index, pinned by constraints.txt; `flowgate runflowgate`
+    serves on the embedded default (SQLite and the filesystem broker in the user's data folder), and
+    its own Celery worker runs the execution started over HTTP.
     """
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs the git checkout to know its files")
+    if not _package_index_reachable():
+        reason = "needs the package index (PyPI) to install Flowgate's dependencies"
+        if services_required():
+            pytest.fail(f"FLOWGATE_REQUIRE_SERVICES is set but this test {reason}", pytrace=False)
+        pytest.skip(reason)
     source = _copy_tree(tmp_path / "src")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python, flowgate = venv / "bin" / "python", venv / "bin" / "flowgate"
-    install = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--disable-pip-version-check", "-q",
-                              str(source)], capture_output=True, text=True, timeout=300)
+    install = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+                              "-c", str(source / "constraints.txt"), str(source)],
+                             capture_output=True, text=True, timeout=900)
     assert install.returncode == 0, install.stderr[-3000:]
     site_packages = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                    capture_output=True, text=True, check=True).stdout.strip()
-    Path(site_packages, "test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    # No FLOWGATE_HOME: an installed Flowgate keeps its data in the user's data folder, not in site-packages.
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "CELERY_TASK_ALWAYS_EAGER": "true"}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # Only what a user's shell would have: no FLOWGATE_HOME, so an installed Flowgate keeps its data in
+    # the user's data folder (under this HOME), not in site-packages.
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "FLOWGATE_METRICS_TOKEN": "probe-token",
+           "FLOWGATE_BASE_URL": base, "PYTHONUNBUFFERED": "1"}
+    imported = subprocess.run([str(python), "-c", "import config; print(config.__file__)"], cwd=outside, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert Path(imported.stdout.strip()).is_relative_to(site_packages), imported
     migrate = subprocess.run([str(flowgate), "migrate", "--noinput", "-v", "0"], cwd=outside, env=env,
                              capture_output=True, text=True, timeout=300)
     assert migrate.returncode == 0, migrate.stderr[-3000:]
@@ -189,18 +211,59 @@ def test_pip_install_gives_a_working_server_outside_the_source_tree(tmp_path):
     assert set(exports) == {"FLOWGATE_KEY", "ADMIN_PASSWORD", "APPROVER_PASSWORD"}
     assert "created 'Parallel report'" in demo.stdout  # the examples were installed too
 
-    probe = subprocess.run([str(python), "-c", INSTALLED_PROBE, exports["FLOWGATE_KEY"]], cwd=outside,
-                           env={**env, "DJANGO_SETTINGS_MODULE": "config.settings",
-                                "FLOWGATE_METRICS_TOKEN": "probe-token"},
-                           capture_output=True, text=True, timeout=120)
-    assert probe.returncode == 0, probe.stderr[-3000:]
-    seen = json.loads(probe.stdout.strip().splitlines()[-1])
-    assert Path(seen["config"]).is_relative_to(site_packages)
-    assert (seen["login"], seen["login_form"], seen["static"]) == (200, True, 200)
-    assert (seen["started"], seen["status"]) == (201, "succeeded"), seen
+    log_path = tmp_path / "runflowgate.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen([str(flowgate), "runflowgate", "--port", str(port), "--web-workers", "1",
+                                   "--concurrency", "1"], cwd=outside, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: _serving(base) or server.poll() is not None, timeout=120)
+        assert server.poll() is None, log_path.read_text()[-3000:]
+
+        # The sign-in pages and the static files they link: templates and static files were installed.
+        for login_path in ("/admin/login/", "/accounts/login/"):
+            status, page = _http(base, login_path)
+            assert status == 200 and b'name="password"' in page, (login_path, status)
+            linked = _linked_static(page)
+            assert linked, login_path
+            for static in linked:
+                assert _http(base, static)[0] == 200, static
+        assert "/static/flowgate.css" in _linked_static(_http(base, "/accounts/login/")[1])
+
+        # An example workflow, run by runflowgate's worker (no eager mode here) while the request waits.
+        status, answer = _http(base, "/api/v1/executions/?wait=30", key=exports["FLOWGATE_KEY"],
+                               body={"workflow": "parallel-report", "input": {"name": "Ada"}}, timeout=60)
+        execution = json.loads(answer)
+        assert status == 200, execution
+        assert (execution["status"], execution["return_value"]) == (
+            "succeeded", {"greeting": "Hello, Ada!", "total": 6}), execution
+
+        # Metrics of the embedded default: the worker's counter, the filesystem broker's queue.
+        status, scraped = _http(base, "/metrics", key="probe-token")
+        assert status == 200
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for family in text_string_to_metric_families(scraped.decode()) for s in family.samples}
+        assert samples.get(("flowgate_executions_finished_total",
+                            (("status", "succeeded"), ("workflow", "Parallel report")))) == 1
+        assert samples.get(("flowgate_queue_depth", (("queue", "flowgate"),))) == 0
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+        # What a stop that did not finish left behind: runflowgate and the process groups it started.
+        for group in [server.pid, *children_of(server.pid)] if server.poll() is None else []:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        if server.poll() is None:
+            server.wait(timeout=10)
+    output = log_path.read_text()
+    assert server.returncode == 0 and "Flowgate stopped." in output, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+
     home = tmp_path / ".local" / "share" / "flowgate"
     assert (home / "flowgate.sqlite3").is_file()
-    # Metrics of the embedded default: the filesystem broker's queue, the counters in the home's folder.
-    assert (seen["finished"], seen["queue_depth"]) == (1, 0), seen
-    assert Path(seen["metrics_dir"]) == home / "metrics"
+    assert (home / "broker").is_dir() and list((home / "metrics").glob("*.db"))
     assert not list(Path(site_packages).glob("var"))

@@ -15,6 +15,7 @@ from django.test import RequestFactory
 from rest_framework.response import Response
 
 from accounts.api.views import MeView, ProjectViewSet
+from config.docs import OFFLINE_POLICY
 from tests.support.openapi import (
     SchemaMismatch,
     documented_path,
@@ -50,7 +51,10 @@ def test_the_docs_pages_are_served(client):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
-    assert client.get("/api/redoc/").status_code == 200
+    redoc = client.get("/api/redoc/")
+    assert redoc.status_code == 200
+    # Fully offline: the browser may fetch from Flowgate's own origin only (tests/test_api_docs_browser.py).
+    assert docs["Content-Security-Policy"] == redoc["Content-Security-Policy"] == OFFLINE_POLICY
 
 
 def test_every_operation_documents_throttling_and_server_errors_in_its_error_shape():
