@@ -273,6 +273,7 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # --- I18N, static -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["config.locale_formats"]  # times to the second on every page
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -9,6 +9,7 @@ import pytest
 from approvals.models import Approval
 from executions.engine import LogBuffer
 from executions.models import Execution, ExecutionStatus, RetryPolicy
+from tests.accounts.factories import ApiKeyFactory
 from tests.executions.factories import ExecutionFactory
 from tests.workflows.factories import WorkflowFactory
 from workflows import services as workflows
@@ -272,3 +273,12 @@ def test_the_list_and_the_page_name_who_started_it_in_words(admin_client, projec
     body = admin_client.get(page(execution)).content.decode()
     assert 'data-testid="started-by">API key “nightly cron”</dd>' in body
     assert 'data-testid="started-by">Flowgate (system)</dd>' in admin_client.get(page(by_system)).content.decode()
+
+
+@pytest.mark.parametrize("changelist", ["/admin/executions/taskrun/", "/admin/workflows/workflow/",
+                                        "/admin/accounts/apikey/", "/admin/executions/log/"])
+def test_every_admin_list_shows_times_to_the_second(admin_client, failed, changelist):
+    ApiKeyFactory(tenant=failed.tenant)
+    body = admin_client.get(changelist).content.decode()
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", body) or re.search(r">\d\d:\d\d:\d\d", body), changelist
+    assert not re.search(r"(a\.m\.|p\.m\.)", body)
