@@ -165,7 +165,7 @@ def test_mindzies_client_runs_the_demo_action_as_docs_mindzie_md_shows(served):
     """The first snippet of docs/mindzie.md, run as written with the settings `make run` printed."""
     base, key, demo, process = served["base"], served["key"], served["demo"], served["process"]
     # The demo was prepared for port 8000 (prepared_home); this server listens on another.
-    assert "export MINDZIE_API_URL=http://127.0.0.1:8000 MINDZIE_API_KEY=<the demo key>" in demo
+    assert 'export MINDZIE_API_URL=http://127.0.0.1:8000 MINDZIE_API_KEY="$FLOWGATE_KEY"' in demo
     settings = dict(re.findall(r"(MINDZIE_(?:TENANT|PROJECT|ACTION)_ID)=(\S+)", demo))
     assert len(settings) == 3
     snippet = re.search(r"```python\n(.*?)```", (ROOT / "docs" / "mindzie.md").read_text(), re.S).group(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from io import StringIO
 
 import pytest
@@ -101,7 +102,14 @@ def test_it_prints_what_mindzies_client_needs_for_the_demo_action(settings):
     settings_line = (f"export MINDZIE_TENANT_ID={tenant.id} MINDZIE_PROJECT_ID={project.id} "
                      f"MINDZIE_ACTION_ID={action.id}")
     assert settings_line in first
-    assert "export MINDZIE_API_URL=http://127.0.0.1:8123 MINDZIE_API_KEY=<the demo key>" in first
+    assert 'export MINDZIE_API_URL=http://127.0.0.1:8123 MINDZIE_API_KEY="$FLOWGATE_KEY"' in first
+    # Every export line, pasted into a shell as printed, gives mindzie's client the demo key.
+    exports = [line.strip() for line in first.splitlines() if line.strip().startswith("export ")]
+    shell = subprocess.run(["bash", "-ec", "\n".join([*exports, 'printf "%s %s" "$FLOWGATE_KEY" "$MINDZIE_API_KEY"'])],
+                           capture_output=True, text=True, timeout=30)
+    assert shell.returncode == 0, shell.stderr
+    flowgate_key, mindzie_key = shell.stdout.split()
+    assert flowgate_key.startswith("fg_") and mindzie_key == flowgate_key
     # A second run loads nothing new and prints the same ids (they are no secret).
     second = run("bootstrap_demo", "--skip-workflows")
     assert settings_line in second

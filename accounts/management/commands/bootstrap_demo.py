@@ -114,7 +114,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"\nmindzie's Python client (pip install mindzie-api) runs the demo action {action.name!r} with these "
-            f"settings and the demo key (docs/mindzie.md):\n\n"
-            f"    export MINDZIE_API_URL={base_url} MINDZIE_API_KEY=<the demo key>\n"
+            f"settings and the demo key (docs/mindzie.md; FLOWGATE_KEY as exported above):\n\n"
+            f'    export MINDZIE_API_URL={base_url} MINDZIE_API_KEY="$FLOWGATE_KEY"\n'
             f"    export MINDZIE_TENANT_ID={tenant.id} MINDZIE_PROJECT_ID={project.id} MINDZIE_ACTION_ID={action.id}\n"
         )
