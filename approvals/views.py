@@ -315,3 +315,4 @@ def signed_link(request, token):
                 **context, "approval": decided, "done": _outcome_message(decided)})
     form.describe_errors()
     return render(request, "approvals/link.html", {**context, "form": form}, status=400)
+

@@ -16,6 +16,9 @@
 * **Archive sections**: ``register_archive_section(name, reader)``. ``reader(execution_ids)``
   answers ``{execution_id: [rows]}``: what the feature keeps about executions the purge is about
   to remove, written beside them in the archive under ``name`` (their approvals, say).
+* **Links on the operators' execution page**: ``register_page_links(name, reader)``.
+  ``reader(execution)`` answers ``[PageLink]``: what the feature holds of that execution, each
+  with its page and its admin row, listed under ``name`` (its approvals, say); one query at most.
 
 The engine calls these without knowing the apps behind them.
 """
@@ -23,6 +26,7 @@ The engine calls these without knowing the apps behind them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 ContextProvider = Callable[[Any], Any]
@@ -31,11 +35,25 @@ SweepPass = Callable[[Any], int]
 PurgePass = Callable[[Any], int]
 ArchiveSection = Callable[[list], dict]
 
+
+@dataclass(frozen=True)
+class PageLink:
+    """One thing a feature holds of an execution, as the operators' page lists it."""
+
+    title: str
+    status: str
+    url: str  # its own page
+    admin_url: str  # its row in the admin
+
+
+PageLinks = Callable[[Any], list[PageLink]]
+
 _context: dict[str, ContextProvider] = {}
 _start_options: dict[str, StartOptionHandler] = {}
 _sweep_passes: dict[str, SweepPass] = {}
 _purge_passes: dict[str, PurgePass] = {}
 _archive_sections: dict[str, ArchiveSection] = {}
+_page_links: dict[str, PageLinks] = {}
 
 
 def register_context(name: str, provider: ContextProvider) -> None:
@@ -76,3 +94,11 @@ def purge_passes() -> dict[str, PurgePass]:
 
 def archive_sections() -> dict[str, ArchiveSection]:
     return _archive_sections
+
+
+def register_page_links(name: str, reader: PageLinks) -> None:
+    _page_links[name] = reader
+
+
+def page_links() -> dict[str, PageLinks]:
+    return _page_links

@@ -26,12 +26,12 @@ from rest_framework.exceptions import APIException, ValidationError
 
 from accounts.caller import Caller, actor_words
 from accounts.models import Role
-from approvals.models import Approval
 from config.admin_views import error_messages
 from config.formats import pretty_json
 from executions import services
 from executions.api.streams import parse_last_event_id, stream_response
 from executions.models import Execution, Log, LogLevel, RetryPolicy, TaskRun, TaskRunStatus
+from executions.plugins import page_links
 from workflows.graph import STATUS_COLOURS, render_svg
 
 LEGEND = [(status, colours[0], colours[1]) for status, colours in STATUS_COLOURS.items() if status != "defined"]
@@ -120,8 +120,8 @@ def live_context(request: HttpRequest, execution: Execution) -> dict:
         "return_value": pretty_json(execution.return_value) if execution.return_value is not None else "",
         "can_operate": request.user.has_perm("executions.change_execution"),
         "can_retry": execution.status == "failed" and request.user.has_perm("executions.change_execution"),
-        "approvals": list(Approval.objects.filter(execution=execution).only("id", "title", "status", "requested_at")
-                          .order_by("requested_at")),
+        # What the features hold of it (its approvals, say), listed by name.
+        "page_links": [(name, links) for name, reader in page_links().items() if (links := reader(execution))],
         "logs_url": reverse("admin:executions_log_changelist") + f"?execution={execution.pk}",
         "legend": LEGEND,
     }
