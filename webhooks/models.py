@@ -122,7 +122,12 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
-            models.Index(fields=["subscription", "-created_at"]),
+            # The lists, newest first: a tenant's (GET /api/v1/webhook-deliveries/), a subscription's
+            # (GET /api/v1/webhooks/{id}/deliveries/), and the admin's, alone and by status.
+            models.Index(fields=["tenant", "-created_at", "-id"], name="delivery_tenant_order"),
+            models.Index(fields=["subscription", "-created_at", "-id"], name="delivery_subscription_order"),
+            models.Index(fields=["-created_at", "-id"], name="delivery_admin_order"),
+            models.Index(fields=["status", "-created_at", "-id"], name="delivery_admin_status"),
         ]
 
     def __str__(self) -> str:
