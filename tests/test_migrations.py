@@ -113,7 +113,7 @@ def test_migrate_from_the_last_release_keeps_records_actions_and_links(latest_sc
 
 LIST_INDEX_MIGRATIONS = [("executions", "0007_list_indexes", 7), ("approvals", "0004_list_indexes", 2),
                          ("flowruns", "0005_list_indexes", 4), ("records", "0005_action_execution_newest", 1),
-                         ("webhooks", "0002_list_indexes", 4)]
+                         ("webhooks", "0002_list_indexes", 6)]
 
 
 def test_the_list_indexes_are_built_without_locking_the_tables():
