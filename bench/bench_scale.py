@@ -1,7 +1,8 @@
 """Every list of every surface at ten thousand executions and at a million, side by side in one run.
 
 Seeds a throw-away PostgreSQL database by bulk SQL (``generate_series``) with executions and their
-task runs, logs, Port flow runs, approvals and mindzie action executions, serves it with gunicorn as ``docs/deployment.md``
+task runs, logs, Port flow runs, approvals, mindzie action executions, webhook deliveries and
+schedule links, serves it with gunicorn as ``docs/deployment.md``
 runs it, and times every list endpoint (native, Port, FlowSynx, Flowdash, mindzie),
 the approvers' pages, the admin changelists and one sweeper pass: first at the small size, then
 again after the tables have grown to the large one. Each figure is the median of several
@@ -50,7 +51,7 @@ SEED_CHUNK = 250_000
 LARGE_TABLE_ROWS = 50_000
 SEEDED_TABLES = ("executions_execution", "executions_taskrun", "executions_log", "flowruns_flowrun",
                  "flowruns_flowrunexecution", "approvals_approval", "approvals_approvaldecision",
-                 "records_actionexecution")
+                 "records_actionexecution", "webhooks_delivery", "schedules_scheduleexecution")
 TARGET_RATIO = 2.0
 TARGET_MS = 60.0
 
@@ -72,7 +73,10 @@ def uuid_sql(kind: int, expression: str) -> str:
     return (f"(lpad(to_hex({kind}), 8, '0') || '-0000-4000-8000-' || lpad(to_hex({expression}), 12, '0'))::uuid")
 
 
-EXECUTION, TASK_A, TASK_B, TASK_C, LOG, APPROVAL = 1, 2, 3, 4, 5, 6
+EXECUTION, TASK_A, TASK_B, TASK_C, LOG, APPROVAL, DELIVERY = 1, 2, 3, 4, 5, 6, 7
+# One finished execution in ten was delivered to the webhook subscription; one in thirty (all of
+# workflow 2's, see Seed.rows) was started by the schedule.
+DELIVERED, SCHEDULED = "r.terminal AND r.i % 10 = 6", "r.i % 30 = 8"
 
 
 @dataclass
@@ -85,6 +89,8 @@ class Seed:
     versions: list[str]
     key: str
     action: str  # the mindzie action a tenth of the executions ran for
+    subscription: str  # the webhook subscription a tenth of the finished executions were delivered to
+    schedule: str  # the (disabled) schedule of workflow 2 that started a thirtieth of the executions
     alice: int
     april: int
     t0: datetime
@@ -212,6 +218,26 @@ class Seed:
         statements.append(("action links", f"""
             INSERT INTO records_actionexecution (execution_id, action_id, record_id, created_at)
             SELECT r.execution_id, '{self.action}'::uuid, NULL, r.created FROM ({rows}) AS r WHERE r.i % 10 = 4"""))
+        # Delivered: nothing pending, so the timed sweeper passes send nothing.
+        statements.append(("webhook deliveries", f"""
+            INSERT INTO webhooks_delivery (id, tenant_id, project_id, subscription_id, execution_id, event, payload,
+                status, attempts, next_attempt_at, retry_until, created_at, last_attempt_at, succeeded_at,
+                redelivery_of_id)
+            SELECT {uuid_sql(DELIVERY, 'r.i')}, '{self.tenant}', '{self.project}', '{self.subscription}',
+                r.execution_id, e.event,
+                jsonb_build_object('type', e.event, 'data', jsonb_build_object('execution', jsonb_build_object(
+                    'id', r.execution_id, 'status', r.status))),
+                CASE WHEN r.i % 100 = 16 THEN 'failed' ELSE 'succeeded' END,
+                CASE WHEN r.i % 100 = 16 THEN 8 ELSE 1 END, NULL, r.created + INTERVAL '1 day',
+                r.created + INTERVAL '2 seconds', r.created + INTERVAL '2 seconds',
+                CASE WHEN r.i % 100 = 16 THEN NULL ELSE r.created + INTERVAL '2100 milliseconds' END, NULL
+            FROM ({rows}) AS r,
+            LATERAL (SELECT CASE WHEN r.i % 30 = 16 THEN 'approval.requested'
+                                 ELSE 'execution.' || r.status END AS event) AS e
+            WHERE {DELIVERED}"""))
+        statements.append(("schedule links", f"""
+            INSERT INTO schedules_scheduleexecution (execution_id, schedule_id, due_at)
+            SELECT r.execution_id, '{self.schedule}'::uuid, r.created FROM ({rows}) AS r WHERE {SCHEDULED}"""))
         return statements
 
 
@@ -275,6 +301,8 @@ def create_fixtures(large: int) -> Fixtures:
     from accounts.services import create_api_key, create_project, create_tenant, create_user
     from records import actions as record_actions
     from records import services as record_services
+    from schedules.services import create_schedule
+    from webhooks.services import create_subscription
     from workflows.services import create_workflow
 
     tenant = create_tenant("Bench", "bench")
@@ -297,6 +325,10 @@ def create_fixtures(large: int) -> Fixtures:
     action = record_actions.create_action(project=project, workflow=board, name="Finish", short_id="finish",
                                  stages=["New"], target_stage="Done", steps={"tasks": [
                                      {"name": "note", "type": "log", "config": {"message": "done"}}]})
+    # A literal public address: nothing is sent to it (every seeded delivery is done).
+    subscription, _ = create_subscription(project=project, url="https://93.184.215.14/flowgate")
+    # Disabled: the timed sweeper passes start nothing.
+    schedule = create_schedule(workflow=workflows[2], cron="0 * * * *", name="hourly", enabled=False)
     first = None
     for _ in range(200):
         record = record_services.create_record(workflow=board, fields={}, user=alice)
@@ -310,8 +342,8 @@ def create_fixtures(large: int) -> Fixtures:
         store.save()
         sessions[user.username] = store.session_key
     seed = Seed(tenant=str(tenant.id), project=str(project.id), workflows=[str(w.id) for w in workflows],
-                versions=[str(w.versions.get().id) for w in workflows], key=str(key.id), action=str(action.id), alice=alice.pk,
-                april=april.pk, t0=timezone.now(), large=large)
+                versions=[str(w.versions.get().id) for w in workflows], key=str(key.id), action=str(action.id),
+                subscription=str(subscription.id), schedule=str(schedule.id), alice=alice.pk, april=april.pk, t0=timezone.now(), large=large)
     return Fixtures(seed=seed, key=secret, sessions=sessions, records_workflow=str(board.id), record_unique_id=first)
 
 
@@ -357,6 +389,16 @@ def endpoints(fx: Fixtures, cursors: dict[str, str | None], small: int) -> list[
         Endpoint("native", "GET /api/v1/approvals/", "/api/v1/approvals/", "key"),
         Endpoint("native", "GET /api/v1/approvals/?status=pending", "/api/v1/approvals/?status=pending", "key"),
         Endpoint("native", "GET /api/v1/approvals/?mine=true (approver)", "/api/v1/approvals/?mine=true", "april"),
+        Endpoint("native", "GET /api/v1/executions/?started_by=", "/api/v1/executions/?started_by=alice", "key"),
+        Endpoint("native", "GET /api/v1/executions/?tag=", "/api/v1/executions/?tag=env:prod", "key"),
+        Endpoint("native", "GET /api/v1/executions/?schedule=", f"/api/v1/executions/?schedule={s.schedule}", "key"),
+        Endpoint("native", "GET /api/v1/schedules/{id}/executions/", f"/api/v1/schedules/{s.schedule}/executions/",
+                 "key"),
+        Endpoint("native", "GET /api/v1/webhook-deliveries/", "/api/v1/webhook-deliveries/", "key"),
+        Endpoint("native", "GET /api/v1/webhook-deliveries/?status=failed",
+                 "/api/v1/webhook-deliveries/?status=failed", "key"),
+        Endpoint("native", "GET /api/v1/webhooks/{id}/deliveries/", f"/api/v1/webhooks/{s.subscription}/deliveries/",
+                 "key"),
         Endpoint("native", "GET /api/v1/workflows/", "/api/v1/workflows/", "key"),
         Endpoint("native", "GET /api/v1/workflows/{id}/tasks/ (records)",
                  f"/api/v1/workflows/{fx.records_workflow}/tasks/", "key"),
@@ -405,6 +447,13 @@ def endpoints(fx: Fixtures, cursors: dict[str, str | None], small: int) -> list[
         Endpoint("admin", "approvals ?status=pending", "/admin/approvals/approval/?status__exact=pending", "alice"),
         Endpoint("admin", "flow runs", "/admin/flowruns/flowrun/", "alice"),
         Endpoint("admin", "flow runs ?phase=failure", "/admin/flowruns/flowrun/?phase=failure", "alice"),
+        Endpoint("admin", "webhook deliveries", "/admin/webhooks/delivery/", "alice"),
+        Endpoint("admin", "webhook deliveries ?status=failed", "/admin/webhooks/delivery/?status__exact=failed",
+                 "alice"),
+        Endpoint("admin", "webhook deliveries ?event=", "/admin/webhooks/delivery/?event=approval.requested",
+                 "alice"),
+        Endpoint("admin", "executions ?schedule=", f"/admin/executions/execution/?schedule={s.schedule}", "alice"),
+        Endpoint("admin", "a schedule's page", f"/admin/schedules/schedule/{s.schedule}/change/", "alice"),
     ]
     return [endpoint for endpoint in found if endpoint is not None]
 

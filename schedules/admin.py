@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.html import format_html
 from rest_framework.exceptions import ValidationError
 
 from config.admin_views import ReadOnlyInline, adopt
+from executions.admin import ByIdFilter, ExecutionAdmin
+from executions.models import Execution
 from schedules import services
 from schedules.models import Schedule, ScheduleExecution
+
+# Executions a schedule's page lists (the newest); the executions list, filtered by the schedule, has them all.
+NEWEST_EXECUTIONS = 20
 
 
 class ScheduleForm(forms.ModelForm):
@@ -27,11 +35,26 @@ class ScheduleForm(forms.ModelForm):
         return cleaned
 
 
+class NewestFormSet(BaseInlineFormSet):
+    """The schedule's newest executions only: a schedule that has run for years started many."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_queryset"):
+            self._queryset = super().get_queryset()[:NEWEST_EXECUTIONS]
+        return self._queryset
+
+
 class ScheduleExecutionInline(ReadOnlyInline):
     model = ScheduleExecution
+    formset = NewestFormSet
     fields = ["execution", "due_at"]
     readonly_fields = fields
+    # Newest first, through the index on (schedule, due_at) read backwards.
     ordering = ["-due_at"]
+    verbose_name_plural = f"executions it started (the newest {NEWEST_EXECUTIONS}; see all of them above)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("execution")
 
 
 @admin.register(Schedule)
@@ -41,8 +64,17 @@ class ScheduleAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "overlap_policy", "catchup_policy"]
     list_select_related = ["workflow"]
     search_fields = ["name", "cron", "workflow__name"]
-    readonly_fields = ["next_run_at", "last_due_at", "last_outcome", "created_by_label", "created_at", "updated_at"]
+    readonly_fields = ["next_run_at", "last_due_at", "last_outcome", "started_executions", "created_by_label",
+                       "created_at", "updated_at"]
     inlines = [ScheduleExecutionInline]
+
+    @admin.display(description="executions")
+    def started_executions(self, schedule: Schedule) -> str:
+        if schedule.pk is None:
+            return "-"
+        url = reverse("admin:executions_execution_changelist")
+        return format_html('<a href="{}?{}={}">Every execution this schedule started</a>', url,
+                           ScheduleFilter.parameter_name, schedule.pk)
 
     def get_readonly_fields(self, request, obj=None):
         # A schedule stays on its workflow.
@@ -62,3 +94,25 @@ class ScheduleAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         services.delete_schedule(obj)
+
+
+class ScheduleFilter(ByIdFilter):
+    """``?schedule=<id>``: the executions a schedule started (its page links here)."""
+
+    title = "schedule"
+    parameter_name = "schedule"
+    field = "schedule_link__schedule_id"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, f"{value[:8]} (clear it below)")] if value else []
+
+
+class ScheduledExecutionAdmin(ExecutionAdmin):
+    """The executions list, also filtered by the schedule that started them."""
+
+    list_filter = [*ExecutionAdmin.list_filter, ScheduleFilter]
+
+
+admin.site.unregister(Execution)
+admin.site.register(Execution, ScheduledExecutionAdmin)

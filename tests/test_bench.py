@@ -29,6 +29,9 @@ SCALE_ROWS = [
     "approvals inbox ?show=decided (approver)", "executions", "task runs ?task_type=approval", "logs",
     "one sweeper pass", "executions removed per second", "queued, running and waiting executions left alone",
     "executions_taskrun", "GET /api/{t}/{p}/actionexecution/action/{id}", "GET /api/{t}/project/{p}/summary",
+    "GET /api/v1/webhook-deliveries/", "GET /api/v1/webhooks/{id}/deliveries/", "webhook deliveries ?event=",
+    "GET /api/v1/schedules/{id}/executions/", "GET /api/v1/executions/?started_by=", "a schedule's page",
+    "webhooks_delivery",
 ]
 
 

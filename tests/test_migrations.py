@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 
-from config.schema import AddIndexConcurrently
+from config.schema import AddIndexConcurrently, RemoveIndexConcurrently
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,7 +112,8 @@ def test_migrate_from_the_last_release_keeps_records_actions_and_links(latest_sc
 
 
 LIST_INDEX_MIGRATIONS = [("executions", "0007_list_indexes", 7), ("approvals", "0004_list_indexes", 2),
-                         ("flowruns", "0005_list_indexes", 4), ("records", "0005_action_execution_newest", 1)]
+                         ("flowruns", "0005_list_indexes", 4), ("records", "0005_action_execution_newest", 1),
+                         ("webhooks", "0002_list_indexes", 6)]
 
 
 def test_the_list_indexes_are_built_without_locking_the_tables():
@@ -125,6 +126,16 @@ def test_the_list_indexes_are_built_without_locking_the_tables():
             out = io.StringIO()
             call_command("sqlmigrate", app, name, stdout=out)
             assert out.getvalue().count("CREATE INDEX CONCURRENTLY") == count, out.getvalue()
+
+
+def test_a_superseded_list_index_is_dropped_without_locking_the_table():
+    migration = MigrationLoader(connection).get_migration("webhooks", "0003_drop_subscription_created_index")
+    assert migration.atomic is False
+    assert [type(op) for op in migration.operations] == [RemoveIndexConcurrently]
+    if connection.vendor == "postgresql":
+        out = io.StringIO()
+        call_command("sqlmigrate", "webhooks", "0003_drop_subscription_created_index", stdout=out)
+        assert out.getvalue().count("DROP INDEX CONCURRENTLY") == 1, out.getvalue()
 
 
 def test_the_models_need_no_migration_that_is_not_written():

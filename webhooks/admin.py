@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from config.admin_views import ReadOnlyAdmin, ReadOnlyInline
+from config.admin_views import LargeTableAdmin, ReadOnlyAdmin, ReadOnlyInline
+from executions.admin import SearchByIdMixin
 from webhooks import services
-from webhooks.models import CallbackSecret, Delivery, DeliveryAttempt, Subscription
+from webhooks.models import EVENTS, CallbackSecret, Delivery, DeliveryAttempt, Subscription
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdmin):
-    """Changed over the API (which checks each URL); here: health, and rotating a secret."""
+class SubscriptionAdmin(LargeTableAdmin):
+    """Changed over the API (which checks each URL); here: health, and rotating a secret.
+
+    A start request's ``callback_url`` adds a one-off subscription per execution, so the table
+    grows with executions: its list is a large table's.
+    """
 
     list_display = ["url", "project", "execution", "enabled", "health", "failed_deliveries", "last_failure_at",
                     "last_success_at"]
     list_filter = ["enabled", "tenant"]
-    list_select_related = ["project__tenant"]
+    list_select_related = ["project__tenant", "execution"]
     search_fields = ["url", "description"]
     exclude = ["secret", "previous_secret"]
     actions = ["rotate_secrets"]
@@ -38,14 +43,30 @@ class DeliveryAttemptInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class EventFilter(admin.SimpleListFilter):
+    """The events a subscription can name (``webhooks.models.EVENTS``), not a SELECT DISTINCT over every delivery."""
+
+    title = "event"
+    parameter_name = "event"
+
+    def lookups(self, request, model_admin):
+        return [(event, event) for event in EVENTS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(event=self.value()) if self.value() else queryset
+
+
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+class DeliveryAdmin(SearchByIdMixin, LargeTableAdmin):
     list_display = ["id", "event", "subscription", "status", "attempts", "created_at", "next_attempt_at",
                     "succeeded_at"]
-    list_filter = ["status", "event"]
+    list_filter = ["status", EventFilter]
     list_select_related = ["subscription"]
-    search_fields = ["id", "execution__id", "subscription__url"]
-    date_hierarchy = "created_at"
+    # An id (the delivery's, or its execution's) is found through an index; other terms search the URLs.
+    search_fields = ["subscription__url"]
+    id_search_fields = ("pk", "execution_id")
+    # Newest first (index delivery_admin_order, or delivery_admin_status with the status filter).
+    ordering = ["-created_at", "-id"]
     inlines = [DeliveryAttemptInline]
     actions = ["redeliver"]
 

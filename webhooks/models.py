@@ -63,7 +63,14 @@ class Subscription(SigningSecret):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["project", "enabled"])]
+        indexes = [
+            models.Index(fields=["project", "enabled"]),
+            # The lists, newest first, which one-off callbacks (one per execution) make long: a
+            # tenant's subscriptions (GET /api/v1/webhooks/, callbacks left out) and the admin's.
+            models.Index(fields=["tenant", "-created_at", "-id"], condition=models.Q(execution__isnull=True),
+                         name="subscription_tenant_order"),
+            models.Index(fields=["-created_at", "-id"], name="subscription_admin_order"),
+        ]
 
     def __str__(self) -> str:
         return self.url
@@ -122,7 +129,12 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
-            models.Index(fields=["subscription", "-created_at"]),
+            # The lists, newest first: a tenant's (GET /api/v1/webhook-deliveries/), a subscription's
+            # (GET /api/v1/webhooks/{id}/deliveries/), and the admin's, alone and by status.
+            models.Index(fields=["tenant", "-created_at", "-id"], name="delivery_tenant_order"),
+            models.Index(fields=["subscription", "-created_at", "-id"], name="delivery_subscription_order"),
+            models.Index(fields=["-created_at", "-id"], name="delivery_admin_order"),
+            models.Index(fields=["status", "-created_at", "-id"], name="delivery_admin_status"),
         ]
 
     def __str__(self) -> str:
