@@ -2,7 +2,8 @@
 # `make reliability`: Flowgate's reliability battery (bench/reliability.py). It starts everything it
 # needs on 127.0.0.1 -- its own PostgreSQL cluster (initdb, pg_ctl), its own Redis on a spare port,
 # the web process, a Celery worker and beat -- kills, stops and restarts them, prints one table and
-# removes it all again. Extra arguments go to the script (--quick: a few of each; --keep: keep logs).
+# removes it all again. Extra arguments go to the script (--quick: a few of each; --keep: keep logs;
+# --outage-rounds N: stop Redis and restart PostgreSQL N times each).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
