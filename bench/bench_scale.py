@@ -138,12 +138,12 @@ class Seed:
                 linked_account_id, attempt, cancel_requested, started_by_label, idempotency_key, request_fingerprint,
                 created_at, started_at, ended_at, updated_at, enqueued_at, parent_id, performed_by_id, project_id,
                 started_by_key_id, started_by_user_id, tenant_id, workflow_id, workflow_version_id,
-                parent_task_run_id, retry_policy)
+                parent_task_run_id, retry_policy, origin_id)
             SELECT r.execution_id, NULL, r.status, jsonb_build_object('n', r.i, 'customer', 'c-' || (r.i % 997)),
                 CASE WHEN r.status = 'succeeded' THEN jsonb_build_object('total', r.i % 1000) END,
                 CASE WHEN r.status = 'failed' THEN '["Task b failed: the service answered 502."]'::jsonb
                      ELSE '[]'::jsonb END,
-                '{{"env": "prod"}}'::jsonb, 'acct-' || (r.i % 5000), 1, false,
+                jsonb_build_object('env', 'prod', 'batch', 'b-' || (r.i % 50)), 'acct-' || (r.i % 5000), 1, false,
                 CASE WHEN r.i % 10 = 5 THEN 'alice' ELSE 'key:bench' END, NULL, '',
                 r.created, r.created + INTERVAL '100 milliseconds',
                 CASE WHEN r.terminal THEN r.created + INTERVAL '2 seconds' END,
@@ -151,7 +151,8 @@ class Seed:
                 CASE WHEN r.terminal THEN r.created ELSE now() + INTERVAL '1 day' END,
                 NULL, NULL, '{self.project}', CASE WHEN r.i % 10 = 5 THEN NULL ELSE '{self.key}'::uuid END,
                 CASE WHEN r.i % 10 = 5 THEN {self.alice} END, '{self.tenant}',
-                ({workflows})[r.i % 3 + 1], ({versions})[r.i % 3 + 1], NULL, 'as_defined'
+                ({workflows})[r.i % 3 + 1], ({versions})[r.i % 3 + 1], NULL, 'as_defined',
+                CASE WHEN {SCHEDULED} THEN '{self.schedule}'::uuid END
             FROM ({rows}) AS r""")]
         for name, (kind, task_type, position) in task_kinds.items():
             status = task_status[name]
@@ -390,7 +391,7 @@ def endpoints(fx: Fixtures, cursors: dict[str, str | None], small: int) -> list[
         Endpoint("native", "GET /api/v1/approvals/?status=pending", "/api/v1/approvals/?status=pending", "key"),
         Endpoint("native", "GET /api/v1/approvals/?mine=true (approver)", "/api/v1/approvals/?mine=true", "april"),
         Endpoint("native", "GET /api/v1/executions/?started_by=", "/api/v1/executions/?started_by=alice", "key"),
-        Endpoint("native", "GET /api/v1/executions/?tag=", "/api/v1/executions/?tag=env:prod", "key"),
+        Endpoint("native", "GET /api/v1/executions/?tag=", "/api/v1/executions/?tag=batch:b-7", "key"),
         Endpoint("native", "GET /api/v1/executions/?schedule=", f"/api/v1/executions/?schedule={s.schedule}", "key"),
         Endpoint("native", "GET /api/v1/schedules/{id}/executions/", f"/api/v1/schedules/{s.schedule}/executions/",
                  "key"),

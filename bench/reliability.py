@@ -37,6 +37,7 @@ import platform
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -65,10 +66,11 @@ class Sizes:
     parked: int  # synchronous waits parked while /healthz is timed
     park_wait: int  # their ?wait=
     healthz: int  # /healthz requests timed
+    streams: int  # live streams (Server-Sent Events) held open while /healthz is timed
 
 
-FULL = Sizes(kills=20, redis_outage=30, pg_outage=15, races=20, parked=50, park_wait=20, healthz=200)
-QUICK = Sizes(kills=3, redis_outage=6, pg_outage=5, races=3, parked=20, park_wait=5, healthz=40)
+FULL = Sizes(kills=20, redis_outage=30, pg_outage=15, races=20, parked=50, park_wait=20, healthz=200, streams=200)
+QUICK = Sizes(kills=3, redis_outage=6, pg_outage=5, races=3, parked=20, park_wait=5, healthz=40, streams=50)
 
 POST_RATE = 10  # POSTs per second during the outages
 ROUND_DEADLINE = 90.0  # seconds an execution may take to end after a kill before it counts as stuck
@@ -735,6 +737,39 @@ def parked_healthz(api: Api, parked: int, wait: int, probes: int) -> Row:
                f"{HEALTHZ_P99_LIMIT * 1000:.0f} ms", p_limit=HEALTHZ_P99_LIMIT)
 
 
+def streams_healthz(api: Api, streams: int, probes: int) -> Row:
+    """/healthz timed while ``streams`` live streams of a waiting execution are open (each answered 200)."""
+    status, body, _ = api.start("park")
+    if status != 201:
+        return Row(f"/healthz with {streams} live streams open (p99 s)", 0, 1, notes=f"could not start: {status}")
+    request = (f"GET /api/v1/executions/{body['id']}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Authorization: Bearer {api.key}\r\nAccept: text/event-stream\r\n\r\n").encode()
+    sockets, opened, refused = [], 0, 0
+    try:
+        for _ in range(streams):
+            sock = socket.create_connection(("127.0.0.1", api.port), timeout=30)
+            sock.sendall(request)
+            sockets.append(sock)
+        for sock in sockets:  # each stream answered its headers: it is open and held by the server
+            head = sock.recv(4096)
+            opened += head.startswith(b"HTTP/1.1 200")
+            refused += not head.startswith(b"HTTP/1.1 200")
+        latencies, fivexx = [], 0
+        for _ in range(probes):
+            answer, _, sec = api.call("GET", "/healthz", timeout=30)
+            latencies.append(sec)
+            fivexx += answer != 200
+    finally:
+        for sock in sockets:
+            sock.close()
+    api.call("POST", f"/api/v1/executions/{body['id']}/cancel/")
+    return Row(f"/healthz with {streams} live streams open (p99 s)", probes, fivexx + refused, None, None, None,
+               percentile(latencies, 0.99),
+               f"streams open {opened}/{streams}; p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 "
+               f"{percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; p99 must be under "
+               f"{HEALTHZ_P99_LIMIT * 1000:.0f} ms", p_limit=HEALTHZ_P99_LIMIT)
+
+
 @dataclass
 class Targets:
     """Ids the hostile requests put in their paths: objects of the battery's own tenant."""
@@ -976,6 +1011,7 @@ def main() -> int:
         add(cancel_races(api, sizes.races))
         add(idempotency_races(api, sizes.races))
         add(parked_healthz(api, sizes.parked, sizes.park_wait, sizes.healthz))
+        add(streams_healthz(api, sizes.streams, sizes.healthz))
         add(hostile(api, targets, root / "hostile.log"))
         worker.ensure_alive()
         memory_end = rss_mib([worker.pid, *worker.pool()])
@@ -1013,7 +1049,8 @@ def main() -> int:
     if failed:
         print(f"\nFAILED: {'; '.join(failed)}")
         return 1
-    print(f"\nEvery 5xx, lost, stuck and dup count is zero; /healthz p99 with the waits parked is under "
+    print(f"\nEvery 5xx, lost, stuck and dup count is zero; /healthz p99 with the waits parked and with the "
+          f"streams open is under "
           f"{HEALTHZ_P99_LIMIT * 1000:.0f} ms; the worker and beat never exited by themselves; no task was said to "
           "have lost its worker.")
     return 0

@@ -100,6 +100,9 @@ class Execution(models.Model):
     started_by_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     started_by_label = models.CharField(max_length=200, blank=True, default="")
     performed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The id of what started it, set by the feature that did (a schedule's): its executions are
+    # listed and counted through an index of their own, like a workflow's.
+    origin_id = models.UUIDField(null=True, blank=True, editable=False)
 
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (NULL: no key; unique when set)
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
@@ -127,6 +130,11 @@ class Execution(models.Model):
             # list of a workflow's executions and the retention purge of one workflow's executions.
             models.Index(fields=["tenant", "status", "-created_at", "-id"], name="execution_tenant_status"),
             models.Index(fields=["tenant", "workflow", "-created_at", "-id"], name="execution_tenant_workflow"),
+            # The native list's schedule, started_by and tag filters.
+            models.Index(fields=["tenant", "origin_id", "-created_at", "-id"], name="execution_tenant_origin",
+                         condition=models.Q(origin_id__isnull=False)),
+            models.Index(fields=["tenant", "started_by_label", "-created_at", "-id"], name="execution_tenant_starter"),
+            # (and, on PostgreSQL only, a GIN index of the tags: migration 0010)
         ]
 
     def __str__(self) -> str:

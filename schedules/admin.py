@@ -101,7 +101,7 @@ class ScheduleFilter(ByIdFilter):
 
     title = "schedule"
     parameter_name = "schedule"
-    field = "schedule_link__schedule_id"
+    field = "origin_id"
 
     def lookups(self, request, model_admin):
         value = self.value()

@@ -113,7 +113,35 @@ def test_migrate_from_the_last_release_keeps_records_actions_and_links(latest_sc
 
 LIST_INDEX_MIGRATIONS = [("executions", "0007_list_indexes", 7), ("approvals", "0004_list_indexes", 2),
                          ("flowruns", "0005_list_indexes", 4), ("records", "0005_action_execution_newest", 1),
-                         ("webhooks", "0002_list_indexes", 6)]
+                         ("webhooks", "0002_list_indexes", 6), ("executions", "0009_filter_indexes", 2)]
+
+
+def test_the_executions_a_schedule_started_before_name_it_as_their_origin(latest_schema_afterwards):
+    """Schedules 0002 fills ``origin_id`` of the executions schedules started before executions 0008."""
+    call_command("flush", "--no-input")
+    apps = migrate_to([("executions", "0008_execution_origin"), ("schedules", "0001_initial")])
+    Tenant, Project = apps.get_model("accounts", "Tenant"), apps.get_model("accounts", "Project")
+    Workflow, Execution = apps.get_model("workflows", "Workflow"), apps.get_model("executions", "Execution")
+    Schedule, Link = apps.get_model("schedules", "Schedule"), apps.get_model("schedules", "ScheduleExecution")
+    tenant = Tenant.objects.create(name="Hogwarts", slug="hogwarts")
+    project = Project.objects.create(tenant=tenant, name="Main", slug="main")
+    workflow = Workflow.objects.create(tenant=tenant, project=project, name="Nightly", current_version=1)
+    schedule = Schedule.objects.create(tenant=tenant, project=project, workflow=workflow, cron="0 * * * *",
+                                       next_run_at=datetime(2026, 1, 5, tzinfo=UTC))
+    started = [Execution.objects.create(id=uuid.uuid4(), tenant=tenant, project=project, workflow=workflow)
+               for _ in range(3)]
+    by_hand = Execution.objects.create(id=uuid.uuid4(), tenant=tenant, project=project, workflow=workflow)
+    for execution in started:
+        Link.objects.create(execution=execution, schedule=schedule, due_at=datetime(2026, 1, 5, tzinfo=UTC))
+
+    apps = migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    origins = dict(apps.get_model("executions", "Execution").objects.values_list("pk", "origin_id"))
+    assert origins == {**{e.pk: schedule.pk for e in started}, by_hand.pk: None}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'execution_tags'")
+            row = cursor.fetchone()
+        assert row is not None and "gin (tags jsonb_path_ops)" in row[0]
 
 
 def test_the_list_indexes_are_built_without_locking_the_tables():

@@ -15,7 +15,7 @@ class ExecutionFilter(django_filters.FilterSet):
     tag = TagFilter(help_text="key:value, like team:ops.")
     started_by = django_filters.CharFilter(field_name="started_by_label")
     linked_account_id = django_filters.CharFilter()
-    schedule = django_filters.UUIDFilter(field_name="schedule_link__schedule_id",
+    schedule = django_filters.UUIDFilter(field_name="origin_id",
                                          help_text="Only the executions this schedule started.")
 
     class Meta:

@@ -66,7 +66,7 @@ class ScheduleViewSet(TenantScopedMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["get"], filterset_class=None)
     def executions(self, request, pk=None):
         schedule = self.get_object()
-        queryset = for_listing(Execution.objects.filter(schedule_link__schedule=schedule))
+        queryset = for_listing(Execution.objects.filter(tenant_id=schedule.tenant_id, origin_id=schedule.pk))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ExecutionSerializer(page, many=True).data)
 

