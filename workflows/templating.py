@@ -21,7 +21,10 @@ inputs are checked before they allocate:
   tuple table), of strings and of bytes;
 - ``str.format``, ``format_map``, the ``format`` filter and ``%``: each field may hold the whole text of
   the value it names, plus its width or precision;
-- ``*``, ``+``, ``~`` and ``**``.
+- ``*``, ``+``, ``~`` and ``**``;
+- the text of a block (a macro, ``{% set %}...{% endset %}``, ``{% filter %}``, ``{% call %}``,
+  ``self.block()``), counted as it is written;
+- the items a filter's iterator (``map``, ``select``, ``batch``, ...) yields, counted as they come, all told.
 
 Every filter's, method's and operator's result is checked after; loops and calls check the clock. Sizes
 are counted through nested lists, objects and namespaces, an int past 64 bits by its digits.
@@ -33,12 +36,14 @@ import re
 import string
 import time
 from _string import formatter_field_name_split
+from collections.abc import Iterator
 from contextvars import ContextVar
 from functools import lru_cache, wraps
 from typing import Any
 
 from django.conf import settings
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
 from jinja2.filters import make_attrgetter
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
@@ -112,6 +117,8 @@ def _check_size(value: Any, what: str = "the result") -> Any:
     The walk stops as soon as the count passes the budget, so it costs at most the budget's steps;
     a list repeating one large string is counted in full (it becomes that large once turned to text),
     an int inside a list or object by its digits once it is past 64 bits, and a namespace by what it holds.
+    A filter's iterator (``map``, ``select``, ``batch``, ...) is counted as it yields: all of its items,
+    as if they were kept in one list.
     """
     kind = type(value)
     if kind is int or kind is float or kind is bool or value is None:
@@ -119,10 +126,14 @@ def _check_size(value: Any, what: str = "the result") -> Any:
     if isinstance(value, str | bytes):
         _check_length(len(value), what)
         return value
-    if not isinstance(value, list | tuple | dict | set | frozenset | Namespace):
-        return value
+    if isinstance(value, list | tuple | dict | set | frozenset | Namespace):
+        _size(value, what)
+    return value
+
+
+def _size(value: Any, what: str, total: int = 0) -> int:
+    """``total`` plus the characters and items in a value; refused once that passes the budget."""
     limit = max_length()
-    total = 0
     pending = [value]
     while pending:
         item = pending.pop()
@@ -141,7 +152,15 @@ def _check_size(value: Any, what: str = "the result") -> Any:
             total += _int_digits(item) if _is_int(item) and item.bit_length() > 64 else 1
         if total > limit:
             raise _too_large(total, what)
-    return value
+    return total
+
+
+def _counted(items: Iterator, what: str) -> Iterator:
+    """A filter's iterator, refused once what it has yielded, all told, passes the budget."""
+    total = 0
+    for item in items:
+        total = _size(item, what, total + 1)
+        yield item
 
 
 def _namespace_attributes(namespace: Namespace) -> dict:
@@ -203,6 +222,54 @@ class _Budgeted(NodeTransformer):
                             lineno=node.lineno)
 
 
+class _BlockText(list):
+    """The text a block writes (a macro, ``{% set %}...{% endset %}``, ``{% filter %}``, ``{% call %}``),
+    refused once past the budget as it grows: a loop may write the same long string over and over."""
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+
+    def append(self, chunk: str) -> None:
+        self._count(len(chunk))
+        super().append(chunk)
+
+    def extend(self, chunks) -> None:
+        chunks = tuple(chunks)
+        self._count(sum(map(len, chunks)))
+        super().extend(chunks)
+
+    def _count(self, size: int) -> None:
+        self.size += size
+        if self.size > max_length():
+            raise _too_large(self.size, "a block's text")
+
+
+def _joined_text(chunks) -> str:
+    """What the sandbox joins a block's text with (``self.block()`` and ``super()`` included)."""
+    if isinstance(chunks, _BlockText):
+        return "".join(chunks)  # counted as it was written
+    limit = max_length()
+    total = 0
+    parts: list[str] = []
+    for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(total, "a block's text")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+class _BudgetedCodeGenerator(CodeGenerator):
+    """Compiles blocks so that they write into a ``_BlockText``."""
+
+    def buffer(self, frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.block_text()")
+
+
 LOOP_FILTER = "_flowgate_loop"
 CONCAT_FILTER = "_flowgate_concat"
 
@@ -234,7 +301,10 @@ def _guarded(name: str, function):
             replaced = precheck(*args, **kwargs)
             if replaced is not None:
                 args, kwargs = replaced
-        return _check_size(function(*args, **kwargs), f"the result of {name}")
+        result = _check_size(function(*args, **kwargs), f"the result of {name}")
+        if isinstance(result, Iterator) and not isinstance(result, str | bytes | list | tuple | dict):
+            return _counted(result, f"the items of {name}")
+        return result
 
     return wrapper
 
@@ -274,7 +344,9 @@ def _precheck_join(eval_ctx, value, d="", attribute=None):
 def _precheck_indent(text, width=4, first=False, blank=False):
     if isinstance(text, str):
         indent = len(width) if isinstance(width, str) else (width if _is_int(width) else 0)
-        _check_length(len(text) + (text.count("\n") + 1) * indent, "indent")
+        # Lines end at any line break str.splitlines knows (\r, \u2028, ...), not only at \n.
+        breaks = sum(1 for _break in _LINE_BREAK.finditer(text))
+        _check_length(len(text) + (breaks + 1) * indent, "indent")
 
 
 def _precheck_sum(environment, iterable, attribute=None, start=0):
@@ -548,6 +620,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     """
 
     intercepted_binops = frozenset({"**", "*", "%", "+"})
+    code_generator_class = _BudgetedCodeGenerator
+    block_text = _BlockText
+    concat = staticmethod(_joined_text)
 
     def __init__(self, **options) -> None:
         super().__init__(**options)

@@ -136,6 +136,22 @@ MILLION = "(('a'*1000)|replace('a','a'*1000))"
     ("{{ ('a'.encode()*100000).center(10**10) }}", "center would hold"),
     ("{{ ('a'.encode()*100000).replace('a'.encode(), ('b'*100000).encode()) }}", "replace would hold"),
     ("{{ '%0999999999d'.encode() % 1 }}", "a format width above"),
+    # filters' iterators, counted as they yield: map('center') makes a new long string for every item
+    ("{{ range(100000)|map('string')|map('center', 100000)|list|length }}", "the items of map would hold"),
+    ("{{ range(100000)|map('string')|map('center', 100000)|join|length }}", "the items of map would hold"),
+    # blocks: their text is counted as it is written, and when joined
+    ("{% set s = " + BUDGET_TEXT + " %}{% set x %}{% for i in range(2500) %}{{ s }}{% endfor %}{% endset %}"
+     "{{ x|length }}", "a block's text would hold"),
+    ("{% set s = " + BUDGET_TEXT + " %}{% macro m() %}{% for i in range(2500) %}{{ s }}{% endfor %}{% endmacro %}"
+     "{{ m()|length }}", "a block's text would hold"),
+    ("{% set s = " + BUDGET_TEXT + " %}{% filter length %}{% for i in range(2500) %}{{ s }}{% endfor %}"
+     "{% endfilter %}", "a block's text would hold"),
+    ("{% set x %}{% for i in range(100000) %}{{ 'a'*100000 }}{% endfor %}{% endset %}{{ x|length }}",
+     "a block's text would hold"),
+    ("{% if false %}{% block b %}{% for i in range(2500) %}{{ " + BUDGET_TEXT + " }}{% endfor %}{% endblock %}"
+     "{% endif %}{{ self.b()|length }}", "a block's text would hold"),
+    ("{{ ('\\r'*90000)|indent(90000, blank=True)|length }}", "indent would hold"),  # lines end at \r too
+    ("{{ ('a\\u2028'*45000)|indent(90000)|length }}", "indent would hold"),
     # and the rest that writes more than it reads
     ("{{ ('a'*100000).translate([''] * 97 + ['b'*100000]) }}", "translate would hold"),  # a list as the table
     ("{{ {('k'*100000): ('a '*50000)}|pprint }}", "pprint would hold"),  # each piece indented past the key
@@ -166,12 +182,17 @@ def test_it_refuses_every_operation_that_would_exceed_the_budget(template, refus
     ("{{ '%(a)s'|format(a='b') }}", "b"),
     ("{{ 'x %s' % 'y' }}", "x y"),
     ("{{ '%(a)s=%(b)05d %%' % {'a': 'x', 'b': 3} }}", "x=00003 %"),
+    ("{{ 'a\\rb'|indent(2) }}", "a\n  b"),
     ("{{ 'a b c'|wordwrap(2) }}", "a\nb\nc"),
     ("{{ 'a b c'|wordwrap(2, wrapstring='|') }}", "a|b|c"),
     ("{{ 'ab'.translate([]) }}", "ab"),
     ("{{ {'a': [1, 2]}|pprint }}", "{'a': [1, 2]}"),
     ("{{ 'see www.a.com'|urlize }}", 'see <a href="https://www.a.com" rel="noopener">www.a.com</a>'),
     ("{{ ('ab'.encode() * 2).decode() }}", "abab"),
+    ("{% for x in range(3)|map('string')|reverse %}{{ x }}{% endfor %}", "210"),
+    ("{{ range(4)|batch(3, 0)|list }}", [[0, 1, 2], [3, 0, 0]]),
+    ("{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }}{% set y %}a{{ 1 }}b{% endset %}{{ y }}"
+     "{% filter upper %}q{% endfilter %}", "<1>a1bQ"),
 ])
 def test_checked_operations_render_small_values_as_before(template, expected):
     assert render(template, CONTEXT) == expected
