@@ -14,7 +14,7 @@ inputs are checked before they allocate:
 
 - ``replace`` and ``join`` (filters and methods; ``join`` over any iterable: a string, ``range``, a
   generator, an object's keys, with or without ``attribute=``, read once and no further than the budget),
-  ``indent``, ``wordwrap`` (one ``wrapstring`` a character at most), ``tojson(indent=...)`` (the indented
+  ``indent``, ``wordwrap`` (its lines counted before they are joined), ``tojson(indent=...)`` (the indented
   size, and the indent itself), ``pprint`` (each item on its own line, indented), ``urlize`` (the ``rel`` and
   ``target`` in every link);
 - the methods ``center``, ``ljust``, ``rjust``, ``zfill``, ``expandtabs`` and ``translate`` (a dict, list or
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import string
+import textwrap
 import time
 from _string import formatter_field_name_split
 from collections.abc import Iterator
@@ -402,9 +403,20 @@ def _precheck_wordwrap(environment, s, width=79, break_long_words=True, wrapstri
     if not isinstance(s, str):
         return
     separator = environment.newline_sequence if wrapstring is None else wrapstring
-    if isinstance(separator, str):
-        # Every line holds at least one character of the text, so there are at most len(s) + 1 of them.
-        _check_length(len(s) + (len(s) + 1) * len(separator), "wordwrap")
+    if not isinstance(separator, str):
+        return
+    # Every line holds at least one character of the text, so there are at most len(s) + 1 of them.
+    if len(s) + (len(s) + 1) * len(separator) <= max_length():
+        return
+    # Past that rough bound, count the lines as the filter makes them (no larger than the text), unjoined.
+    size = 0
+    paragraphs = s.splitlines()
+    for paragraph in paragraphs:
+        _tick()
+        lines = textwrap.wrap(paragraph, width=width, expand_tabs=False, replace_whitespace=False,
+                              break_long_words=break_long_words, break_on_hyphens=break_on_hyphens)
+        size += sum(map(len, lines)) + max(len(lines) - 1, 0) * len(separator)
+    _check_length(size + max(len(paragraphs) - 1, 0) * len(separator), "wordwrap")
 
 
 _WHITESPACE_RUN = re.compile(r"\s+")

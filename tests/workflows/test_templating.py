@@ -1,5 +1,7 @@
 """The template sandbox: native values, text, and refused escapes."""
 
+import textwrap
+
 import pytest
 
 from workflows.templating import TemplateError, evaluate, render
@@ -196,6 +198,17 @@ def test_it_refuses_every_operation_that_would_exceed_the_budget(template, refus
 ])
 def test_checked_operations_render_small_values_as_before(template, expected):
     assert render(template, CONTEXT) == expected
+
+
+def test_wordwrap_counts_the_lines_it_makes_when_the_text_is_long(settings):
+    settings.FLOWGATE_TEMPLATE_MAX_LENGTH = 1000
+    # 600 characters and a 5-character wrapstring: one a character would be past 1000, 8 lines are not;
+    # 120 lines of "word" are (480 + 119 * 5).
+    assert render("{{ ('word '*120)|wordwrap(79, wrapstring='<br/>') }}", CONTEXT) \
+        == "<br/>".join(textwrap.wrap("word " * 120, 79))
+    with pytest.raises(TemplateError, match="wordwrap would hold 1075 characters") as caught:
+        render("{{ ('word '*120)|wordwrap(4, wrapstring='<br/>') }}", CONTEXT)
+    assert caught.value.over_budget
 
 
 def test_a_list_of_long_numbers_counts_their_digits():
