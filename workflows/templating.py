@@ -18,7 +18,7 @@ inputs are checked before they allocate:
   size, and the indent itself), ``pprint`` (each item on its own line, indented), ``urlize`` (the ``rel`` and
   ``target`` in every link);
 - the methods ``center``, ``ljust``, ``rjust``, ``zfill``, ``expandtabs`` and ``translate`` (a dict, list or
-  tuple table), of strings and of bytes;
+  tuple table), of strings and of bytes, and an int's ``to_bytes``;
 - ``str.format``, ``format_map``, the ``format`` filter and ``%``: each field may hold the whole text of
   the value it names, plus its width or precision;
 - ``*``, ``+``, ``~`` and ``**``;
@@ -592,10 +592,13 @@ _WIDTH_METHODS = ("center", "ljust", "rjust", "zfill")
 
 def _method_result_length(method: Any, args: tuple, kwargs: dict) -> int | None:
     text = getattr(method, "__self__", None)
+    name = getattr(method, "__name__", "")
+    if _is_int(text) and name == "to_bytes":
+        size = args[0] if args else kwargs.get("length", 1)
+        return size if _is_int(size) else None
     if not isinstance(text, str | bytes):
         return None
     kind = type(text) if isinstance(text, bytes) else str
-    name = getattr(method, "__name__", "")
     if name in _WIDTH_METHODS and args and _is_int(args[0]):
         return max(len(text), args[0])
     if name == "replace" and len(args) >= 2 and isinstance(args[0], kind) and isinstance(args[1], kind):

@@ -138,6 +138,8 @@ MILLION = "(('a'*1000)|replace('a','a'*1000))"
     ("{{ ('a'.encode()*100000).center(10**10) }}", "center would hold"),
     ("{{ ('a'.encode()*100000).replace('a'.encode(), ('b'*100000).encode()) }}", "replace would hold"),
     ("{{ '%0999999999d'.encode() % 1 }}", "a format width above"),
+    ("{{ (1).to_bytes(10**10, 'big')|length }}", "to_bytes would hold"),
+    ("{{ (1).to_bytes(length=10**10, byteorder='big')|length }}", "to_bytes would hold"),
     # filters' iterators, counted as they yield: map('center') makes a new long string for every item
     ("{{ range(100000)|map('string')|map('center', 100000)|list|length }}", "the items of map would hold"),
     ("{{ range(100000)|map('string')|map('center', 100000)|join|length }}", "the items of map would hold"),
@@ -191,6 +193,7 @@ def test_it_refuses_every_operation_that_would_exceed_the_budget(template, refus
     ("{{ {'a': [1, 2]}|pprint }}", "{'a': [1, 2]}"),
     ("{{ 'see www.a.com'|urlize }}", 'see <a href="https://www.a.com" rel="noopener">www.a.com</a>'),
     ("{{ ('ab'.encode() * 2).decode() }}", "abab"),
+    ("{{ (258).to_bytes(2, 'big')|list }}", [1, 2]),
     ("{% for x in range(3)|map('string')|reverse %}{{ x }}{% endfor %}", "210"),
     ("{{ range(4)|batch(3, 0)|list }}", [[0, 1, 2], [3, 0, 0]]),
     ("{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }}{% set y %}a{{ 1 }}b{% endset %}{{ y }}"
