@@ -325,8 +325,8 @@ def _materialized(iterable: Any, what: str) -> list:
 
 
 def _precheck_replace(eval_ctx, text, old, new, count=None):
-    if isinstance(text, str):
-        _check_length(_replaced_length(text, str(old), str(new), count if count is not None else -1), "replace")
+    text = text if isinstance(text, str) else str(text)  # the filter replaces in the value's text
+    _check_length(_replaced_length(text, str(old), str(new), count if count is not None else -1), "replace")
 
 
 def _precheck_join(eval_ctx, value, d="", attribute=None):
@@ -431,8 +431,7 @@ def _whitespace_runs(text: str) -> int:
 
 def _precheck_urlize(eval_ctx, value, trim_url_limit=None, nofollow=False, target=None, rel=None,
                      extra_schemes=None):
-    if not isinstance(value, str):
-        return
+    value = value if isinstance(value, str) else str(value)  # the filter links the value's text
     # Each word may become <a href="https://word" rel="..." target="...">word...</a>: the escaped word
     # twice, and the attributes (escaped: 5 characters at most for one) once a word.
     policies = eval_ctx.environment.policies
@@ -646,6 +645,8 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         format_filter = self.filters["format"]
 
         def bounded_format(value, *args, **kwargs):
+            if not isinstance(value, str):
+                value = str(value)  # the filter formats with the value's text: a list's is its repr
             _check_printf(value)
             if not (args and kwargs):  # both at once: the filter says that is wrong
                 _printf_length(value, kwargs or args, "format")

@@ -90,6 +90,7 @@ MILLION = "(('a'*1000)|replace('a','a'*1000))"
 # after-the-fact refusal says "the result of ...").
 @pytest.mark.parametrize("template, refused_by", [
     ("{{ (('a'*10000)|replace('a','a'*10000))|length }}", 'replace would hold'),  # 10**8 characters from one filter
+    ("{{ ['a'*100000]|replace('a', 'a'*100000) }}", "replace would hold"),  # in a list's text
     ("{{ ('a'*10000).replace('a', 'a'*10000)|length }}", 'replace would hold'),
     ("{{ ('a'*100000).join(['b'*100]*1000)|length }}", 'join would hold'),
     ("{{ (['a'*100000]*50)|join('-')|length }}", None),
@@ -133,6 +134,8 @@ MILLION = "(('a'*1000)|replace('a','a'*1000))"
     ("{{ ('%(a)s'*1000) % {'a': " + MILLION + "} }}", "% would hold"),
     ("{{ (('F'*10000)|replace('F', '%(a)99999d')) % {'a': 1} }}", "% would hold"),
     ("{{ ('%(a)s'*1000)|format(a=" + MILLION + ") }}", "format would hold"),
+    ("{{ ['%(a)s'*1000]|format(a=" + MILLION + ") }}", "format would hold"),  # a list's text as the format
+    ("{{ ['%0999999999d']|format(1) }}", "a format width above"),
     # bytes, made with encode, are held like strings
     ("{{ 'a'.encode() * 10**10 }}", "a repeated sequence longer"),
     ("{{ ('a'.encode()*100000).center(10**10) }}", "center would hold"),
@@ -160,6 +163,7 @@ MILLION = "(('a'*1000)|replace('a','a'*1000))"
     ("{{ ('a'*100000).translate([''] * 97 + ['b'*100000]) }}", "translate would hold"),  # a list as the table
     ("{{ {('k'*100000): ('a '*50000)}|pprint }}", "pprint would hold"),  # each piece indented past the key
     ("{{ ('a.com '*16000)|urlize(target='x'*100000) }}", "urlize would hold"),  # the target in every link
+    ("{{ ['a.com '*16000]|urlize(target='x'*100000) }}", "urlize would hold"),
 ])
 def test_it_refuses_every_operation_that_would_exceed_the_budget(template, refused_by):
     with pytest.raises(TemplateError, match="not allowed") as caught:
@@ -184,6 +188,9 @@ def test_it_refuses_every_operation_that_would_exceed_the_budget(template, refus
     ("{{ '{a}.{b}'.format_map({'a': 1, 'b': 2}) }}", "1.2"),
     ("{{ '%s-%s'|format(1, 2) }}", "1-2"),
     ("{{ '%(a)s'|format(a='b') }}", "b"),
+    ("{{ ['%s']|format(1) }}", "['1']"),
+    ("{{ [1, 2]|replace(',', ';') }}", "[1; 2]"),
+    ("{{ 5|format }}", "5"),
     ("{{ 'x %s' % 'y' }}", "x y"),
     ("{{ '%(a)s=%(b)05d %%' % {'a': 'x', 'b': 3} }}", "x=00003 %"),
     ("{{ 'a\\rb'|indent(2) }}", "a\n  b"),
@@ -211,7 +218,7 @@ def test_wordwrap_counts_the_lines_it_makes_when_the_text_is_long(settings):
         == "<br/>".join(textwrap.wrap("word " * 120, 79))
     with pytest.raises(TemplateError, match="wordwrap would hold 1075 characters") as caught:
         render("{{ ('word '*120)|wordwrap(4, wrapstring='<br/>') }}", CONTEXT)
-    assert caught.value.over_budget
+    assert caught.value.over_budget and "the result of" not in caught.value.reason
 
 
 def test_a_list_of_long_numbers_counts_their_digits():
