@@ -157,7 +157,8 @@ MILLION = "(('a'*1000)|replace('a','a'*1000))"
      "a block's text would hold"),
     ("{% if false %}{% block b %}{% for i in range(2500) %}{{ " + BUDGET_TEXT + " }}{% endfor %}{% endblock %}"
      "{% endif %}{{ self.b()|length }}", "a block's text would hold"),
-    ("{{ ('\\r'*90000)|indent(90000, blank=True)|length }}", "indent would hold"),  # lines end at \r too
+    # indent: a line starts at every line break, not only at \n
+    ("{{ ('\\r'*90000)|indent(90000, blank=True)|length }}", "indent would hold"),
     ("{{ ('a\\u2028'*45000)|indent(90000)|length }}", "indent would hold"),
     # and the rest that writes more than it reads
     ("{{ ('a'*100000).translate([''] * 97 + ['b'*100000]) }}", "translate would hold"),  # a list as the table
