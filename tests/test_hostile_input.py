@@ -180,6 +180,21 @@ def test_a_flowdash_condition_that_exceeds_the_budget_answers_422_saying_so(proj
     assert not Execution.objects.exists()
 
 
+HUGE_JOIN = "range(100000)|join('b'*99999)|length"  # 10**10 characters
+
+
+def test_a_flowdash_condition_joining_past_the_budget_answers_422_before_it_joins(project_a, workflow_api):
+    BoardFactory(project=project_a, requirements={"conditions": [
+        {"expression": HUGE_JOIN + " > 0", "message": "Never shown"}]})
+    response = workflow_api.post("/api/v1/workflows/abc123/executions",
+                                 {"task_id": "678", "action_id": "edHR10", "performed_by": "harry@hogwarts.edu"},
+                                 format="json")
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert "join would hold 9999800002 characters" in error and "FLOWGATE_TEMPLATE_MAX_LENGTH" in error
+    assert not Execution.objects.exists()
+
+
 def test_a_surrogate_pair_is_text_and_is_kept(board, admin_api):
     response = admin_api.post("/api/v1/executions/", data='{"workflow": "abc123", "input": {"a": "\\ud83d\\ude00"}}',
                               content_type="application/json")
