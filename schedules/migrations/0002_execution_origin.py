@@ -20,11 +20,15 @@ def fill_origin(apps, schema_editor):
 
 class Migration(migrations.Migration):
 
+    # Each batch commits on its own: a large table is never locked for the whole fill, and an
+    # interrupted fill goes on from where it stopped when migrate runs again.
+    atomic = False
+
     dependencies = [
         ('executions', '0008_execution_origin'),
         ('schedules', '0001_initial'),
     ]
 
     operations = [
-        migrations.RunPython(fill_origin, migrations.RunPython.noop),
+        migrations.RunPython(fill_origin, migrations.RunPython.noop, atomic=False),
     ]
