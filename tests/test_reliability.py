@@ -22,10 +22,11 @@ from tests.conftest import ROOT, services_required
 ROWS = [
     "worker SIGKILL (pool processes)", "worker SIGKILL (main process)", "Redis down", "PostgreSQL down",
     "/healthz during the PostgreSQL restart", "approve vs reject", "cancel vs completion", "Idempotency-Key",
-    "/healthz with", "hostile requests", "worker memory",
+    "/healthz with 20 sync waits parked", "/healthz with 50 live streams open", "hostile requests", "worker memory",
 ]
 SURFACES = ["native", "Refold", "Port", "FlowSynx", "Flowdash", "mindzie"]
-PASSED = "Every 5xx, lost, stuck and dup count is zero; /healthz p99 with the waits parked is under 100 ms"
+PASSED = ("Every 5xx, lost, stuck and dup count is zero; /healthz p99 with the waits parked and with the streams "
+          "open is under 100 ms")
 
 
 def cells(line: str) -> list[str]:
