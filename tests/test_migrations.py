@@ -113,7 +113,8 @@ def test_migrate_from_the_last_release_keeps_records_actions_and_links(latest_sc
 
 LIST_INDEX_MIGRATIONS = [("executions", "0007_list_indexes", 7), ("approvals", "0004_list_indexes", 2),
                          ("flowruns", "0005_list_indexes", 4), ("records", "0005_action_execution_newest", 1),
-                         ("webhooks", "0002_list_indexes", 6), ("executions", "0009_filter_indexes", 2)]
+                         ("webhooks", "0002_list_indexes", 6), ("executions", "0009_filter_indexes", 2),
+                         ("webhooks", "0004_status_and_event_indexes", 2)]
 
 
 def test_the_executions_a_schedule_started_before_name_it_as_their_origin(latest_schema_afterwards):

@@ -135,6 +135,10 @@ class Delivery(models.Model):
             models.Index(fields=["subscription", "-created_at", "-id"], name="delivery_subscription_order"),
             models.Index(fields=["-created_at", "-id"], name="delivery_admin_order"),
             models.Index(fields=["status", "-created_at", "-id"], name="delivery_admin_status"),
+            # A tenant's deliveries by status (?status=failed: its pages and capped count from the index
+            # alone), and the admin's by event.
+            models.Index(fields=["tenant", "status", "-created_at", "-id"], name="delivery_tenant_status"),
+            models.Index(fields=["event", "-created_at", "-id"], name="delivery_admin_event"),
         ]
 
     def __str__(self) -> str:
