@@ -14,6 +14,9 @@ from django.utils.functional import cached_property
 # Counts stop here: a list with more matches says "more than 10,000" instead of walking them all
 # (counting 10,001 index entries costs a few milliseconds; a million, tens of milliseconds).
 COUNT_CAP = 10_000
+# A list filtered by tag is answered from a GIN index of the tags, which cannot count without reading
+# every matching row: its total is counted to this lower cap (total_capped says there are more).
+TAG_COUNT_CAP = 1_000
 
 
 def capped_count(queryset, cap: int | None = None, *, by_order: bool = False) -> tuple[int, bool]:

@@ -35,7 +35,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from config.counting import COUNT_CAP, capped_count
+from config.counting import COUNT_CAP, TAG_COUNT_CAP, capped_count
 from config.values import parse_number
 
 MAX_PAGE_SIZE = 500
@@ -282,10 +282,19 @@ class KeysetCursorPagination(BasePagination):
 
 
 class CappedCursorPagination(KeysetCursorPagination):
-    """The native lists' pages: ``total`` counts at most ``COUNT_CAP`` items; ``total_capped`` says there are more."""
+    """The native lists' pages: ``total`` counts at most ``COUNT_CAP`` items; ``total_capped`` says there are more.
+
+    A view may count a costly filter to a lower cap: ``get_count_cap(request)`` answers it (or None).
+    """
+
+    cap: int | None = None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.cap = view.get_count_cap(request) if hasattr(view, "get_count_cap") else None
+        return super().paginate_queryset(queryset, request, view)
 
     def count(self, queryset) -> tuple[int, bool]:
-        return capped_count(queryset)
+        return capped_count(queryset, self.cap)
 
     def get_paginated_response(self, data):
         return Response(OrderedDict([("items", data), ("total", self.total), ("total_capped", self.total_capped),
@@ -295,8 +304,9 @@ class CappedCursorPagination(KeysetCursorPagination):
         document = super().get_paginated_response_schema(schema)
         document["required"].insert(2, "total_capped")
         document["properties"]["total"] = {
-            "type": "integer", "description": f"Items matching the filters, on all pages, counted up to {COUNT_CAP:,}: "
-                                              f"with more, {COUNT_CAP} and total_capped true."}
+            "type": "integer", "description": f"Items matching the filters, on all pages, counted up to {COUNT_CAP:,} "
+                                              f"(executions filtered by tag: {TAG_COUNT_CAP:,}): with more, that "
+                                              f"number and total_capped true."}
         properties = list(document["properties"].items())
         properties.insert(2, ("total_capped", {
             "type": "boolean", "description": f"True when more than {COUNT_CAP:,} items match (total then says "

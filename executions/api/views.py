@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from accounts.scoping import TenantScopedMixin
+from config.counting import TAG_COUNT_CAP
 from config.errors import ErrorSerializer
 from executions import services
 from executions.api.filters import ExecutionFilter, LogFilter
@@ -82,6 +83,10 @@ class ExecutionViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retrieve
 
     def get_serializer_class(self):
         return ExecutionDetailSerializer if self.action == "retrieve" else ExecutionSerializer
+
+    def get_count_cap(self, request) -> int | None:
+        """A tag filter counts to TAG_COUNT_CAP: the tags' index finds the rows, but counting them reads each."""
+        return TAG_COUNT_CAP if self.action == "list" and request.query_params.get("tag") else None
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -1,6 +1,7 @@
 """The native execution API: start, idempotency, read, logs, tasks, cancel, retry, synchronous runs."""
 
 import json
+from unittest import mock
 
 import pytest
 from django.db import transaction
@@ -136,6 +137,17 @@ def test_it_filters_the_list(admin_api, workflow, project_a):
     assert ids("started_by=system") == 2
     assert ids("created_after=2000-01-01T00:00:00Z") == 2
     assert ids("created_before=2000-01-01T00:00:00Z") == 0
+
+
+def test_a_tag_filter_counts_its_total_to_a_lower_cap(admin_api, workflow):
+    """The tags' index finds the rows, but counting them reads each: a tag filter counts to TAG_COUNT_CAP."""
+    for _ in range(3):
+        ExecutionFactory(workflow=workflow, tags={"team": "ops"})
+    with mock.patch("executions.api.views.TAG_COUNT_CAP", 2):
+        tagged = admin_api.get("/api/v1/executions/?tag=team:ops").json()
+        everything = admin_api.get("/api/v1/executions/").json()
+    assert (tagged["total"], tagged["total_capped"], len(tagged["items"])) == (2, True, 3)
+    assert (everything["total"], everything["total_capped"]) == (3, False)
 
 
 @pytest.mark.parametrize("count", [2, 40])
