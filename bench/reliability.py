@@ -174,8 +174,11 @@ def rss_mib(pids: list[int]) -> float:
     return total / 1024
 
 
-class Worker:
-    """The Celery worker, started again whenever it is found dead (as a supervisor would)."""
+class Supervised:
+    """A Celery process started again whenever it is found dead, as a supervisor would; its exits by
+    itself are counted (it must ride every outage out). Subclasses name its command."""
+
+    name = ""
 
     def __init__(self, env: dict, log_dir: Path) -> None:
         self.env, self.log_dir = env, log_dir
@@ -184,13 +187,33 @@ class Worker:
         self.process: Process | None = None
         self.start()
 
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
     def start(self) -> None:
         self.starts += 1
-        self.process = Process(f"worker-{self.starts}", [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2",
-            "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"reliability-{self.starts}@%h"],
-            self.env, self.log_dir)
+        self.process = Process(f"{self.name}-{self.starts}", self.command(), self.env, self.log_dir)
         self.started_at = time.monotonic()
+
+    def ensure_alive(self) -> None:
+        """Start it again if it exited by itself (counted)."""
+        if self.process.process.poll() is not None:
+            self.exits_by_itself += 1
+            _kill_group(self.process)
+            self.start()
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+class Worker(Supervised):
+    """The Celery worker (two pool processes)."""
+
+    name = "worker"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2", "--without-gossip",
+                "--without-mingle", "--loglevel=INFO", "-n", f"reliability-{self.starts}@%h"]
 
     @property
     def pid(self) -> int:
@@ -199,48 +222,21 @@ class Worker:
     def pool(self) -> list[int]:
         return children_of(self.pid)
 
-    def ensure_alive(self) -> None:
-        """Start it again if it exited by itself (counted)."""
-        if self.process.process.poll() is not None:
-            self.exits_by_itself += 1
-            _kill_group(self.process)
-            self.start()
-
     def kill_main(self) -> None:
         os.kill(self.pid, signal.SIGKILL)
         self.process.process.wait(timeout=10)
         _kill_group(self.process)  # what a supervisor's restart clears away (systemd: its control group)
         self.start()
 
-    def stop(self) -> None:
-        self.process.stop()
 
+class Beat(Supervised):
+    """Celery beat."""
 
-class Beat:
-    """Celery beat, started again whenever it is found dead (counted: it must ride every outage out)."""
+    name = "beat"
 
-    def __init__(self, env: dict, log_dir: Path) -> None:
-        self.env, self.log_dir = env, log_dir
-        self.starts = 0
-        self.exits_by_itself = 0
-        self.process: Process | None = None
-        self.start()
-
-    def start(self) -> None:
-        self.starts += 1
-        self.process = Process(f"beat-{self.starts}", [
-            sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO",
-            "--schedule", str(self.log_dir / "celerybeat-schedule")], self.env, self.log_dir)
-
-    def ensure_alive(self) -> None:
-        """Start it again if it exited by itself (counted)."""
-        if self.process.process.poll() is not None:
-            self.exits_by_itself += 1
-            _kill_group(self.process)
-            self.start()
-
-    def stop(self) -> None:
-        self.process.stop()
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO",
+                "--schedule", str(self.log_dir / "celerybeat-schedule")]
 
 
 def _kill_group(process: Process) -> None:

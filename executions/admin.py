@@ -77,6 +77,11 @@ class ByIdFilter(admin.SimpleListFilter):
 
     field = ""
 
+    def lookups(self, request, model_admin):
+        """The chosen id alone (a page links here with it): the column's values are never listed."""
+        value = self.value()
+        return [(value, f"{value[:8]} (clear it below)")] if value else []
+
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
@@ -233,10 +238,6 @@ class ExecutionLogFilter(ByIdFilter):
     title = "execution"
     parameter_name = "execution"
     field = "execution_id"
-
-    def lookups(self, request, model_admin):
-        value = self.value()
-        return [(value, f"{value[:8]} (clear it below)")] if value else []
 
 
 @admin.register(Log)

@@ -103,10 +103,6 @@ class ScheduleFilter(ByIdFilter):
     parameter_name = "schedule"
     field = "origin_id"
 
-    def lookups(self, request, model_admin):
-        value = self.value()
-        return [(value, f"{value[:8]} (clear it below)")] if value else []
-
 
 class ScheduledExecutionAdmin(ExecutionAdmin):
     """The executions list, also filtered by the schedule that started them."""
