@@ -106,13 +106,21 @@ class WorkflowFilter(ByIdFilter):
                 Workflow.objects.order_by("name").values_list("pk", "name")[: self.LIMIT]]
 
 
+class OriginFilter(ByIdFilter):
+    """``?schedule=<id>``: the executions a schedule started (``origin_id``; the schedule's page links here)."""
+
+    title = "schedule"
+    parameter_name = "schedule"
+    field = "origin_id"
+
+
 @admin.register(Execution)
 class ExecutionAdmin(SearchByIdMixin, LargeTableAdmin):
     """Rows change only through the engine and the services the page and the actions below call."""
 
     list_display = ["short_id", "workflow", "status_badge", "error", "started", "duration", "started_by"]
     list_display_links = ["short_id"]
-    list_filter = ["status", WorkflowFilter, "tenant", "created_at"]
+    list_filter = ["status", WorkflowFilter, "tenant", "created_at", OriginFilter]
     search_fields = ["linked_account_id__exact", "workflow__name", "workflow__alias"]
     list_select_related = ["workflow"]
     actions = ["cancel_executions", "retry_executions"]

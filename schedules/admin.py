@@ -10,8 +10,7 @@ from django.utils.html import format_html
 from rest_framework.exceptions import ValidationError
 
 from config.admin_views import ReadOnlyInline, adopt
-from executions.admin import ByIdFilter, ExecutionAdmin
-from executions.models import Execution
+from executions.admin import OriginFilter
 from schedules import services
 from schedules.models import Schedule, ScheduleExecution
 
@@ -74,7 +73,7 @@ class ScheduleAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:executions_execution_changelist")
         return format_html('<a href="{}?{}={}">Every execution this schedule started</a>', url,
-                           ScheduleFilter.parameter_name, schedule.pk)
+                           OriginFilter.parameter_name, schedule.pk)
 
     def get_readonly_fields(self, request, obj=None):
         # A schedule stays on its workflow.
@@ -94,21 +93,3 @@ class ScheduleAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         services.delete_schedule(obj)
-
-
-class ScheduleFilter(ByIdFilter):
-    """``?schedule=<id>``: the executions a schedule started (its page links here)."""
-
-    title = "schedule"
-    parameter_name = "schedule"
-    field = "origin_id"
-
-
-class ScheduledExecutionAdmin(ExecutionAdmin):
-    """The executions list, also filtered by the schedule that started them."""
-
-    list_filter = [*ExecutionAdmin.list_filter, ScheduleFilter]
-
-
-admin.site.unregister(Execution)
-admin.site.register(Execution, ScheduledExecutionAdmin)

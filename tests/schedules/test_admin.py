@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from schedules.admin import NEWEST_EXECUTIONS
 from tests.executions.factories import ExecutionFactory
 from tests.schedules.factories import ScheduledExecutionFactory, ScheduleFactory
 from tests.workflows.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
-# The executions a schedule's page lists (schedules.admin.NEWEST_EXECUTIONS).
-NEWEST_EXECUTIONS = 20
 LOG = [{"name": "a", "type": "log", "config": {"message": "x"}}]
 
 
