@@ -309,7 +309,8 @@ class CappedCursorPagination(KeysetCursorPagination):
                                               f"number and total_capped true."}
         properties = list(document["properties"].items())
         properties.insert(2, ("total_capped", {
-            "type": "boolean", "description": f"True when more than {COUNT_CAP:,} items match (total then says "
-                                              f"{COUNT_CAP}); counting stops there to keep every page fast."}))
+            "type": "boolean", "description": f"True when more items match than total counts to ({COUNT_CAP:,}; "
+                                              f"executions filtered by tag: {TAG_COUNT_CAP:,}): counting stops there to "
+                                              f"keep every page fast."}))
         document["properties"] = dict(properties)
         return document
